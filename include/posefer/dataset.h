@@ -1,0 +1,75 @@
+// Data-set readers: each turns a data set's distributed layout into a list of labelled samples.
+//
+// Supported layouts (spec string "<kind>:<path>", as given to `--data`):
+//   cmu:<dir>       CMU Face Images: <dir>/<subject>/<subject>_<pose>_<expr>_<eyes>[_<scale>].pgm
+//                   poses straight,left,right,up; expressions neutral,happy,sad,angry.
+//                   Uses the _2 scale (64x60) files by default (DatasetOptions::cmu_scale).
+//                   Corrupt originals kept as *.bad are listed in Dataset::skipped, never read.
+//   genki:<dir>     GENKI-4K: <dir>/labels.txt ("smile yaw pitch roll", radians) + files/fileNNNN.jpg.
+//                   Expressions non_smile,smile; pose = yaw binned into DatasetOptions::yaw_bins
+//                   equal-width bins over [-45, 45] degrees (outside values clamp to the end bins).
+//                   No subject ids: every image is its own subject (see splits.h).
+//   fer2013:<dir>   FER2013 folder layout: <dir>/{train,test}/<class>/{Training,PublicTest,
+//                   PrivateTest}_<id>.jpg. 7 classes angry,disgust,fear,happy,neutral,sad,surprise.
+//                   Sample::group is the usage from the file-name prefix. One pose bin ("all").
+//   manifest:<csv>  CSV with header "path,subject,expression,pose" (extra columns allowed, e.g.
+//                   intensity,yaw,pitch). Relative paths are relative to the CSV's folder.
+//                   Expression/pose columns hold names; vocabularies are the sorted unique names
+//                   unless the data set is one posefer knows.
+//
+// Throws InputError naming the file (and line, for CSV/labels) on a missing directory, an
+// unknown kind, a malformed name or line. Unreadable images are NOT detected here (readers do
+// not decode); the image cache reports them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace posefer {
+
+// One labelled image.
+struct Sample {
+  std::string path;       // absolute or relative-to-cwd image path
+  std::string subject;    // subject id ("" never: readers make one up when the set has none)
+  int expression = 0;     // index into Dataset::expression_names
+  int pose = 0;           // index into Dataset::pose_names
+  float yaw_deg = 0.f;    // head yaw in degrees when known (GENKI, manifest), else 0
+  float pitch_deg = 0.f;  // head pitch in degrees when known, else 0
+  std::string group;      // usage tag from the layout (FER2013: Training/PublicTest/PrivateTest)
+};
+
+// Reader options that change labels or which files are used.
+struct DatasetOptions {
+  int cmu_scale = 2;   // CMU file scale: 1 (128x120, 313 files), 2 (64x60), 4 (32x30)
+  int yaw_bins = 3;    // GENKI: number of yaw bins (1..9)
+};
+
+// A parsed "<kind>:<path>" data spec.
+struct DataSpec {
+  std::string kind;  // cmu | genki | fer2013 | manifest
+  std::string path;  // directory, or CSV file for manifest
+};
+
+// Everything a reader found.
+struct Dataset {
+  std::string name;                           // e.g. "cmu", "genki", "fer2013", "manifest"
+  std::vector<std::string> expression_names;  // E names, index = Sample::expression
+  std::vector<std::string> pose_names;        // P names, index = Sample::pose
+  std::vector<Sample> samples;                // in a deterministic (sorted) order
+  std::vector<std::string> skipped;           // "path: reason" for each file left out
+  int native_channels = 3;                    // 1 if the set is greyscale, else 3
+};
+
+// Parses "kind:path". Throws InputError for a missing ':' or an unknown kind.
+DataSpec parse_data_spec(const std::string& spec);
+
+// Reads a data set; dispatches on spec.kind. Throws InputError (see above).
+Dataset load_dataset(const DataSpec& spec, const DatasetOptions& options = {});
+
+Dataset read_cmu_faces(const std::string& dir, const DatasetOptions& options = {});
+Dataset read_genki4k(const std::string& dir, const DatasetOptions& options = {});
+Dataset read_fer2013(const std::string& dir);
+Dataset read_manifest(const std::string& csv_path);
+
+}  // namespace posefer

@@ -1,0 +1,47 @@
+// Classification metrics: accuracy overall, per class, per group (e.g. per pose), confusion
+// matrix; rendered as JSON and as Markdown tables.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace posefer {
+
+struct ClassificationReport {
+  std::vector<std::string> class_names;  // C classes
+  std::vector<std::string> group_names;  // G groups (e.g. poses); may be empty
+  std::vector<std::vector<int64_t>> confusion;  // [C][C]: row = true class, column = predicted
+  int64_t count = 0;                     // number of predictions
+  double accuracy = 0;                   // fraction in [0, 1]
+  std::vector<double> class_accuracy;    // recall of each class (NaN if the class is absent)
+  std::vector<int64_t> class_count;
+  std::vector<double> group_accuracy;    // accuracy within each group (NaN if empty)
+  std::vector<int64_t> group_count;
+  // [G][C] accuracy of class c within group g (NaN if empty): the paper's pose x expression table.
+  std::vector<std::vector<double>> group_class_accuracy;
+};
+
+// pred, truth: int64 [M] class indices in [0, C); group: int64 [M] in [0, G) or undefined.
+// Throws ShapeError on length mismatch or out-of-range indices.
+ClassificationReport classification_report(const torch::Tensor& pred, const torch::Tensor& truth,
+                                           const std::vector<std::string>& class_names,
+                                           const torch::Tensor& group = {},
+                                           const std::vector<std::string>& group_names = {});
+
+nlohmann::json to_json(const ClassificationReport& report);
+
+// Markdown: overall line, per-group table, per-class table, group x class table, confusion
+// matrix (counts). Percentages with one decimal. `title` becomes a "### " heading if not empty.
+std::string to_markdown(const ClassificationReport& report, const std::string& title = "");
+
+// A generic Markdown table (header row + rows); cells are already formatted.
+std::string markdown_table(const std::vector<std::string>& header,
+                           const std::vector<std::vector<std::string>>& rows);
+
+// "87.5" for 0.875 ("-" for NaN).
+std::string format_percent(double fraction, int decimals = 1);
+
+}  // namespace posefer

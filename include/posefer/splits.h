@@ -1,0 +1,34 @@
+// Train / validation / test splits of a Dataset.
+//
+// Spec strings (as given to `--fold`):
+//   "k/K"       subject-independent K-fold cross-validation, fold k (0-based) is the test part;
+//               subjects are shuffled with the seed and dealt round-robin into K folds, so no
+//               subject is ever in both train and test. Validation is empty.
+//               (GENKI-4K has no subject ids, so each image is its own subject; FER2013 likewise.)
+//   "official"  the data set's own partition by Sample::group: FER2013 Training -> train,
+//               PublicTest -> val, PrivateTest -> test. InputError for sets without groups.
+//   "subjects:F" a seeded subject split with fraction F (0<F<1) of subjects in train (BU-3DFE 80/20).
+// Throws ConfigError on a malformed spec or k >= K, K < 2, more folds than subjects.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "posefer/dataset.h"
+
+namespace posefer {
+
+struct Split {
+  std::vector<size_t> train;  // indices into Dataset::samples, ascending
+  std::vector<size_t> val;
+  std::vector<size_t> test;
+};
+
+Split make_split(const Dataset& dataset, const std::string& spec, uint64_t seed);
+
+// Keeps at most `max_count` of `indices`, chosen uniformly with the seed (order preserved).
+// max_count <= 0 keeps all.
+std::vector<size_t> subsample(const std::vector<size_t>& indices, int64_t max_count, uint64_t seed);
+
+}  // namespace posefer
