@@ -1,0 +1,101 @@
+// Configuration of the joint model and its training, as plain structs with defaults.
+//
+// Defaults follow the paper (Zhang et al., CVPR 2018) and, where it is silent, the authors'
+// TensorFlow code. Every field is stored in checkpoints (as JSON) so a run can be resumed and
+// a checkpoint checked against the config that loads it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace posefer {
+
+// Shapes and widths of the networks. Two checkpoints are compatible iff these are equal.
+struct ModelConfig {
+  int image_size = 64;       // N: input/output side, a multiple of 32 (paper: 224)
+  int channels = 3;          // C: 1 (grey data sets) or 3 (RGB)
+  int num_expressions = 4;   // E: expression classes
+  int num_poses = 4;         // P: pose classes
+  int id_dim = 50;           // d: length of the identity code f(x)
+  double gen_width = 1.0;    // G_enc/G_dec channel width factor (1.0 = 64..1024 channels)
+  double disc_width = 1.0;   // D_att channel width factor (1.0 = 16..128 channels)
+  double cls_width = 0.5;    // C_exp VGG-19 width factor (1.0 = paper's VGG-19, 0.5 = authors' code)
+  bool pose_head = true;     // C_exp also predicts pose (a second linear head)
+  bool cls_batch_norm = true;  // batch norm after each C_exp conv (VGG-19-BN; trains reliably from scratch)
+  std::string init = "normal";  // weight init: "normal" = N(0, 0.02) (paper) | "he" (authors' code)
+
+  bool operator==(const ModelConfig& o) const;
+  bool operator!=(const ModelConfig& o) const { return !(*this == o); }
+  // Throws ConfigError naming the field when a value is out of range.
+  void validate() const;
+};
+
+// Weights of the objective (paper eq. 7).
+struct LossConfig {
+  double alpha = 1.0;            // content similarity L1(x, G(x, y_e, y_p))
+  double beta = 1e-4;            // total variation of G's output
+  double adv_att = 1e-4;         // G's adversarial term against D_att
+  double adv_id = 1e-4;          // G_enc's adversarial term against D_i
+  double cls_feedback = 0.05;    // weight of CE(C(G(x, e', p')), e') in G's loss (0 = off)
+  int cls_feedback_warmup = 5;   // epochs before the classifier feedback reaches G
+  double pose_cls = 1.0;         // weight of C_exp's pose-head CE relative to the expression CE
+  void validate() const;
+};
+
+struct OptimConfig {
+  double lr = 2e-4;              // Adam learning rate (all nets)
+  double beta1 = 0.5;            // Adam beta1 ("momentum 0.5" in the paper)
+  double beta2 = 0.999;          // Adam beta2
+  double cls_lr = 2e-4;          // classifier learning rate
+  int decay_every = 0;           // staircase decay period in epochs (0 = off)
+  double decay_factor = 0.5;     // lr multiplier at each decay step
+  void validate() const;
+};
+
+// Which data, which split, and how images are prepared. Stored with the run so `evaluate`
+// rebuilds exactly the same test set.
+struct DataConfig {
+  std::string spec;               // "<kind>:<path>" (see dataset.h)
+  std::string fold = "0/5";       // split spec (see splits.h): "k/K", "official", "subjects:F"
+  uint64_t split_seed = 1;        // seed of the subject shuffle behind the split
+  int yaw_bins = 3;               // GENKI: yaw bins = poses
+  int cmu_scale = 2;              // CMU: 1 (128x120), 2 (64x60), 4 (32x30)
+  std::string crop = "auto";      // resize | center | auto (center for genki, else resize)
+  double crop_fraction = 0.75;    // center crop: side relative to min(h, w)
+  int64_t max_train = 0;          // keep at most this many training images (seeded; 0 = all)
+  int64_t max_test = 0;           // keep at most this many test/val images (seeded; 0 = all)
+  void validate() const;
+};
+
+struct TrainConfig {
+  DataConfig data;
+  ModelConfig model;
+  LossConfig loss;
+  OptimConfig optim;
+  int epochs = 30;               // passes over the real training images
+  int batch_size = 32;           // real images per step
+  int gen_k = 1;                 // k: generated faces per real face for the classifier (0 = real only)
+  int gen_warmup = 5;            // epochs before generated faces reach the classifier
+  int extra_g_steps = 1;         // extra generator-only steps per batch (CAAE-style)
+  int checkpoint_every = 5;      // epochs between checkpoints (the last epoch always saves)
+  uint64_t seed = 1;             // seeds weights, shuffling, codes and dropout
+  int threads = 0;               // intra-op threads (0 = number of cores)
+  std::string device = "auto";   // cpu | cuda | auto
+  bool progress = true;          // progress bar on stderr
+  void validate() const;
+};
+
+void to_json(nlohmann::json& j, const ModelConfig& c);
+void from_json(const nlohmann::json& j, ModelConfig& c);
+void to_json(nlohmann::json& j, const LossConfig& c);
+void from_json(const nlohmann::json& j, LossConfig& c);
+void to_json(nlohmann::json& j, const OptimConfig& c);
+void from_json(const nlohmann::json& j, OptimConfig& c);
+void to_json(nlohmann::json& j, const TrainConfig& c);
+void to_json(nlohmann::json& j, const DataConfig& c);
+void from_json(const nlohmann::json& j, DataConfig& c);
+void from_json(const nlohmann::json& j, TrainConfig& c);
+
+}  // namespace posefer

@@ -1,0 +1,51 @@
+// Evaluation of a trained joint model on a test set: classifier accuracy (overall, per pose,
+// per expression, confusion) and checks of how well G disentangles identity from the codes.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "posefer/image_cache.h"
+#include "posefer/joint_model.h"
+#include "posefer/metrics.h"
+
+namespace posefer {
+
+struct EvalOptions {
+  bool disentangle = true;   // run the generator checks below (needs the training images)
+  int probe_steps = 300;     // full-batch Adam steps of each linear probe on f(x)
+  int judge_epochs = 12;     // epochs of the independent judge CNN on real training images
+  int judge_batch = 64;      // judge batch size
+  int64_t max_generated = 512;  // test faces used for the generator checks (seeded subset)
+  uint64_t seed = 7;         // seeds the probes, the judge and the random target codes
+  bool progress = true;
+};
+
+struct EvalResult {
+  ClassificationReport expression;       // C_exp expression predictions, grouped by pose
+  ClassificationReport pose;             // C_exp pose-head predictions (count 0 without a head)
+  nlohmann::json disentanglement;        // see evaluate_disentanglement(); null if not run
+  nlohmann::json to_json() const;
+  std::string to_markdown(const std::string& title) const;
+};
+
+// Classifier accuracy of model.cls on `test` (eval mode, no grad).
+EvalResult evaluate_classifier(JointModel& model, const ImageSet& test,
+                               const std::vector<std::string>& expression_names,
+                               const std::vector<std::string>& pose_names);
+
+// Generator checks on (a seeded subset of) the test faces:
+//  - pose_swap_change / expression_swap_change: mean |G(x,e,p') - G(x,e,p)| (and likewise for
+//    e') in [-1,1] units when only that code changes; reconstruction_l1: mean |G(x,e,p) - x|.
+//  - probe_*: a linear (softmax) probe trained on f(x) of the training faces, accuracy on the
+//    test faces' f(x). High pose/expression accuracy = those factors leak into the identity code.
+//  - judge_*: a small CNN (3 conv + BN + 2 heads, unlike VGG C_exp) trained on the real
+//    training images; its accuracy on real test faces, and its target-label accuracy on
+//    G(x, e', p') for random targets e', p'.
+nlohmann::json evaluate_disentanglement(JointModel& model, const ImageSet& train,
+                                        const ImageSet& test, const EvalOptions& options);
+
+}  // namespace posefer

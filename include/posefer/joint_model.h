@@ -1,0 +1,41 @@
+// The joint model: generator (G_enc + G_dec), discriminators D_att and D_i, classifier C_exp,
+// and one Adam optimiser per player. Holds no training logic (see trainer.h).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "posefer/classifier.h"
+#include "posefer/config.h"
+#include "posefer/discriminators.h"
+#include "posefer/generator.h"
+
+namespace posefer {
+
+struct JointModel {
+  // Builds and initialises every net (seeded by the caller through torch::manual_seed) on `device`.
+  JointModel(const ModelConfig& model, const OptimConfig& optim, torch::Device device);
+
+  ModelConfig config;
+  torch::Device device;
+  Generator gen{nullptr};
+  DAtt d_att{nullptr};
+  DId d_i{nullptr};
+  Classifier cls{nullptr};
+  std::unique_ptr<torch::optim::Adam> opt_g;
+  std::unique_ptr<torch::optim::Adam> opt_d_att;
+  std::unique_ptr<torch::optim::Adam> opt_d_i;
+  std::unique_ptr<torch::optim::Adam> opt_cls;
+
+  void train(bool on = true);
+  void eval() { train(false); }
+  // Sets every optimiser's learning rate to base * factor (staircase decay).
+  void set_lr_factor(const OptimConfig& optim, double factor);
+  // Number of parameters of each net, for logs.
+  int64_t parameter_count(const torch::nn::Module& m) const;
+};
+
+}  // namespace posefer

@@ -1,0 +1,19 @@
+// Label codes fed to G_dec and D_att: signed one-hot vectors (+1 at the label, -1 elsewhere,
+// as in the authors' code, not 0/1), optionally tiled to give a code weight comparable to f(x).
+#pragma once
+
+#include <torch/torch.h>
+
+namespace posefer {
+
+// labels: int64 [B] in [0, n) -> float [B, n] with +1 at the label, -1 elsewhere.
+// Throws ShapeError for a non-1-D tensor or labels out of range.
+torch::Tensor signed_one_hot(const torch::Tensor& labels, int64_t n);
+
+// code [B, n] -> [B, n * times]: the whole code repeated `times` times (times >= 1).
+torch::Tensor tile_code(const torch::Tensor& code, int64_t times);
+
+// Uniformly random labels in [0, n): int64 [count] (uses torch's default generator).
+torch::Tensor random_labels(int64_t count, int64_t n, const torch::Device& device);
+
+}  // namespace posefer

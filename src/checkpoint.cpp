@@ -1,0 +1,165 @@
+#include "posefer/checkpoint.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "posefer/check.h"
+
+namespace posefer {
+
+namespace fs = std::filesystem;
+using torch::serialize::InputArchive;
+using torch::serialize::OutputArchive;
+
+namespace {
+constexpr const char* kFormat = "posefer-checkpoint-1";
+
+template <class T>
+void write_sub(OutputArchive& root, const std::string& key, T& obj) {
+  OutputArchive sub;
+  obj.save(sub);
+  root.write(key, sub);
+}
+
+template <class T>
+void read_sub(InputArchive& root, const std::string& key, T& obj) {
+  InputArchive sub;
+  if (!root.try_read(key, sub)) throw InputError("missing entry '" + key + "'");
+  obj.load(sub);
+}
+
+nlohmann::json state_meta(const TrainConfig& config, const TrainState& s) {
+  nlohmann::json j;
+  j["format"] = kFormat;
+  j["config"] = config;
+  j["epoch"] = s.epoch;
+  j["step_in_epoch"] = s.step_in_epoch;
+  j["global_step"] = s.global_step;
+  j["shuffle_rng"] = s.shuffle_rng;
+  j["expression_names"] = s.expression_names;
+  j["pose_names"] = s.pose_names;
+  return j;
+}
+
+nlohmann::json read_meta(InputArchive& root, const std::string& path) {
+  c10::IValue v;
+  if (!root.try_read("meta", v) || !v.isString()) {
+    throw InputError(path + ": not a posefer checkpoint (no metadata)");
+  }
+  auto j = nlohmann::json::parse(v.toStringRef(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || j.value("format", "") != kFormat) {
+    throw InputError(path + ": not a posefer checkpoint (unknown format)");
+  }
+  return j;
+}
+
+void open_archive(InputArchive& root, const std::string& path) {
+  if (!fs::exists(path)) throw InputError(path + ": no such checkpoint file");
+  try {
+    root.load_from(path);
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": cannot read checkpoint (truncated or corrupt file)");
+  }
+}
+
+std::string describe_diff(const ModelConfig& want, const ModelConfig& got) {
+  nlohmann::json a = want, b = got;
+  std::string out;
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    if (!b.contains(it.key()) || b[it.key()] != it.value()) {
+      if (!out.empty()) out += ", ";
+      out += it.key() + " " + (b.contains(it.key()) ? b[it.key()].dump() : "?") + " (expected " +
+             it.value().dump() + ")";
+    }
+  }
+  return out;
+}
+}  // namespace
+
+torch::Tensor get_torch_rng_state() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void set_torch_rng_state(const torch::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+void save_checkpoint(const std::string& path, const TrainConfig& config, JointModel& model,
+                     const TrainState& state) {
+  with_context("saving checkpoint " + path, [&] {
+    OutputArchive root;
+    root.write("meta", c10::IValue(state_meta(config, state).dump()));
+    write_sub(root, "gen", *model.gen);
+    write_sub(root, "d_att", *model.d_att);
+    write_sub(root, "d_i", *model.d_i);
+    write_sub(root, "cls", *model.cls);
+    write_sub(root, "opt_g", *model.opt_g);
+    write_sub(root, "opt_d_att", *model.opt_d_att);
+    write_sub(root, "opt_d_i", *model.opt_d_i);
+    write_sub(root, "opt_cls", *model.opt_cls);
+    if (state.permutation.defined()) root.write("permutation", state.permutation.cpu());
+    if (state.torch_rng.defined()) root.write("torch_rng", state.torch_rng);
+    const fs::path p(path);
+    if (p.has_parent_path()) fs::create_directories(p.parent_path());
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    root.save_to(tmp);
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) {
+      fs::remove(tmp);
+      throw Error("cannot rename " + tmp + ": " + ec.message());
+    }
+  });
+}
+
+TrainConfig read_checkpoint_config(const std::string& path) {
+  InputArchive root;
+  open_archive(root, path);
+  auto meta = read_meta(root, path);
+  return meta.at("config").get<TrainConfig>();
+}
+
+void load_checkpoint(const std::string& path, JointModel& model, TrainState& state) {
+  InputArchive root;
+  open_archive(root, path);
+  auto meta = read_meta(root, path);
+  const auto config = meta.at("config").get<TrainConfig>();
+  if (config.model != model.config) {
+    throw ConfigError("loading checkpoint " + path + ": model config differs: " +
+                      describe_diff(model.config, config.model));
+  }
+  with_context("loading checkpoint " + path, [&] {
+    read_sub(root, "gen", *model.gen);
+    read_sub(root, "d_att", *model.d_att);
+    read_sub(root, "d_i", *model.d_i);
+    read_sub(root, "cls", *model.cls);
+    read_sub(root, "opt_g", *model.opt_g);
+    read_sub(root, "opt_d_att", *model.opt_d_att);
+    read_sub(root, "opt_d_i", *model.opt_d_i);
+    read_sub(root, "opt_cls", *model.opt_cls);
+    state.epoch = meta.at("epoch");
+    state.step_in_epoch = meta.at("step_in_epoch");
+    state.global_step = meta.at("global_step");
+    state.shuffle_rng = meta.at("shuffle_rng");
+    state.expression_names = meta.at("expression_names").get<std::vector<std::string>>();
+    state.pose_names = meta.at("pose_names").get<std::vector<std::string>>();
+    torch::Tensor t;
+    state.permutation = root.try_read("permutation", t) ? t : torch::Tensor();
+    torch::Tensor r;
+    state.torch_rng = root.try_read("torch_rng", r) ? r : torch::Tensor();
+  });
+  // Optimiser state tensors come back on the CPU; modules were moved by load().
+  model.gen->to(model.device);
+  model.d_att->to(model.device);
+  model.d_i->to(model.device);
+  model.cls->to(model.device);
+}
+
+}  // namespace posefer

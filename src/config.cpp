@@ -1,0 +1,106 @@
+#include "posefer/config.h"
+
+#include "posefer/check.h"
+
+namespace posefer {
+
+bool ModelConfig::operator==(const ModelConfig& o) const {
+  return image_size == o.image_size && channels == o.channels &&
+         num_expressions == o.num_expressions && num_poses == o.num_poses && id_dim == o.id_dim &&
+         gen_width == o.gen_width && disc_width == o.disc_width && cls_width == o.cls_width &&
+         pose_head == o.pose_head && cls_batch_norm == o.cls_batch_norm && init == o.init;
+}
+
+void ModelConfig::validate() const {
+  POSEFER_CHECK_CONFIG(image_size >= 32 && image_size % 32 == 0 && image_size <= 512,
+                       "image_size must be a multiple of 32 in [32, 512], got ", image_size);
+  POSEFER_CHECK_CONFIG(channels == 1 || channels == 3, "channels must be 1 or 3, got ", channels);
+  POSEFER_CHECK_CONFIG(num_expressions >= 2 && num_expressions <= 64,
+                       "num_expressions must be in [2, 64], got ", num_expressions);
+  POSEFER_CHECK_CONFIG(num_poses >= 1 && num_poses <= 64, "num_poses must be in [1, 64], got ",
+                       num_poses);
+  POSEFER_CHECK_CONFIG(id_dim >= 2 && id_dim <= 1024, "id_dim must be in [2, 1024], got ", id_dim);
+  POSEFER_CHECK_CONFIG(gen_width > 0 && gen_width <= 4, "gen_width must be in (0, 4], got ", gen_width);
+  POSEFER_CHECK_CONFIG(disc_width > 0 && disc_width <= 4, "disc_width must be in (0, 4], got ", disc_width);
+  POSEFER_CHECK_CONFIG(cls_width > 0 && cls_width <= 4, "cls_width must be in (0, 4], got ", cls_width);
+  POSEFER_CHECK_CONFIG(init == "normal" || init == "he", "init must be 'normal' or 'he', got '",
+                       init, "'");
+}
+
+void LossConfig::validate() const {
+  for (const auto& [name, v] : {std::pair<const char*, double>{"alpha", alpha}, {"beta", beta},
+                                {"adv_att", adv_att}, {"adv_id", adv_id},
+                                {"cls_feedback", cls_feedback}, {"pose_cls", pose_cls}}) {
+    POSEFER_CHECK_CONFIG(v >= 0 && v < 1e6, "loss weight ", name, " must be in [0, 1e6), got ", v);
+  }
+  POSEFER_CHECK_CONFIG(cls_feedback_warmup >= 0, "cls_feedback_warmup must be >= 0, got ",
+                       cls_feedback_warmup);
+}
+
+void OptimConfig::validate() const {
+  POSEFER_CHECK_CONFIG(lr > 0 && lr < 1, "lr must be in (0, 1), got ", lr);
+  POSEFER_CHECK_CONFIG(cls_lr > 0 && cls_lr < 1, "cls_lr must be in (0, 1), got ", cls_lr);
+  POSEFER_CHECK_CONFIG(beta1 >= 0 && beta1 < 1, "beta1 must be in [0, 1), got ", beta1);
+  POSEFER_CHECK_CONFIG(beta2 >= 0 && beta2 < 1, "beta2 must be in [0, 1), got ", beta2);
+  POSEFER_CHECK_CONFIG(decay_every >= 0, "decay_every must be >= 0, got ", decay_every);
+  POSEFER_CHECK_CONFIG(decay_factor > 0 && decay_factor <= 1,
+                       "decay_factor must be in (0, 1], got ", decay_factor);
+}
+
+void DataConfig::validate() const {
+  POSEFER_CHECK_CONFIG(yaw_bins >= 1 && yaw_bins <= 9, "yaw_bins must be in [1, 9], got ", yaw_bins);
+  POSEFER_CHECK_CONFIG(cmu_scale == 1 || cmu_scale == 2 || cmu_scale == 4,
+                       "cmu_scale must be 1, 2 or 4, got ", cmu_scale);
+  POSEFER_CHECK_CONFIG(crop == "auto" || crop == "resize" || crop == "center",
+                       "crop must be auto, resize or center, got '", crop, "'");
+  POSEFER_CHECK_CONFIG(crop_fraction > 0.1 && crop_fraction <= 1.0,
+                       "crop_fraction must be in (0.1, 1], got ", crop_fraction);
+  POSEFER_CHECK_CONFIG(max_train >= 0 && max_test >= 0, "max_train/max_test must be >= 0");
+}
+
+void TrainConfig::validate() const {
+  data.validate();
+  model.validate();
+  loss.validate();
+  optim.validate();
+  POSEFER_CHECK_CONFIG(epochs >= 1 && epochs <= 100000, "epochs must be in [1, 100000], got ", epochs);
+  POSEFER_CHECK_CONFIG(batch_size >= 2 && batch_size <= 4096,
+                       "batch_size must be in [2, 4096] (batch norm needs 2), got ", batch_size);
+  POSEFER_CHECK_CONFIG(gen_k >= 0 && gen_k <= 100, "gen_k must be in [0, 100], got ", gen_k);
+  POSEFER_CHECK_CONFIG(gen_warmup >= 0, "gen_warmup must be >= 0, got ", gen_warmup);
+  POSEFER_CHECK_CONFIG(extra_g_steps >= 0 && extra_g_steps <= 10,
+                       "extra_g_steps must be in [0, 10], got ", extra_g_steps);
+  POSEFER_CHECK_CONFIG(checkpoint_every >= 1, "checkpoint_every must be >= 1, got ", checkpoint_every);
+  POSEFER_CHECK_CONFIG(threads >= 0 && threads <= 1024, "threads must be in [0, 1024], got ", threads);
+  POSEFER_CHECK_CONFIG(device == "cpu" || device == "cuda" || device == "auto",
+                       "device must be cpu, cuda or auto, got '", device, "'");
+}
+
+// Field lists are written once per struct; from_json keeps defaults for absent fields so that
+// older run directories stay readable.
+#define POSEFER_JSON_FIELD_OUT(field) j[#field] = c.field;
+#define POSEFER_JSON_FIELD_IN(field) \
+  if (j.contains(#field)) j.at(#field).get_to(c.field);
+
+#define POSEFER_MODEL_FIELDS(X) X(image_size) X(channels) X(num_expressions) X(num_poses) \
+  X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init)
+#define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
+  X(cls_feedback_warmup) X(pose_cls)
+#define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor)
+#define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(crop) \
+  X(crop_fraction) X(max_train) X(max_test)
+#define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
+  X(gen_warmup) X(extra_g_steps) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
+
+void to_json(nlohmann::json& j, const ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_OUT) }
+void from_json(const nlohmann::json& j, ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_IN) }
+void to_json(nlohmann::json& j, const LossConfig& c) { POSEFER_LOSS_FIELDS(POSEFER_JSON_FIELD_OUT) }
+void from_json(const nlohmann::json& j, LossConfig& c) { POSEFER_LOSS_FIELDS(POSEFER_JSON_FIELD_IN) }
+void to_json(nlohmann::json& j, const OptimConfig& c) { POSEFER_OPTIM_FIELDS(POSEFER_JSON_FIELD_OUT) }
+void from_json(const nlohmann::json& j, OptimConfig& c) { POSEFER_OPTIM_FIELDS(POSEFER_JSON_FIELD_IN) }
+void to_json(nlohmann::json& j, const DataConfig& c) { POSEFER_DATA_FIELDS(POSEFER_JSON_FIELD_OUT) }
+void from_json(const nlohmann::json& j, DataConfig& c) { POSEFER_DATA_FIELDS(POSEFER_JSON_FIELD_IN) }
+void to_json(nlohmann::json& j, const TrainConfig& c) { POSEFER_TRAIN_FIELDS(POSEFER_JSON_FIELD_OUT) }
+void from_json(const nlohmann::json& j, TrainConfig& c) { POSEFER_TRAIN_FIELDS(POSEFER_JSON_FIELD_IN) }
+
+}  // namespace posefer

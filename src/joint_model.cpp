@@ -1,0 +1,57 @@
+#include "posefer/joint_model.h"
+
+namespace posefer {
+
+namespace {
+torch::optim::AdamOptions adam(double lr, const OptimConfig& o) {
+  return torch::optim::AdamOptions(lr).betas(std::make_tuple(o.beta1, o.beta2));
+}
+}  // namespace
+
+JointModel::JointModel(const ModelConfig& model, const OptimConfig& optim, torch::Device dev)
+    : config(model), device(dev) {
+  model.validate();
+  optim.validate();
+  gen = Generator(model);
+  d_att = DAtt(model);
+  d_i = DId(model);
+  cls = Classifier(model);
+  for (torch::nn::Module* m : std::initializer_list<torch::nn::Module*>{gen.get(), d_att.get(), d_i.get(), cls.get()}) {
+    init_weights(*m, model.init);
+  }
+  gen->to(device);
+  d_att->to(device);
+  d_i->to(device);
+  cls->to(device);
+  opt_g = std::make_unique<torch::optim::Adam>(gen->parameters(), adam(optim.lr, optim));
+  opt_d_att = std::make_unique<torch::optim::Adam>(d_att->parameters(), adam(optim.lr, optim));
+  opt_d_i = std::make_unique<torch::optim::Adam>(d_i->parameters(), adam(optim.lr, optim));
+  opt_cls = std::make_unique<torch::optim::Adam>(cls->parameters(), adam(optim.cls_lr, optim));
+}
+
+void JointModel::train(bool on) {
+  gen->train(on);
+  d_att->train(on);
+  d_i->train(on);
+  cls->train(on);
+}
+
+void JointModel::set_lr_factor(const OptimConfig& optim, double factor) {
+  auto set = [](torch::optim::Adam& opt, double lr) {
+    for (auto& group : opt.param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    }
+  };
+  set(*opt_g, optim.lr * factor);
+  set(*opt_d_att, optim.lr * factor);
+  set(*opt_d_i, optim.lr * factor);
+  set(*opt_cls, optim.cls_lr * factor);
+}
+
+int64_t JointModel::parameter_count(const torch::nn::Module& m) const {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace posefer

@@ -1,0 +1,60 @@
+#include "posefer/losses.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "posefer/check.h"
+#include "posefer/labels.h"
+#include "test_support.h"
+
+namespace posefer {
+namespace {
+
+TEST(Losses, ContentL1IsMeanAbsoluteDifference) {
+  auto a = torch::tensor({1.f, -2.f, 3.f, 0.f});
+  auto b = torch::tensor({0.f, 0.f, 1.f, 4.f});
+  EXPECT_FLOAT_EQ(content_l1(a, b).item<float>(), (1 + 2 + 2 + 4) / 4.f);
+  EXPECT_THROW_MSG(content_l1(a, torch::zeros({3})), ShapeError, "shapes differ");
+}
+
+TEST(Losses, TotalVariationByHand) {
+  // One 1-channel 2x3 image: rows [0 1 3] [2 2 2].
+  auto x = torch::tensor({0.f, 1.f, 3.f, 2.f, 2.f, 2.f}).view({1, 1, 2, 3});
+  // vertical |2-0|+|2-1|+|2-3| = 4; horizontal |1-0|+|3-1|+0+0 = 3; / (B*H*W = 6)
+  EXPECT_FLOAT_EQ(total_variation(x).item<float>(), 7.f / 6.f);
+  // A constant image has none.
+  EXPECT_FLOAT_EQ(total_variation(torch::ones({2, 3, 4, 4})).item<float>(), 0.f);
+  EXPECT_THROW_MSG(total_variation(torch::zeros({3, 4})), ShapeError, "[B, C, H, W]");
+}
+
+TEST(Losses, AdversarialBceMatchesFormula) {
+  auto logits = torch::tensor({0.f, 2.f, -1.f});
+  const double real = (std::log(2.0) + std::log1p(std::exp(-2.0)) + std::log1p(std::exp(1.0))) / 3;
+  const double fake = (std::log(2.0) + std::log1p(std::exp(2.0)) + std::log1p(std::exp(-1.0))) / 3;
+  EXPECT_NEAR(adversarial_bce(logits, true).item<double>(), real, 1e-6);
+  EXPECT_NEAR(adversarial_bce(logits, false).item<double>(), fake, 1e-6);
+}
+
+TEST(Losses, CrossEntropyByHand) {
+  auto logits = torch::tensor({2.f, 0.f, 0.f, 0.f, 0.f, 0.f}).view({2, 3});
+  auto labels = torch::tensor({0, 2}, torch::kInt64);
+  const double first = -std::log(std::exp(2.0) / (std::exp(2.0) + 2));
+  const double second = std::log(3.0);
+  EXPECT_NEAR(classification_ce(logits, labels).item<double>(), (first + second) / 2, 1e-6);
+  EXPECT_THROW_MSG(classification_ce(logits, torch::zeros({3}, torch::kInt64)), ShapeError, "labels");
+}
+
+TEST(Labels, SignedOneHotAndTiling) {
+  auto code = signed_one_hot(torch::tensor({1, 0}, torch::kInt64), 3);
+  auto expected = torch::tensor({-1.f, 1.f, -1.f, 1.f, -1.f, -1.f}).view({2, 3});
+  EXPECT_TRUE(torch::equal(code, expected));
+  auto tiled = tile_code(code, 2);
+  EXPECT_EQ(tiled.sizes(), (std::vector<int64_t>{2, 6}));
+  EXPECT_TRUE(torch::equal(tiled.narrow(1, 3, 3), expected));
+  EXPECT_THROW_MSG(signed_one_hot(torch::tensor({3}, torch::kInt64), 3), ShapeError, "[0, 3)");
+  EXPECT_THROW_MSG(tile_code(code, 0), ShapeError, "tile count");
+}
+
+}  // namespace
+}  // namespace posefer
