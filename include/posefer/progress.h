@@ -45,6 +45,7 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
   int64_t done_ = 0;
+  std::string suffix_;  // last suffix given to update(), reused by finish("")
   double units_ = 0;
   bool tty_ = false;
   bool finished_ = false;
