@@ -1,0 +1,26 @@
+// posefer synthesize: a face at a chosen expression and pose, or the expression x pose grid.
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "posefer/pipeline.h"
+
+namespace posefer::cli {
+
+Action add_synthesize(CLI::App& app) {
+  auto* cmd = app.add_subcommand("synthesize", "Generate faces at other expressions and poses");
+  auto job = std::make_shared<SynthesizeJob>();
+  cmd->add_option("--checkpoint", job->checkpoint, "Checkpoint file or run directory")->required();
+  cmd->add_option("--image", job->image, "Input face image")->required();
+  cmd->add_option("--out", job->out, "Output PNG")->required();
+  cmd->add_option("--expression", job->expression, "Target expression (name or index); with --pose: one face");
+  cmd->add_option("--pose", job->pose, "Target pose (name or index)");
+  cmd->add_option("--threads", job->threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  return [=]() {
+    auto img = run_synthesize_job(*job);
+    std::cout << "wrote " << job->out << " (" << img.size(2) << "x" << img.size(1) << ")\n";
+    return 0;
+  };
+}
+
+}  // namespace posefer::cli

@@ -1,0 +1,99 @@
+// posefer train: train the joint model (and evaluate it on the test part at the end).
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "posefer/check.h"
+#include "posefer/pipeline.h"
+
+namespace posefer::cli {
+
+Action add_train(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train the joint model and the expression classifier");
+  auto job = std::make_shared<TrainJob>();
+  auto& c = job->config;
+  auto resume_dir = std::make_shared<std::string>();
+  auto no_progress = std::make_shared<bool>(false);
+  auto no_eval = std::make_shared<bool>(false);
+  auto no_pose_head = std::make_shared<bool>(false);
+
+  cmd->add_option("--data", c.data.spec, "Data: cmu:<dir> | genki:<dir> | fer2013:<dir> | manifest:<csv>");
+  cmd->add_option("--fold", c.data.fold, "Split: k/K (subject-independent fold), official, subjects:F");
+  cmd->add_option("--split-seed", c.data.split_seed, "Seed of the subject shuffle behind the split");
+  cmd->add_option("--out", job->run_dir, "Run directory (config, logs, checkpoint, evaluation)");
+  cmd->add_option("--resume", *resume_dir, "Continue the run in this directory from its checkpoint");
+  cmd->add_option("--image-size", c.model.image_size, "Image side N (multiple of 32)")->check(CLI::Range(32, 512));
+  cmd->add_option("--channels", job->channels, "Image channels: 1, 3, or 0 = the data set's own")->check(CLI::IsMember({0, 1, 3}));
+  cmd->add_option("--yaw-bins", c.data.yaw_bins, "GENKI: yaw bins (poses)")->check(CLI::Range(1, 9));
+  cmd->add_option("--cmu-scale", c.data.cmu_scale, "CMU: image scale 1, 2 or 4")->check(CLI::IsMember({1, 2, 4}));
+  cmd->add_option("--crop", c.data.crop, "Crop: auto | resize | center")->check(CLI::IsMember({"auto", "resize", "center"}));
+  cmd->add_option("--crop-fraction", c.data.crop_fraction, "Centre crop side relative to the shorter side")->check(CLI::Range(0.1, 1.0));
+  cmd->add_option("--max-train", c.data.max_train, "Use at most this many training images (seeded; 0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-test", c.data.max_test, "Use at most this many val/test images (seeded; 0 = all)")->check(CLI::NonNegativeNumber);
+
+  cmd->add_option("--epochs", c.epochs, "Training epochs")->check(CLI::Range(1, 100000));
+  cmd->add_option("--batch", c.batch_size, "Real images per step")->check(CLI::Range(2, 4096));
+  cmd->add_option("--k", c.gen_k, "Generated faces per real face for the classifier (0 = real only)")->check(CLI::Range(0, 100));
+  cmd->add_option("--gen-warmup", c.gen_warmup, "Epochs before generated faces reach the classifier")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--extra-g-steps", c.extra_g_steps, "Extra generator steps per batch")->check(CLI::Range(0, 10));
+  cmd->add_option("--id-dim", c.model.id_dim, "Identity code length d")->check(CLI::Range(2, 1024));
+  cmd->add_option("--gen-width", c.model.gen_width, "Generator width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
+  cmd->add_option("--disc-width", c.model.disc_width, "D_att width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
+  cmd->add_option("--cls-width", c.model.cls_width, "Classifier (VGG-19) width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
+  cmd->add_flag("--no-pose-head", *no_pose_head, "Classifier without the pose head");
+  cmd->add_flag("!--no-cls-bn", c.model.cls_batch_norm, "Classifier without batch norm (plain VGG-19)");
+  cmd->add_option("--init", c.model.init, "Weight init: normal (N(0,0.02)) | he")->check(CLI::IsMember({"normal", "he"}));
+  cmd->add_option("--alpha", c.loss.alpha, "Weight of the L1 content loss")->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--beta", c.loss.beta, "Weight of total variation")->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--adv-att", c.loss.adv_att, "Weight of G's adversarial loss against D_att")->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--adv-id", c.loss.adv_id, "Weight of G_enc's adversarial loss against D_i")->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--cls-feedback", c.loss.cls_feedback, "Weight of the classifier loss on generated faces in G's loss (0 = off)")->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--cls-feedback-warmup", c.loss.cls_feedback_warmup, "Epochs before classifier feedback reaches G")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--pose-cls", c.loss.pose_cls, "Weight of the classifier's pose loss")->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--lr", c.optim.lr, "Adam learning rate of G, D_att, D_i")->check(CLI::Range(1e-7, 1.0));
+  cmd->add_option("--cls-lr", c.optim.cls_lr, "Adam learning rate of the classifier")->check(CLI::Range(1e-7, 1.0));
+  cmd->add_option("--beta1", c.optim.beta1, "Adam beta1")->check(CLI::Range(0.0, 0.999));
+  cmd->add_option("--decay-every", c.optim.decay_every, "Staircase lr decay period in epochs (0 = off)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--decay-factor", c.optim.decay_factor, "lr factor per decay step")->check(CLI::Range(0.01, 1.0));
+  cmd->add_option("--checkpoint-every", c.checkpoint_every, "Epochs between checkpoints")->check(CLI::Range(1, 100000));
+  cmd->add_option("--seed", c.seed, "Seed of weights, shuffling, codes and dropout");
+  cmd->add_option("--threads", c.threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--device", c.device, "cpu | cuda | auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--judge-epochs", job->eval.judge_epochs, "Epochs of the independent judge in the evaluation")->check(CLI::Range(1, 1000));
+  cmd->add_flag("--no-eval", *no_eval, "Skip the evaluation on the test part");
+  cmd->add_flag("--no-progress", *no_progress, "No progress bar");
+
+  return [=]() {
+    TrainJob j = *job;
+    j.config.progress = !*no_progress;
+    j.eval.progress = !*no_progress;
+    j.evaluate = !*no_eval;
+    j.config.model.pose_head = !*no_pose_head;
+    if (!resume_dir->empty()) {
+      if (!j.run_dir.empty() && j.run_dir != *resume_dir) {
+        throw ConfigError("give either --resume DIR or --out DIR, not both");
+      }
+      j.run_dir = *resume_dir;
+      j.resume = true;
+    } else {
+      if (j.config.data.spec.empty()) throw ConfigError("--data is required (e.g. --data cmu:../shared/datasets/cmu-faces/faces)");
+      if (j.run_dir.empty()) throw ConfigError("--out is required (the run directory)");
+    }
+    TrainHooks hooks;
+    hooks.should_stop = [] { return stop_requested(); };
+    auto r = run_train_job(j, hooks);
+    if (r.train.interrupted) {
+      std::cout << "interrupted; resume with: posefer train --resume " << j.run_dir << "\n";
+      return 130;
+    }
+    if (r.evaluated) {
+      std::cout << r.eval.to_markdown("Test results: " + j.config.data.spec) << "\n";
+    }
+    std::cout << "run directory: " << j.run_dir << "\n";
+    return 0;
+  };
+}
+
+}  // namespace posefer::cli

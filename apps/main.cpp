@@ -1,0 +1,64 @@
+// posefer: pose-invariant facial expression recognition (Zhang et al., CVPR 2018).
+// Entry point: subcommand dispatch, logging level, one-line errors, signal handling.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+
+#include "commands.h"
+#include "posefer/check.h"
+
+namespace {
+volatile std::sig_atomic_t g_stop = 0;  // the one global: signal handlers can reach nothing else
+
+extern "C" void on_signal(int sig) {
+  if (g_stop) {  // second signal: give up immediately
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+  g_stop = 1;
+}
+}  // namespace
+
+namespace posefer::cli {
+bool stop_requested() { return g_stop != 0; }
+}  // namespace posefer::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"posefer: joint pose and expression modelling for facial expression recognition"};
+  app.require_subcommand(1);
+  app.option_defaults()->always_capture_default();
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "Log level: debug, info, warn, error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  auto train = posefer::cli::add_train(app);
+  auto evaluate = posefer::cli::add_evaluate(app);
+  auto synthesize = posefer::cli::add_synthesize(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "posefer: " << e.what() << " (see posefer --help)\n";
+    return 2;
+  }
+  auto logger = spdlog::stderr_color_mt("posefer");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("[%H:%M:%S %^%l%$] %v");
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  try {
+    if (app.got_subcommand("train")) return train();
+    if (app.got_subcommand("evaluate")) return evaluate();
+    if (app.got_subcommand("synthesize")) return synthesize();
+  } catch (const std::exception& e) {
+    std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
+    return 1;
+  }
+  return 0;
+}

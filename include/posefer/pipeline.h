@@ -1,0 +1,61 @@
+// The jobs behind the CLI subcommands, callable from any front-end: train (with resume and an
+// optional evaluation at the end), evaluate a checkpoint, synthesise faces.
+#pragma once
+
+#include <string>
+
+#include "posefer/config.h"
+#include "posefer/evaluator.h"
+#include "posefer/trainer.h"
+
+namespace posefer {
+
+// Sets LibTorch's intra-op threads: n > 0 as given, 0 = number of cores (LibTorch 1.13
+// otherwise defaults to 1 thread on some builds).
+void set_threads(int n);
+
+struct TrainJob {
+  TrainConfig config;            // data, model (E, P, C are filled from the data), schedule
+  std::string run_dir;           // where config.json, logs and checkpoint.pt go (required)
+  bool resume = false;           // continue from run_dir/checkpoint.pt (its config wins, except epochs/threads/progress)
+  int channels = 0;              // image channels: 0 = the data set's native count
+  bool evaluate = true;          // evaluate on the test part at the end: eval.json, eval.md
+  EvalOptions eval;              // evaluation settings
+};
+
+struct TrainJobResult {
+  TrainResult train;
+  bool evaluated = false;
+  EvalResult eval;
+};
+
+// Throws InputError / ConfigError with context; interruption (hooks) is not an error.
+TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks = {});
+
+struct EvaluateJob {
+  std::string checkpoint;        // checkpoint file, or a run directory holding checkpoint.pt
+  std::string data;              // override the stored data spec ("" = as trained)
+  std::string fold;              // override the stored split ("" = as trained)
+  std::string out_dir;           // where eval.json / eval.md go ("" = <run dir>/eval)
+  EvalOptions eval;
+  int threads = 0;
+};
+
+EvalResult run_evaluate_job(const EvaluateJob& job);
+
+struct SynthesizeJob {
+  std::string checkpoint;        // checkpoint file or run directory
+  std::string image;             // input face image
+  std::string out;               // output PNG
+  std::string expression;        // name or index; with pose: one face instead of the grid
+  std::string pose;
+  int threads = 0;
+};
+
+// Writes the PNG (atomically) and returns its [C, H, W] tensor.
+torch::Tensor run_synthesize_job(const SynthesizeJob& job);
+
+// "runs/x" -> "runs/x/checkpoint.pt" when it is a directory; else unchanged.
+std::string resolve_checkpoint_path(const std::string& path);
+
+}  // namespace posefer

@@ -1,0 +1,160 @@
+#include "posefer/pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "posefer/check.h"
+#include "posefer/data_pipeline.h"
+#include "posefer/image_io.h"
+#include "posefer/synthesizer.h"
+
+namespace posefer {
+
+namespace fs = std::filesystem;
+
+void set_threads(int n) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(n > 0 ? n : cores);
+}
+
+std::string resolve_checkpoint_path(const std::string& path) {
+  if (fs::is_directory(path)) return (fs::path(path) / "checkpoint.pt").string();
+  return path;
+}
+
+namespace {
+
+void write_eval(const EvalResult& r, const std::string& dir, const std::string& title) {
+  fs::create_directories(dir);
+  write_file_atomic(dir + "/eval.json", r.to_json().dump(2) + "\n");
+  write_file_atomic(dir + "/eval.md", r.to_markdown(title));
+  spdlog::info("evaluation written to {}/eval.json and eval.md", dir);
+}
+
+// A model with the checkpoint's weights, plus the config and label names it was trained with.
+struct LoadedModel {
+  TrainConfig config;
+  std::unique_ptr<JointModel> model;
+  TrainState state;
+};
+
+LoadedModel load_model(const std::string& checkpoint_arg) {
+  const std::string path = resolve_checkpoint_path(checkpoint_arg);
+  LoadedModel lm;
+  lm.config = read_checkpoint_config(path);
+  lm.model = std::make_unique<JointModel>(lm.config.model, lm.config.optim, resolve_device(lm.config.device));
+  load_checkpoint(path, *lm.model, lm.state);
+  lm.model->eval();
+  return lm;
+}
+
+}  // namespace
+
+TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
+  POSEFER_CHECK_CONFIG(!job.run_dir.empty(), "an output directory (--out) is required");
+  const std::string ckpt = job.run_dir + "/checkpoint.pt";
+  if (job.resume) {
+    POSEFER_CHECK_INPUT(fs::exists(ckpt), job.run_dir, ": nothing to resume (no checkpoint.pt)");
+    auto stored = read_checkpoint_config(ckpt);
+    // The run's own config wins; only the length of training and runtime knobs may change.
+    stored.epochs = std::max(stored.epochs, job.config.epochs);
+    stored.threads = job.config.threads;
+    stored.progress = job.config.progress;
+    job.config = stored;
+  } else {
+    POSEFER_CHECK_CONFIG(!fs::exists(ckpt), job.run_dir,
+                         " already holds a run (checkpoint.pt); use --resume or another --out");
+  }
+  set_threads(job.config.threads);
+  PrepareOptions popt;
+  popt.image_size = job.config.model.image_size;
+  popt.channels = job.resume ? job.config.model.channels : job.channels;
+  popt.progress = job.config.progress;
+  popt.test = job.evaluate || job.config.data.fold == "official";
+  PreparedData data = prepare_data(job.config.data, popt);
+  POSEFER_CHECK_INPUT(data.train.size() >= 2, job.config.data.spec, ": the training part has ",
+                      data.train.size(), " readable images");
+  auto& m = job.config.model;
+  m.channels = static_cast<int>(data.train.images.size(1));
+  m.num_expressions = static_cast<int>(data.dataset.expression_names.size());
+  m.num_poses = static_cast<int>(data.dataset.pose_names.size());
+
+  Trainer trainer(job.config, job.run_dir, data.dataset.expression_names, data.dataset.pose_names);
+  if (job.resume) trainer.resume(ckpt);
+  TrainJobResult result;
+  result.train = trainer.fit(data.train, data.val.size() > 0 ? &data.val : nullptr, hooks);
+  if (result.train.interrupted || !job.evaluate) return result;
+  const ImageSet& test = data.test.size() > 0 ? data.test : data.val;
+  if (test.size() == 0) {
+    spdlog::warn("no test images in split {}: skipping evaluation", job.config.data.fold);
+    return result;
+  }
+  result.eval = evaluate_classifier(trainer.model(), test, data.dataset.expression_names,
+                                    data.dataset.pose_names);
+  if (job.eval.disentangle) {
+    result.eval.disentanglement = evaluate_disentanglement(trainer.model(), data.train, test, job.eval);
+  }
+  result.evaluated = true;
+  write_eval(result.eval, job.run_dir, job.config.data.spec + " split " + job.config.data.fold);
+  return result;
+}
+
+EvalResult run_evaluate_job(const EvaluateJob& job) {
+  set_threads(job.threads);
+  auto lm = load_model(job.checkpoint);
+  DataConfig data = lm.config.data;
+  if (!job.data.empty()) data.spec = job.data;
+  if (!job.fold.empty()) data.fold = job.fold;
+  PrepareOptions popt;
+  popt.image_size = lm.config.model.image_size;
+  popt.channels = lm.config.model.channels;
+  popt.progress = job.eval.progress;
+  popt.train = job.eval.disentangle;
+  PreparedData prepared = prepare_data(data, popt);
+  POSEFER_CHECK_CONFIG(prepared.dataset.expression_names == lm.state.expression_names,
+                       data.spec, ": its expression classes differ from the checkpoint's");
+  const ImageSet& test = prepared.test.size() > 0 ? prepared.test : prepared.val;
+  POSEFER_CHECK_INPUT(test.size() > 0, data.spec, ": split ", data.fold, " has no test images");
+  auto r = evaluate_classifier(*lm.model, test, lm.state.expression_names, lm.state.pose_names);
+  if (job.eval.disentangle && prepared.train.size() >= 2 &&
+      prepared.dataset.pose_names == lm.state.pose_names) {
+    r.disentanglement = evaluate_disentanglement(*lm.model, prepared.train, test, job.eval);
+  }
+  const std::string out_dir = job.out_dir.empty()
+      ? (fs::path(resolve_checkpoint_path(job.checkpoint)).parent_path() / "eval").string()
+      : job.out_dir;
+  write_eval(r, out_dir, data.spec + " split " + data.fold);
+  return r;
+}
+
+torch::Tensor run_synthesize_job(const SynthesizeJob& job) {
+  set_threads(job.threads);
+  auto lm = load_model(job.checkpoint);
+  const auto& mc = lm.config.model;
+  const auto kind = parse_data_spec(lm.config.data.spec).kind;
+  auto face = to_model_range(with_context("reading " + job.image, [&] {
+    return load_face_image(job.image, mc.channels, mc.image_size, resolve_crop(lm.config.data, kind),
+                           lm.config.data.crop_fraction);
+  }));
+  torch::Tensor out;
+  if (!job.expression.empty() || !job.pose.empty()) {
+    POSEFER_CHECK_CONFIG(!job.expression.empty() && !job.pose.empty(),
+                         "give both --expression and --pose for a single face (or neither for the grid)");
+    const auto e = resolve_label(job.expression, lm.state.expression_names, "expression");
+    const auto p = resolve_label(job.pose, lm.state.pose_names, "pose");
+    out = synthesize_face(lm.model->gen, face, e, p);
+  } else {
+    out = synthesis_grid(lm.model->gen, face);
+    std::string cols;
+    for (const auto& n : lm.state.expression_names) cols += " " + n;
+    std::string rows;
+    for (const auto& n : lm.state.pose_names) rows += " " + n;
+    spdlog::info("grid columns: input{}; rows:{}", cols, rows);
+  }
+  write_png(job.out, out);
+  return out;
+}
+
+}  // namespace posefer
