@@ -34,8 +34,10 @@ torch::Tensor to_uint8(const torch::Tensor& model_range);
 // (temp file + rename). Throws Error naming the path on failure.
 void write_png(const std::string& path, const torch::Tensor& image);
 
-// Tiles [M, C, H, W] images into one [C, rows*H + pad, cols*W + pad] grid (row-major,
-// `pad` pixels of value `pad_value` (model range) between tiles). Throws ShapeError if M > rows*cols.
+// Tiles [M, C, H, W] images into one [C, rows*H + (rows-1)*pad, cols*W + (cols-1)*pad] grid
+// (row-major, `pad` pixels of value `pad_value` (model range) between tiles; empty cells are
+// filled with pad_value too). Keeps the dtype: a uint8 grid gets to_uint8(pad_value).
+// Throws ShapeError if M > rows*cols.
 torch::Tensor tile_images(const torch::Tensor& images, int rows, int cols, int pad = 2,
                           float pad_value = 1.f);
 
