@@ -38,6 +38,7 @@ Action add_train(CLI::App& app) {
   cmd->add_option("--k", c.gen_k, "Generated faces per real face for the classifier (0 = real only)")->check(CLI::Range(0, 100));
   cmd->add_option("--gen-warmup", c.gen_warmup, "Epochs before generated faces reach the classifier")->check(CLI::NonNegativeNumber);
   cmd->add_option("--extra-g-steps", c.extra_g_steps, "Extra generator steps per batch")->check(CLI::Range(0, 10));
+  cmd->add_flag("!--no-gan", c.train_gan, "Train only the classifier on real images (k = 0 baseline)");
   cmd->add_option("--id-dim", c.model.id_dim, "Identity code length d")->check(CLI::Range(2, 1024));
   cmd->add_option("--gen-width", c.model.gen_width, "Generator width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--disc-width", c.model.disc_width, "D_att width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));

@@ -70,6 +70,8 @@ void TrainConfig::validate() const {
   POSEFER_CHECK_CONFIG(gen_warmup >= 0, "gen_warmup must be >= 0, got ", gen_warmup);
   POSEFER_CHECK_CONFIG(extra_g_steps >= 0 && extra_g_steps <= 10,
                        "extra_g_steps must be in [0, 10], got ", extra_g_steps);
+  POSEFER_CHECK_CONFIG(train_gan || gen_k == 0,
+                       "generated faces (k = ", gen_k, ") need the GAN: drop --no-gan or use --k 0");
   POSEFER_CHECK_CONFIG(checkpoint_every >= 1, "checkpoint_every must be >= 1, got ", checkpoint_every);
   POSEFER_CHECK_CONFIG(threads >= 0 && threads <= 1024, "threads must be in [0, 1024], got ", threads);
   POSEFER_CHECK_CONFIG(device == "cpu" || device == "cuda" || device == "auto",
@@ -90,7 +92,7 @@ void TrainConfig::validate() const {
 #define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(crop) \
   X(crop_fraction) X(max_train) X(max_test)
 #define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
-  X(gen_warmup) X(extra_g_steps) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
+  X(gen_warmup) X(extra_g_steps) X(train_gan) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
 
 void to_json(nlohmann::json& j, const ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_OUT) }
 void from_json(const nlohmann::json& j, ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_IN) }

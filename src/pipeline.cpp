@@ -93,7 +93,7 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   }
   result.eval = evaluate_classifier(trainer.model(), test, data.dataset.expression_names,
                                     data.dataset.pose_names);
-  if (job.eval.disentangle) {
+  if (job.eval.disentangle && job.config.train_gan) {
     result.eval.disentanglement = evaluate_disentanglement(trainer.model(), data.train, test, job.eval);
   }
   result.evaluated = true;
@@ -118,7 +118,7 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
   const ImageSet& test = prepared.test.size() > 0 ? prepared.test : prepared.val;
   POSEFER_CHECK_INPUT(test.size() > 0, data.spec, ": split ", data.fold, " has no test images");
   auto r = evaluate_classifier(*lm.model, test, lm.state.expression_names, lm.state.pose_names);
-  if (job.eval.disentangle && prepared.train.size() >= 2 &&
+  if (job.eval.disentangle && lm.config.train_gan && prepared.train.size() >= 2 &&
       prepared.dataset.pose_names == lm.state.pose_names) {
     r.disentanglement = evaluate_disentanglement(*lm.model, prepared.train, test, job.eval);
   }

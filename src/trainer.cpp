@@ -203,10 +203,17 @@ StepLosses Trainer::train_step(const torch::Tensor& x_in, const torch::Tensor& e
   const auto& L = config_.loss;
   m.train();
   auto x = x_in.to(device_), e = e_in.to(device_), p = p_in.to(device_);
-  const bool feedback = L.cls_feedback > 0 && epoch >= L.cls_feedback_warmup;
+  const bool feedback = config_.train_gan && L.cls_feedback > 0 && epoch >= L.cls_feedback_warmup;
   torch::Tensor fb_images, fb_e, fb_p;
-  StepLosses s = generator_step(x, e, p, feedback, true, &fb_images, &fb_e, &fb_p);
-  for (int i = 0; i < config_.extra_g_steps; ++i) generator_step(x, e, p, feedback, false, nullptr, nullptr, nullptr);
+  StepLosses s;
+  if (config_.train_gan) {
+    s = generator_step(x, e, p, feedback, true, &fb_images, &fb_e, &fb_p);
+    // Extra steps balance G against D (CAAE); the classifier feedback is left out of them,
+    // since it costs a second decoder and classifier pass and only needs to act once per batch.
+    for (int i = 0; i < config_.extra_g_steps; ++i) {
+      generator_step(x, e, p, false, false, nullptr, nullptr, nullptr);
+    }
+  }
 
   // Classifier on real + k*B generated faces in one forward (shared batch-norm statistics).
   const bool use_gen = config_.gen_k > 0 && epoch >= config_.gen_warmup;

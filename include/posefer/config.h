@@ -78,7 +78,8 @@ struct TrainConfig {
   int batch_size = 32;           // real images per step
   int gen_k = 1;                 // k: generated faces per real face for the classifier (0 = real only)
   int gen_warmup = 5;            // epochs before generated faces reach the classifier
-  int extra_g_steps = 1;         // extra generator-only steps per batch (CAAE-style)
+  int extra_g_steps = 1;         // extra generator-only steps per batch (CAAE-style; no classifier feedback)
+  bool train_gan = true;         // false: train only C_exp on real images (the k = 0 baseline, ~5x faster)
   int checkpoint_every = 5;      // epochs between checkpoints (the last epoch always saves)
   uint64_t seed = 1;             // seeds weights, shuffling, codes and dropout
   int threads = 0;               // intra-op threads (0 = number of cores)

@@ -5,7 +5,8 @@
 //      D_i step: prior samples U(-1, 1)^d vs G_enc(x) (eq. 4).
 //   2. G step: alpha L1(x, G(x,e,p)) + beta TV + adv_att BCE(D_att(G), real) + adv_id BCE(D_i(f), real)
 //      [+ cls_feedback CE(C(G(x, e', p')), e') after cls_feedback_warmup epochs, e'/p' random].
-//   3. extra_g_steps more G steps on the same batch (CAAE-style; G learns faster than D).
+//   3. extra_g_steps more G steps on the same batch (CAAE-style), without classifier feedback.
+//   With train_gan = false steps 1-3 are skipped (classifier-only baseline).
 //   4. C step: CE(C(x), e) [+ pose_cls CE on pose] on the real batch, plus, after gen_warmup
 //      epochs, the same on k*B generated faces G(x, e', p') with random targets (paper §4.3.1:
 //      each epoch adds kN generated faces).
