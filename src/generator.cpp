@@ -109,8 +109,10 @@ void init_weights(torch::nn::Module& module, const std::string& scheme) {
     const bool is_linear = name == "torch::nn::LinearImpl";
     const bool is_bn = name.find("BatchNorm") != std::string::npos;
     if (!(is_conv || is_linear || is_bn)) continue;
-    auto* weight = m->named_parameters(false).find("weight");
-    auto* bias = m->named_parameters(false).find("bias");
+    // Keep the dict alive: find() points into it (a temporary here was a use-after-free).
+    auto params = m->named_parameters(/*recurse=*/false);
+    auto* weight = params.find("weight");
+    auto* bias = params.find("bias");
     if (is_bn) {
       if (weight) weight->fill_(1.0);
     } else if (weight) {

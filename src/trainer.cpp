@@ -116,9 +116,7 @@ Trainer::Trainer(TrainConfig config, std::string run_dir, std::vector<std::strin
 
 void Trainer::resume(const std::string& checkpoint) {
   with_context("resuming from " + checkpoint, [&] {
-    const auto saved = read_checkpoint_config(checkpoint);
-    POSEFER_CHECK_CONFIG(saved.model == config_.model,
-                         "the checkpoint's model config differs from this run's");
+    // load_checkpoint checks the model config first and names the differing fields.
     load_checkpoint(checkpoint, *model_, state_);
     if (!state_.shuffle_rng.empty()) {
       std::istringstream is(state_.shuffle_rng);
@@ -355,7 +353,9 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
         break;
       }
     }
-    if (stop) {
+    // Stopped inside the epoch: checkpoint mid-epoch. Stopped after its last step: finish the
+    // epoch's bookkeeping first, so a resumed run does not log an empty epoch.
+    if (stop && state_.step_in_epoch < steps_per_epoch) {
       result.interrupted = true;
       break;
     }
@@ -376,6 +376,10 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
     if (val_acc >= 0) spdlog::info("epoch {}: validation expression accuracy {:.1f}%", state_.epoch, 100 * val_acc);
     if (!ckpt.empty() && (state_.epoch % config_.checkpoint_every == 0 || state_.epoch == config_.epochs)) {
       save(ckpt);
+    }
+    if (stop) {
+      result.interrupted = state_.epoch < config_.epochs;  // else the run is complete anyway
+      break;
     }
   }
   bar.finish();

@@ -1,0 +1,184 @@
+// Throughput of one full joint training step (Trainer::train_step past every warm-up: D_att,
+// D_i, G with classifier feedback, extra G step, classifier on real + k = 1 generated faces),
+// and of G_dec forward + backward alone, at a few image sizes.
+//
+// Usage: posefer_bench [--sizes 64,128] [--batch 32] [--runs 5] [--threads 0]
+//                      [--gen-width 1] [--cls-width 0.5]
+// Prints one row per size: median / min / max img/s over `runs` timed steps after one
+// warm-up step, the median G_dec forward+backward time, and the peak RSS of the process so far.
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "posefer/check.h"
+#include "posefer/trainer.h"
+
+namespace {
+
+struct Options {
+  std::vector<int> sizes{64, 128};
+  int batch = 32;
+  int runs = 5;
+  int threads = 0;
+  double gen_width = 1.0;
+  double cls_width = 0.5;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::fprintf(stderr,
+               "posefer_bench: %s\nusage: posefer_bench [--sizes 64,128] [--batch 32] [--runs 5] "
+               "[--threads 0] [--gen-width 1] [--cls-width 0.5]\n",
+               why.c_str());
+  std::exit(2);
+}
+
+double to_number(const std::string& flag, const std::string& s) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(s, &used);
+    if (used != s.size()) throw std::invalid_argument(s);
+    return v;
+  } catch (const std::exception&) {
+    usage(flag + ": not a number: '" + s + "'");
+  }
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "-h" || flag == "--help") usage("help");
+    if (i + 1 >= argc) usage(flag + ": missing value");
+    const std::string v = argv[++i];
+    if (flag == "--sizes") {
+      o.sizes.clear();
+      std::stringstream ss(v);
+      for (std::string item; std::getline(ss, item, ',');) {
+        o.sizes.push_back(static_cast<int>(to_number(flag, item)));
+      }
+      if (o.sizes.empty()) usage("--sizes: empty list");
+    } else if (flag == "--batch") {
+      o.batch = static_cast<int>(to_number(flag, v));
+    } else if (flag == "--runs") {
+      o.runs = static_cast<int>(to_number(flag, v));
+    } else if (flag == "--threads") {
+      o.threads = static_cast<int>(to_number(flag, v));
+    } else if (flag == "--gen-width") {
+      o.gen_width = to_number(flag, v);
+    } else if (flag == "--cls-width") {
+      o.cls_width = to_number(flag, v);
+    } else {
+      usage("unknown flag " + flag);
+    }
+  }
+  if (o.batch < 2) usage("--batch must be >= 2");
+  if (o.runs < 1) usage("--runs must be >= 1");
+  if (o.threads < 0) usage("--threads must be >= 0");
+  return o;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double peak_rss_mib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux: KiB
+}
+
+std::vector<std::string> names(const char* prefix, int n) {
+  std::vector<std::string> v;
+  for (int i = 0; i < n; ++i) v.push_back(prefix + std::to_string(i));
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  try {
+    spdlog::set_level(spdlog::level::warn);
+    const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    torch::set_num_threads(threads);
+    std::printf("posefer_bench: batch %d, %d run(s) after 1 warm-up, %d thread(s), gen_width %g, "
+                "cls_width %g, k = 1, extra_g_steps 1, all warm-ups done, CPU\n\n",
+                o.batch, o.runs, threads, o.gen_width, o.cls_width);
+    std::printf("%5s  %10s  %9s  %9s  %9s  %14s  %9s  %12s\n", "N", "step ms", "img/s", "min",
+                "max", "G_dec f+b ms", "G params", "peak RSS MiB");
+    std::fflush(stdout);
+    for (const int n : o.sizes) {
+      posefer::TrainConfig cfg;
+      cfg.model.image_size = n;
+      cfg.model.gen_width = o.gen_width;
+      cfg.model.cls_width = o.cls_width;
+      cfg.batch_size = o.batch;
+      cfg.gen_k = 1;
+      cfg.extra_g_steps = 1;
+      cfg.device = "cpu";
+      cfg.progress = false;
+      cfg.threads = threads;
+      posefer::Trainer trainer(cfg, "", names("e", cfg.model.num_expressions),
+                               names("p", cfg.model.num_poses));
+      const int64_t epoch = 1000;  // past gen_warmup and cls_feedback_warmup
+      const auto& mc = cfg.model;
+      auto x = torch::rand({o.batch, mc.channels, n, n}) * 2 - 1;
+      auto e = torch::randint(0, mc.num_expressions, {o.batch}, torch::kInt64);
+      auto p = torch::randint(0, mc.num_poses, {o.batch}, torch::kInt64);
+
+      const auto warm = trainer.train_step(x, e, p, epoch);
+      if (warm.c_gen <= 0 || warm.g_cls <= 0) {
+        std::fprintf(stderr, "posefer_bench: warm-ups still active (c_gen %g, g_cls %g)\n", warm.c_gen,
+                     warm.g_cls);
+        return 1;
+      }
+      std::vector<double> step_s;
+      for (int r = 0; r < o.runs; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        trainer.train_step(x, e, p, epoch);
+        step_s.push_back(seconds_since(t0));
+      }
+
+      // G_dec alone: forward + backward of a scalar, gradients accumulate (no optimiser step).
+      auto& dec = trainer.model().gen->decoder;
+      auto f = torch::rand({o.batch, mc.id_dim}) * 2 - 1;
+      std::vector<double> dec_s;
+      for (int r = 0; r <= o.runs; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        dec->forward(f, e, p).mean().backward();
+        if (r > 0) dec_s.push_back(seconds_since(t0));  // r = 0 is the warm-up
+      }
+      dec->zero_grad();
+
+      std::vector<double> ips;
+      for (double s : step_s) ips.push_back(o.batch / s);
+      const auto [lo, hi] = std::minmax_element(ips.begin(), ips.end());
+      std::printf("%5d  %10.1f  %9.2f  %9.2f  %9.2f  %14.1f  %9lld  %12.0f\n", n, 1e3 * median(step_s),
+                  median(ips), *lo, *hi, 1e3 * median(dec_s),
+                  static_cast<long long>(trainer.model().parameter_count(*trainer.model().gen)),
+                  peak_rss_mib());
+      std::fflush(stdout);
+    }
+    std::printf("\nimg/s = real images per joint step / step time; peak RSS is the process maximum so far.\n");
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "posefer_bench: %s\n", posefer::first_line_of(ex.what()).c_str());
+    return 1;
+  }
+  return 0;
+}

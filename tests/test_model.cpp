@@ -1,0 +1,273 @@
+// Shapes, value ranges, input checks and initialisation of the networks (generator.h,
+// discriminators.h, classifier.h).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "posefer/check.h"
+#include "posefer/classifier.h"
+#include "posefer/discriminators.h"
+#include "posefer/generator.h"
+#include "test_support.h"
+
+namespace posefer {
+namespace {
+
+using Sizes = std::vector<int64_t>;
+
+// A model small enough that N = 224 runs in well under a second on a CPU.
+ModelConfig small_config(int n, int c) {
+  ModelConfig cfg;
+  cfg.image_size = n;
+  cfg.channels = c;
+  cfg.num_expressions = 4;
+  cfg.num_poses = 4;
+  cfg.id_dim = 50;
+  cfg.gen_width = 0.125;
+  cfg.disc_width = 0.25;
+  cfg.cls_width = 0.0625;
+  return cfg;
+}
+
+torch::Tensor images(int64_t b, int c, int n) { return torch::rand({b, c, n, n}) * 2 - 1; }
+torch::Tensor labels(std::vector<int64_t> v) { return torch::tensor(v, torch::kInt64); }
+
+class ModelShapes : public ::testing::TestWithParam<std::tuple<int, int>> {};
+
+TEST_P(ModelShapes, EveryNetHasTheDocumentedShapesAndRanges) {
+  const auto [n, c] = GetParam();
+  torch::manual_seed(1);
+  const ModelConfig cfg = small_config(n, c);
+  Generator gen(cfg);
+  DAtt d_att(cfg);
+  DId d_i(cfg);
+  Classifier cls(cfg);
+  init_weights(*gen, "he");  // larger activations than N(0, 0.02): the range check means more
+  const auto x = images(2, c, n);
+  const auto e = labels({0, 3}), p = labels({2, 1});
+
+  const auto f = gen->encoder->forward(x);
+  EXPECT_EQ(f.sizes(), (Sizes{2, 50}));
+  EXPECT_LT(f.abs().max().item<float>(), 1.f);
+
+  const auto y = gen->decoder->forward(f, e, p);
+  EXPECT_EQ(y.sizes(), (Sizes{2, c, n, n}));
+  EXPECT_LT(y.abs().max().item<float>(), 1.f);
+  EXPECT_GT(y.abs().max().item<float>(), 0.f);
+
+  const auto g = gen->forward(x, e, p);
+  EXPECT_EQ(g.sizes(), (Sizes{2, c, n, n}));
+  EXPECT_TRUE(torch::equal(g, y));  // G = G_dec(G_enc(x), e, p)
+
+  const auto a = d_att->forward(x, e, p);
+  EXPECT_EQ(a.sizes(), (Sizes{2}));
+  EXPECT_TRUE(torch::isfinite(a).all().item<bool>());
+  EXPECT_EQ(d_i->forward(f).sizes(), (Sizes{2}));
+
+  const auto out = cls->forward(x);
+  EXPECT_EQ(out.expression.sizes(), (Sizes{2, 4}));
+  ASSERT_TRUE(out.pose.defined());
+  EXPECT_EQ(out.pose.sizes(), (Sizes{2, 4}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Model, ModelShapes,
+                         ::testing::Combine(::testing::Values(64, 224), ::testing::Values(1, 3)),
+                         [](const auto& info) {
+                           return "N" + std::to_string(std::get<0>(info.param)) + "_C" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
+
+TEST(Model, ClassifierWithoutPoseHeadLeavesPoseUndefined) {
+  torch::manual_seed(2);
+  ModelConfig cfg = small_config(64, 3);
+  cfg.num_expressions = 7;
+  cfg.num_poses = 3;
+  cfg.pose_head = false;
+  cfg.cls_batch_norm = false;
+  Classifier cls(cfg);
+  const auto out = cls->forward(images(3, 3, 64));
+  EXPECT_EQ(out.expression.sizes(), (Sizes{3, 7}));
+  EXPECT_FALSE(out.pose.defined());
+  EXPECT_TRUE(cls->pose_head.is_empty());
+  // With a head: 3 pose logits.
+  cfg.pose_head = true;
+  Classifier with_head(cfg);
+  EXPECT_EQ(with_head->forward(images(3, 3, 64)).pose.sizes(), (Sizes{3, 3}));
+}
+
+TEST(Model, WrongInputShapesThrowShapeError) {
+  torch::manual_seed(3);
+  const ModelConfig cfg = small_config(64, 3);
+  Generator gen(cfg);
+  DAtt d_att(cfg);
+  DId d_i(cfg);
+  Classifier cls(cfg);
+  const auto e = labels({0, 1}), p = labels({1, 0});
+  const auto wrong_side = images(2, 3, 32);
+  const auto wrong_channels = images(2, 1, 64);
+
+  EXPECT_THROW_MSG(gen->encoder->forward(wrong_side), ShapeError, "G_enc: expected images [B, 3, 64, 64]");
+  EXPECT_THROW_MSG(gen->encoder->forward(wrong_channels), ShapeError, "got [2, 1, 64, 64]");
+  EXPECT_THROW_MSG(gen->encoder->forward(torch::zeros({3, 64, 64})), ShapeError, "G_enc");
+  EXPECT_THROW_MSG(gen->decoder->forward(torch::zeros({2, 49}), e, p), ShapeError,
+                   "G_dec: expected f [B, 50]");
+  EXPECT_THROW_MSG(gen->decoder->forward(torch::zeros({2, 50}), labels({0, 1, 2}), p), ShapeError,
+                   "G_dec: expression/pose labels must be [2]");
+  EXPECT_THROW_MSG(gen->decoder->forward(torch::zeros({2, 50}), e, labels({0, 4})), ShapeError,
+                   "[0, 4)");
+  EXPECT_THROW_MSG(gen->forward(wrong_side, e, p), ShapeError, "G_enc");
+  EXPECT_THROW_MSG(d_att->forward(wrong_channels, e, p), ShapeError, "D_att: expected images");
+  EXPECT_THROW_MSG(d_att->forward(images(2, 3, 64), labels({0}), p), ShapeError, "D_att: expression/pose");
+  EXPECT_THROW_MSG(d_i->forward(torch::zeros({2, 10})), ShapeError, "D_i: expected codes [B, 50]");
+  EXPECT_THROW_MSG(d_i->forward(torch::zeros({50})), ShapeError, "D_i");
+  EXPECT_THROW_MSG(cls->forward(wrong_side), ShapeError, "C_exp: expected images [B, 3, 64, 64]");
+}
+
+TEST(Model, InvalidConfigThrowsConfigError) {
+  ModelConfig cfg = small_config(64, 3);
+  cfg.image_size = 48;
+  EXPECT_THROW_MSG(Generator{cfg}, ConfigError, "image_size must be a multiple of 32");
+  cfg = small_config(64, 2);
+  EXPECT_THROW_MSG(Classifier{cfg}, ConfigError, "channels must be 1 or 3");
+}
+
+TEST(Model, ScaledChannels) {
+  EXPECT_EQ(scaled_channels(64, 1.0), 64);
+  EXPECT_EQ(scaled_channels(64, 0.5), 32);
+  EXPECT_EQ(scaled_channels(1024, 0.125), 128);
+  EXPECT_EQ(scaled_channels(4096, 0.0625), 256);
+  EXPECT_EQ(scaled_channels(100, 0.333), 33);   // rounded to nearest
+  EXPECT_EQ(scaled_channels(1000, 0.0625), 63);  // 62.5 rounds up
+  EXPECT_EQ(scaled_channels(512, 2.0), 1024);
+  EXPECT_EQ(scaled_channels(16, 0.125), 4);  // 2 -> floor of 4
+  EXPECT_EQ(scaled_channels(64, 0.01), 4);
+}
+
+TEST(Model, LayerWidthsFollowTheWidthFactor) {
+  ModelConfig cfg = small_config(64, 3);
+  cfg.gen_width = 0.25;
+  Encoder enc(cfg);
+  // convs = [conv, relu] x 5; last conv 1024 * 0.25 = 256 channels; FC input 256 * 2 * 2.
+  auto* last = enc->convs[8]->as<torch::nn::Conv2d>();
+  ASSERT_NE(last, nullptr);
+  EXPECT_EQ(last->weight.size(0), 256);
+  EXPECT_EQ(enc->fc->weight.sizes(), (Sizes{50, 256 * 2 * 2}));
+  Decoder dec(cfg);
+  EXPECT_EQ(dec->base_side, 2);
+  EXPECT_EQ(dec->base_channels, 256);
+  EXPECT_EQ(dec->fc->weight.sizes(), (Sizes{256 * 2 * 2, dec->input_dim()}));
+}
+
+TEST(Model, DecoderInputDimension) {
+  ModelConfig cfg = small_config(64, 3);
+  cfg.id_dim = 50;
+  cfg.num_expressions = 4;
+  cfg.num_poses = 4;
+  Decoder dec(cfg);
+  EXPECT_EQ(dec->expression_tiles, 12);  // floor(50 / 4)
+  EXPECT_EQ(dec->pose_tiles, 25);        // floor(50 / 2)
+  EXPECT_EQ(dec->input_dim(), 50 + 4 * 12 + 4 * 25);
+  EXPECT_EQ(dec->input_dim(), 198);
+  EXPECT_EQ(dec->fc->weight.size(1), 198);
+
+  cfg.num_expressions = 7;
+  cfg.num_poses = 1;
+  Decoder dec2(cfg);
+  EXPECT_EQ(dec2->input_dim(), 50 + 7 * 7 + 1 * 25);
+
+  cfg.id_dim = 3;  // fewer dims than expressions: still tiled once
+  Decoder dec3(cfg);
+  EXPECT_EQ(dec3->input_dim(), 3 + 7 * 1 + 1 * 1);
+}
+
+// Std of all elements of a tensor.
+double std_of(const torch::Tensor& t) { return t.to(torch::kDouble).std().item<double>(); }
+
+TEST(Model, NormalInitGivesStd002AndZeroBiases) {
+  torch::manual_seed(4);
+  ModelConfig cfg = small_config(64, 3);
+  cfg.gen_width = 0.5;
+  Encoder enc(cfg);
+  init_weights(*enc, "normal");
+  // Conv 4: 256 -> 512 channels, 5x5: 3.3M weights.
+  auto* big = enc->convs[8]->as<torch::nn::Conv2d>();
+  ASSERT_NE(big, nullptr);
+  EXPECT_NEAR(std_of(big->weight), 0.02, 0.0005);
+  EXPECT_NEAR(big->weight.mean().item<double>(), 0.0, 0.0005);
+  EXPECT_NEAR(std_of(enc->fc->weight), 0.02, 0.0005);  // 50 x 2048
+  for (const auto& p : enc->named_parameters()) {
+    if (p.key().find("bias") != std::string::npos) {
+      EXPECT_EQ(p.value().abs().max().item<float>(), 0.f) << p.key();
+    }
+  }
+
+  // Transposed convs are covered too, and batch-norm scales are set to 1.
+  Decoder dec(cfg);
+  init_weights(*dec, "normal");
+  auto* deconv = dec->deconvs[0]->as<torch::nn::ConvTranspose2d>();
+  ASSERT_NE(deconv, nullptr);
+  EXPECT_NEAR(std_of(deconv->weight), 0.02, 0.0005);
+  EXPECT_EQ(deconv->bias.abs().max().item<float>(), 0.f);
+
+  DAtt d_att(cfg);
+  for (auto& p : d_att->named_parameters()) {
+    torch::NoGradGuard no_grad;
+    p.value().fill_(0.5);
+  }
+  init_weights(*d_att, "normal");
+  int bn_layers = 0;
+  for (const auto& m : d_att->modules()) {
+    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+      ++bn_layers;
+      EXPECT_TRUE(torch::equal(bn->weight, torch::ones_like(bn->weight)));
+      EXPECT_TRUE(torch::equal(bn->bias, torch::zeros_like(bn->bias)));
+    }
+  }
+  EXPECT_EQ(bn_layers, 4);
+  auto* head = d_att->head[0]->as<torch::nn::Linear>();
+  ASSERT_NE(head, nullptr);
+  EXPECT_NEAR(std_of(head->weight), 0.02, 0.001);
+}
+
+TEST(Model, HeInitScalesWithFanIn) {
+  torch::manual_seed(5);
+  ModelConfig cfg = small_config(64, 3);
+  cfg.gen_width = 0.5;
+  Encoder enc(cfg);
+  init_weights(*enc, "he");
+  auto* first = enc->convs[0]->as<torch::nn::Conv2d>();  // 3 -> 32, fan_in 75
+  auto* big = enc->convs[8]->as<torch::nn::Conv2d>();    // 256 -> 512, fan_in 6400
+  EXPECT_NEAR(std_of(first->weight), std::sqrt(2.0 / 75), 0.05 * std::sqrt(2.0 / 75));
+  EXPECT_NEAR(std_of(big->weight), std::sqrt(2.0 / 6400), 0.01 * std::sqrt(2.0 / 6400));
+}
+
+TEST(Model, PoseAndExpressionCodesChangeTheDecodedImage) {
+  torch::manual_seed(6);
+  const ModelConfig cfg = small_config(64, 1);
+  Decoder dec(cfg);
+  init_weights(*dec, "normal");
+  dec->eval();
+  torch::NoGradGuard no_grad;
+  const auto f = torch::rand({2, 50}) * 2 - 1;
+  const auto base = dec->forward(f, labels({1, 1}), labels({0, 0}));
+  const auto again = dec->forward(f, labels({1, 1}), labels({0, 0}));
+  const auto other_pose = dec->forward(f, labels({1, 1}), labels({2, 2}));
+  const auto other_expr = dec->forward(f, labels({3, 3}), labels({0, 0}));
+  EXPECT_TRUE(torch::equal(base, again));
+  const double scale = base.abs().max().item<double>();
+  ASSERT_GT(scale, 0.0);
+  // The change is a sizeable fraction of the output, not rounding noise.
+  EXPECT_GT((other_pose - base).abs().max().item<double>(), 0.05 * scale);
+  EXPECT_GT((other_expr - base).abs().max().item<double>(), 0.05 * scale);
+  // Per-sample labels: changing only sample 1's pose leaves sample 0 alone.
+  const auto mixed = dec->forward(f, labels({1, 1}), labels({0, 2}));
+  EXPECT_TRUE(torch::allclose(mixed[0], base[0], 1e-5, 1e-7));
+  EXPECT_TRUE(torch::allclose(mixed[1], other_pose[1], 1e-5, 1e-7));
+}
+
+}  // namespace
+}  // namespace posefer
