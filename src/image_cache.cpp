@@ -10,12 +10,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include "posefer/progress.h"
+
 #include "posefer/check.h"
 
 namespace posefer {
 namespace {
 
-constexpr auto kProgressInterval = std::chrono::seconds(2);
+constexpr auto kProgressInterval = std::chrono::milliseconds(250);
 
 }  // namespace
 
@@ -95,10 +97,16 @@ ImageSet build_image_set(const Dataset& dataset, const std::vector<size_t>& indi
   pool.reserve(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
   {
+    ProgressOptions popt;
+    popt.enabled = options.progress;
+    popt.unit = "img";
+    ProgressBar bar("decode", m, popt);
     std::unique_lock<std::mutex> lock(mu);
     while (!cv.wait_for(lock, kProgressInterval, [&] { return finished == threads; })) {
-      if (options.progress) spdlog::info("decoding images: {}/{}", done.load(), m);
+      bar.update(done.load());
     }
+    bar.update(done.load());
+    bar.finish();
   }
   for (auto& t : pool) t.join();
 
