@@ -1,0 +1,91 @@
+#include "posefer/config.h"
+
+#include <gtest/gtest.h>
+
+#include "posefer/check.h"
+#include "test_support.h"
+
+namespace posefer {
+namespace {
+
+TEST(Config, JsonRoundTripKeepsEveryField) {
+  TrainConfig c;
+  c.data.spec = "cmu:/x";
+  c.data.fold = "2/5";
+  c.data.max_train = 123;
+  c.model.image_size = 96;
+  c.model.channels = 1;
+  c.model.gen_width = 0.25;
+  c.model.init = "normal";
+  c.model.cls_batch_norm = false;
+  c.loss.cls_feedback = 0.3;
+  c.optim.decay_every = 7;
+  c.epochs = 11;
+  c.gen_k = 5;
+  c.train_gan = false;
+  c.gen_k = 0;
+  c.seed = 99;
+  nlohmann::json j = c;
+  const auto back = j.get<TrainConfig>();
+  EXPECT_EQ(nlohmann::json(back), j);
+  EXPECT_EQ(back.model, c.model);
+  EXPECT_EQ(back.data.fold, "2/5");
+  EXPECT_EQ(back.data.max_train, 123);
+  EXPECT_FALSE(back.train_gan);
+  EXPECT_EQ(back.seed, 99u);
+  EXPECT_DOUBLE_EQ(back.loss.cls_feedback, 0.3);
+}
+
+TEST(Config, MissingFieldsKeepDefaults) {
+  auto j = nlohmann::json::parse(R"({"epochs": 3, "model": {"image_size": 128}})");
+  const auto c = j.get<TrainConfig>();
+  EXPECT_EQ(c.epochs, 3);
+  EXPECT_EQ(c.model.image_size, 128);
+  EXPECT_EQ(c.model.id_dim, ModelConfig{}.id_dim);
+  EXPECT_EQ(c.batch_size, TrainConfig{}.batch_size);
+}
+
+TEST(Config, DefaultsValidateAndFollowThePaper) {
+  TrainConfig c;
+  EXPECT_NO_THROW(c.validate());
+  EXPECT_EQ(c.model.id_dim, 50);
+  EXPECT_DOUBLE_EQ(c.loss.alpha, 1.0);
+  EXPECT_DOUBLE_EQ(c.loss.beta, 1e-4);
+  EXPECT_DOUBLE_EQ(c.optim.lr, 2e-4);
+  EXPECT_DOUBLE_EQ(c.optim.beta1, 0.5);
+}
+
+TEST(Config, OutOfRangeValuesNameTheField) {
+  TrainConfig c;
+  c.model.image_size = 100;
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "image_size must be a multiple of 32");
+  c = TrainConfig{};
+  c.batch_size = 1;
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "batch_size");
+  c = TrainConfig{};
+  c.model.init = "xavier";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "init must be 'normal' or 'he'");
+  c = TrainConfig{};
+  c.train_gan = false;
+  c.gen_k = 1;
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "need the GAN");
+  c = TrainConfig{};
+  c.data.crop = "zoom";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "crop must be");
+  c = TrainConfig{};
+  c.loss.beta = -1;
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "loss weight beta");
+}
+
+TEST(Config, ModelEqualityComparesEveryShapeField) {
+  ModelConfig a, b;
+  EXPECT_EQ(a, b);
+  b.pose_head = false;
+  EXPECT_NE(a, b);
+  b = a;
+  b.cls_width = 0.3;
+  EXPECT_NE(a, b);
+}
+
+}  // namespace
+}  // namespace posefer
