@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   auto evaluate = posefer::cli::add_evaluate(app);
   auto synthesize = posefer::cli::add_synthesize(app);
   auto detect = posefer::cli::add_detect(app);
+  auto align = posefer::cli::add_align(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("evaluate")) return evaluate();
     if (app.got_subcommand("synthesize")) return synthesize();
     if (app.got_subcommand("detect")) return detect();
+    if (app.got_subcommand("align")) return align();
   } catch (const std::exception& e) {
     std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
     return 1;
