@@ -30,6 +30,11 @@ Action add_align(CLI::App& app) {
       ->check(CLI::Range(32, 4096));
   cmd->add_option("--score", job->detector.detector.score_threshold, "Detector score threshold")
       ->check(CLI::Range(0.0, 0.999));
+  cmd->add_flag("--haar-fallback", job->haar_fallback,
+                "Where no face is found, try OpenCV's Haar cascades (frontal + profile, opencv-data)");
+  cmd->add_option("--haar-dir", job->haar.cascade_dir, "Folder of the Haar cascade XMLs");
+  cmd->add_flag("--whole-image-fallback", job->whole_image_fallback,
+                "Where still no face is found, take the whole image as the face box (face crops, e.g. FER2013)");
   cmd->add_option("--limit", job->limit, "Only the first N images (0 = all)")->check(CLI::Range(0, 100000000));
   cmd->add_option("--threads", *threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--no-progress", *no_progress, "No progress bar");

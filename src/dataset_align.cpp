@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iomanip>
+#include <memory>
 #include <sstream>
 
 #include "posefer/check.h"
@@ -41,17 +42,18 @@ MultiFacePolicy parse_multi_face_policy(const std::string& name) {
 }
 
 nlohmann::ordered_json AlignCounts::to_json() const {
-  return {{"images", images}, {"aligned", aligned}, {"several_faces", several},
-          {"no_face", no_face}, {"failed", failed}};
+  return {{"images", images},   {"aligned", aligned}, {"several_faces", several},
+          {"no_face", no_face}, {"failed", failed},   {"aligned_via_haar", via_haar},
+          {"aligned_via_whole_image", via_whole}};
 }
 
 std::string DatasetAlignResult::to_markdown() const {
   std::ostringstream os;
-  os << "| pose | images | aligned (1 face) | several faces | no face | failed |\n"
-     << "|---|---:|---:|---:|---:|---:|\n";
+  os << "| pose | images | aligned (1 face) | several faces | no face | failed | via Haar | via whole image |\n"
+     << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
   auto row = [&](const std::string& name, const AlignCounts& c) {
     os << "| " << name << " | " << c.images << " | " << c.aligned << " | " << c.several << " | "
-       << c.no_face << " | " << c.failed << " |\n";
+       << c.no_face << " | " << c.failed << " | " << c.via_haar << " | " << c.via_whole << " |\n";
   };
   for (const auto& [name, c] : by_pose) row(name, c);
   row("**all**", total);
@@ -74,11 +76,13 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
   dcfg.expressions = false;
   dcfg.landmarks = true;
   FaceDetector detector(dcfg);
+  std::unique_ptr<HaarFaceDetector> haar;
+  if (job.haar_fallback) haar = std::make_unique<HaarFaceDetector>(job.haar);
 
   const fs::path out_dir(job.out_dir);
   fs::create_directories(out_dir);
   std::ostringstream csv;
-  csv << std::setprecision(9) << "path,outcome,face,output,score,box_x,box_y,box_w,box_h,"
+  csv << std::setprecision(9) << "path,outcome,via,face,output,score,box_x,box_y,box_w,box_h,"
       << "t_a,t_b,t_x,t_y";
   for (int i = 0; i < 68; ++i) csv << ",x" << i << ",y" << i;
   csv << "\n";
@@ -104,12 +108,27 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
     try {
       const auto image = read_image(s.path, 3);
       auto faces = detector.detect(image);
+      const char* via = "detector";
+      if (faces.empty() && haar) {
+        const auto boxes = haar->detect(image);
+        if (!boxes.empty()) {  // largest box only: cascades give false positives
+          faces = detector.describe(image, {boxes.front()}, {0.0});
+          via = "haar";
+        }
+      }
+      if (faces.empty() && job.whole_image_fallback) {
+        faces = detector.describe(
+            image, {FaceBox{0, 0, double(image.size(2)), double(image.size(1))}}, {0.0});
+        via = "whole_image";
+      }
       if (faces.empty()) {
         count(&AlignCounts::no_face);
         csv << csv_escape(s.path) << ",no_face\n";
       } else {
         const bool several = faces.size() > 1;
         count(several ? &AlignCounts::several : &AlignCounts::aligned);
+        if (std::string(via) == "haar") count(&AlignCounts::via_haar);
+        if (std::string(via) == "whole_image") count(&AlignCounts::via_whole);
         if (several && job.multi == MultiFacePolicy::kLargest) {
           auto it = std::max_element(faces.begin(), faces.end(), [](const Face& a, const Face& b) {
             return a.box.area() < b.box.area();
@@ -117,7 +136,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
           faces = {*it};
         } else if (several && job.multi == MultiFacePolicy::kSkip) {
           faces.clear();
-          csv << csv_escape(s.path) << ",several_faces_skipped\n";
+          csv << csv_escape(s.path) << ",several_faces_skipped," << via << "\n";
         }
         const std::string stem = output_stem(s.path, base);
         for (size_t k = 0; k < faces.size(); ++k) {
@@ -128,7 +147,8 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
           ++result.crops_written;
           const auto& b = faces[k].box;
           const auto& t = aligned.transform;
-          csv << csv_escape(s.path) << "," << (several ? "several_faces" : "aligned") << "," << k
+          csv << csv_escape(s.path) << "," << (several ? "several_faces" : "aligned") << "," << via
+              << "," << k
               << "," << csv_escape(out_rel) << "," << faces[k].score << "," << b.x << "," << b.y
               << "," << b.width << "," << b.height << "," << t.a << "," << t.b << "," << t.tx
               << "," << t.ty;

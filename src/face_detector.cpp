@@ -27,17 +27,31 @@ torch::Tensor FaceDetector::detector_raw(const torch::Tensor& image) {
 
 std::vector<Face> FaceDetector::detect(const torch::Tensor& input) {
   const auto image = faceapi_check_image(input, "FaceDetector");
+  std::vector<FaceBox> boxes;
+  std::vector<double> scores;
+  for (const auto& d : detector_->detect(image, config_.detector)) {
+    boxes.push_back(d.box);
+    scores.push_back(d.score);
+  }
+  return describe(image, boxes, scores);
+}
+
+std::vector<Face> FaceDetector::describe(const torch::Tensor& input, const std::vector<FaceBox>& all_boxes,
+                                         const std::vector<double>& scores) {
+  POSEFER_CHECK_SHAPE(all_boxes.size() == scores.size(), "describe: ", all_boxes.size(),
+                      " boxes but ", scores.size(), " scores");
+  const auto image = faceapi_check_image(input, "FaceDetector");
   const int64_t h = image.size(1), w = image.size(2);
   std::vector<Face> faces;
   std::vector<FaceBox> boxes;
-  for (const auto& d : detector_->detect(image, config_.detector)) {
-    const PixelRect r = clip_box_to_image(d.box, w, h);
+  for (size_t i = 0; i < all_boxes.size(); ++i) {
+    const PixelRect r = clip_box_to_image(all_boxes[i], w, h);
     if (r.width <= 0 || r.height <= 0) continue;  // entirely outside the photo: nothing to crop
     Face f;
-    f.box = d.box;
-    f.score = d.score;
+    f.box = all_boxes[i];
+    f.score = scores[i];
     faces.push_back(f);
-    boxes.push_back(d.box);
+    boxes.push_back(all_boxes[i]);
   }
   if (!config_.landmarks || faces.empty()) return faces;
   const auto lms = landmarks_->detect(image, boxes);

@@ -78,6 +78,16 @@ TEST(FaceDatasetAlign, OutcomesPerImageAndPose) {
   EXPECT_TRUE(fs::exists(dir / "out" / "sample1_3.png"));
   job.multi = MultiFacePolicy::kSkip;
   EXPECT_EQ(run_dataset_align_job(job).crops_written, 1);
+
+  // Whole-image fallback: the blank image becomes an (odd) aligned face, counted as such.
+  job.multi = MultiFacePolicy::kLargest;
+  job.whole_image_fallback = true;
+  r = run_dataset_align_job(job);
+  EXPECT_EQ(r.total.no_face, 0);
+  EXPECT_EQ(r.total.aligned, 2);
+  EXPECT_EQ(r.total.via_whole, 1);
+  EXPECT_EQ(r.by_pose.at("side").via_whole, 1);
+  EXPECT_TRUE(fs::exists(dir / "out" / "blank.png"));
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // crop (align.h), with an explicit outcome per image — never a silent crop.
 //
 // Outcomes: aligned (exactly one face), several faces (handled by the policy: largest / all /
-// skip), no face found, failed (unreadable image; the run goes on and lists them). Writes, under
+// skip), no face found, failed (unreadable image; the run goes on and lists them). Optional
+// fallbacks where TinyFaceDetector finds nothing: OpenCV Haar cascades (frontal + profile), then
+// the whole image as the face box; the counts say how many images each path handled. Writes, under
 // out_dir: one PNG per aligned face (input path relative to the data set's folder, extension
 // .png; policy "all" adds _<k>), landmarks.csv (one row per image and face: outcome, score, box,
 // 2x3 transform, 68 landmarks in photo pixels) and summary.json (counts overall and per pose bin).
@@ -17,6 +19,7 @@
 
 #include "posefer/align.h"
 #include "posefer/face_detector.h"
+#include "posefer/haar_face_detector.h"
 
 namespace posefer {
 
@@ -35,6 +38,10 @@ struct DatasetAlignJob {
   AlignConfig align;                             // crop size, channels, margin
   FaceDetectorConfig detector;                   // models and detector thresholds (expressions unused)
   MultiFacePolicy multi = MultiFacePolicy::kLargest;  // several faces in one image
+  bool haar_fallback = false;                    // no face found: try OpenCV's Haar cascades (largest box)
+  HaarFaceDetectorConfig haar;                   // cascades for the fallback
+  bool whole_image_fallback = false;             // still none: the whole image is the face box
+                                                 // (face-crop data sets such as FER2013)
   int64_t limit = 0;                             // align only the first `limit` samples (0 = all)
   bool progress = true;                          // progress bar on stderr
 };
@@ -46,6 +53,8 @@ struct AlignCounts {
   int64_t several = 0;        // several faces (aligned per policy unless skip)
   int64_t no_face = 0;        // no face found
   int64_t failed = 0;         // unreadable / bad image
+  int64_t via_haar = 0;       // of aligned: face box from the Haar fallback
+  int64_t via_whole = 0;      // of aligned: the whole image taken as the face box
   nlohmann::ordered_json to_json() const;
 };
 

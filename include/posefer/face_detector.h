@@ -40,6 +40,11 @@ class FaceDetector {
   // Loads the nets from config.model_dir; throws InputError naming a missing/corrupt weight file.
   explicit FaceDetector(const FaceDetectorConfig& config = {});
   std::vector<Face> detect(const torch::Tensor& image);
+  // Landmarks (+ expressions) for faces found by other means (e.g. a fallback detector, or the
+  // whole image as the box): one Face per box, score as given. Boxes without a pixel inside the
+  // image are dropped.
+  std::vector<Face> describe(const torch::Tensor& image, const std::vector<FaceBox>& boxes,
+                             const std::vector<double>& scores);
   // The detector's raw map [S/32, S/32, 25] (NHWC, before the sigmoid) for `image`.
   torch::Tensor detector_raw(const torch::Tensor& image);
   const FaceDetectorConfig& config() const { return config_; }
