@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -231,6 +232,19 @@ TEST(FaceApiNets, ShapesWithoutWeights) {
   EXPECT_EQ(ex->forward(torch::zeros({1, 3, 112, 112})).sizes(), torch::IntArrayRef({1, 7}));
   EXPECT_THROW_MSG(load_tiny_face_detector((test::fresh_dir("m") / "none").string()), InputError,
                    "tiny_face_detector_model-weights_manifest.json: cannot open");
+}
+
+TEST(FaceApiWeights, ModelDirFromEnvironment) {
+  const char* old = std::getenv("POSEFER_MODELS");
+  const std::string saved = old ? old : "";
+  ::setenv("POSEFER_MODELS", "/some/models", 1);
+  EXPECT_EQ(default_faceapi_model_dir(), "/some/models");
+  ::setenv("POSEFER_MODELS", "", 1);  // empty = unset
+  EXPECT_NE(default_faceapi_model_dir().find("third_party/npm/node_modules/@vladmandic/face-api/model"),
+            std::string::npos);
+  if (old) ::setenv("POSEFER_MODELS", saved.c_str(), 1);
+  else ::unsetenv("POSEFER_MODELS");
+  EXPECT_EQ(faceapi_manifest_path("/m", "x_model"), "/m/x_model-weights_manifest.json");
 }
 
 // ---- parity with face-api 1.7.15 ----------------------------------------------------------
