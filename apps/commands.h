@@ -16,6 +16,7 @@ Action add_evaluate(CLI::App& app);
 Action add_synthesize(CLI::App& app);
 Action add_detect(CLI::App& app);
 Action add_align(CLI::App& app);
+Action add_peer(CLI::App& app);
 
 // True once SIGINT/SIGTERM arrived (installed by main).
 bool stop_requested();

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   auto synthesize = posefer::cli::add_synthesize(app);
   auto detect = posefer::cli::add_detect(app);
   auto align = posefer::cli::add_align(app);
+  auto peer = posefer::cli::add_peer(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("synthesize")) return synthesize();
     if (app.got_subcommand("detect")) return detect();
     if (app.got_subcommand("align")) return align();
+    if (app.got_subcommand("peer")) return peer();
   } catch (const std::exception& e) {
     std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
     return 1;
