@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   auto detect = posefer::cli::add_detect(app);
   auto align = posefer::cli::add_align(app);
   auto peer = posefer::cli::add_peer(app);
+  auto headpose = posefer::cli::add_headpose(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("detect")) return detect();
     if (app.got_subcommand("align")) return align();
     if (app.got_subcommand("peer")) return peer();
+    if (app.got_subcommand("headpose")) return headpose();
   } catch (const std::exception& e) {
     std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
     return 1;
