@@ -14,6 +14,10 @@ using Action = std::function<int()>;
 Action add_train(CLI::App& app);
 Action add_evaluate(CLI::App& app);
 Action add_synthesize(CLI::App& app);
+Action add_detect(CLI::App& app);
+Action add_align(CLI::App& app);
+Action add_peer(CLI::App& app);
+Action add_headpose(CLI::App& app);
 
 // True once SIGINT/SIGTERM arrived (installed by main).
 bool stop_requested();

@@ -36,6 +36,10 @@ int main(int argc, char** argv) {
   auto train = posefer::cli::add_train(app);
   auto evaluate = posefer::cli::add_evaluate(app);
   auto synthesize = posefer::cli::add_synthesize(app);
+  auto detect = posefer::cli::add_detect(app);
+  auto align = posefer::cli::add_align(app);
+  auto peer = posefer::cli::add_peer(app);
+  auto headpose = posefer::cli::add_headpose(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -56,6 +60,10 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("train")) return train();
     if (app.got_subcommand("evaluate")) return evaluate();
     if (app.got_subcommand("synthesize")) return synthesize();
+    if (app.got_subcommand("detect")) return detect();
+    if (app.got_subcommand("align")) return align();
+    if (app.got_subcommand("peer")) return peer();
+    if (app.got_subcommand("headpose")) return headpose();
   } catch (const std::exception& e) {
     std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
     return 1;

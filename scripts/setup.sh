@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libgloo-dev libopenblas0-openmp
       libopencv-dev opencv-data nlohmann-json3-dev libcli11-dev libspdlog-dev libgtest-dev
-      gnuplot-nox)
+      gnuplot-nox nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -16,6 +16,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo_cmd apt-get update -q
   $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# face-api weights (MIT; never committed): the pinned npm package into a git-ignored folder.
+faceapi_version=1.7.15
+faceapi_pkg=third_party/npm/node_modules/@vladmandic/face-api/package.json
+if ! grep -q "\"version\": *\"$faceapi_version\"" "$faceapi_pkg" 2>/dev/null; then
+  npm install --prefix third_party/npm --no-save --ignore-scripts --no-audit --no-fund \
+      "@vladmandic/face-api@$faceapi_version"
 fi
 build=${1:-build}
 launcher=()

@@ -1,0 +1,94 @@
+// Tests of the data-set alignment job: outcome counts per image and pose bin, outputs written.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "posefer/check.h"
+#include "posefer/dataset_align.h"
+#include "posefer/image_io.h"
+#include "test_support.h"
+
+namespace posefer {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(FaceDatasetAlign, PolicyNamesAndTable) {
+  EXPECT_EQ(parse_multi_face_policy("all"), MultiFacePolicy::kAll);
+  EXPECT_EQ(parse_multi_face_policy("skip"), MultiFacePolicy::kSkip);
+  EXPECT_THROW_MSG(parse_multi_face_policy("first"), ConfigError,
+                   "--multi-face must be largest, all or skip, got 'first'");
+  DatasetAlignResult r;
+  r.total = {3, 1, 1, 1, 0};
+  r.by_pose["left"] = r.total;
+  r.failures = {"x.png: cannot read image"};
+  const auto md = r.to_markdown();
+  EXPECT_NE(md.find("| left | 3 | 1 | 1 | 1 | 0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("- x.png: cannot read image"), std::string::npos) << md;
+}
+
+TEST(FaceDatasetAlign, OutcomesPerImageAndPose) {
+  const fs::path inputs = fs::path(POSEFER_SHARED_DIR) / "reference" / "faceapi" / "inputs";
+  if (!fs::exists(inputs / "sample1.png")) GTEST_SKIP() << "reference images not present: " << inputs;
+  if (!fs::exists(faceapi_manifest_path(default_faceapi_model_dir(), "tiny_face_detector_model"))) {
+    GTEST_SKIP() << "face-api weights not installed (run scripts/setup.sh or set POSEFER_MODELS)";
+  }
+  const auto dir = test::fresh_dir("d");
+  write_png((dir / "blank.png").string(), torch::full({3, 120, 160}, 128, torch::kUInt8));
+  { std::ofstream(dir / "bad.png") << "not an image at all"; }
+  {
+    std::ofstream csv(dir / "m.csv");
+    csv << "path,subject,expression,pose\n"
+        << (inputs / "sample2.png").string() << ",a,happy,front\n"
+        << (inputs / "sample1.png").string() << ",b,sad,front\n"
+        << "blank.png,c,happy,side\n"
+        << "bad.png,d,sad,side\n";
+  }
+  DatasetAlignJob job;
+  job.data = "manifest:" + (dir / "m.csv").string();
+  job.out_dir = (dir / "out").string();
+  job.align.size = 64;
+  job.progress = false;
+  auto r = run_dataset_align_job(job);
+  EXPECT_EQ(r.total.images, 4);
+  EXPECT_EQ(r.total.aligned, 1);
+  EXPECT_EQ(r.total.several, 1);
+  EXPECT_EQ(r.total.no_face, 1);
+  EXPECT_EQ(r.total.failed, 1);
+  EXPECT_EQ(r.crops_written, 2);  // largest face of sample1 + sample2's face
+  EXPECT_EQ(r.by_pose.at("front").aligned, 1);
+  EXPECT_EQ(r.by_pose.at("front").several, 1);
+  EXPECT_EQ(r.by_pose.at("side").no_face, 1);
+  EXPECT_EQ(r.by_pose.at("side").failed, 1);
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_NE(r.failures[0].find("bad.png"), std::string::npos);
+  const auto crop = read_image((dir / "out" / "sample2.png").string(), 3);
+  EXPECT_EQ(crop.sizes(), torch::IntArrayRef({3, 64, 64}));
+  EXPECT_TRUE(fs::exists(dir / "out" / "summary.json"));
+  std::ifstream csv(dir / "out" / "landmarks.csv");
+  int lines = 0;
+  for (std::string line; std::getline(csv, line);) ++lines;
+  EXPECT_EQ(lines, 1 + 4);  // header + one row per image (one face each with "largest")
+
+  job.multi = MultiFacePolicy::kAll;
+  r = run_dataset_align_job(job);
+  EXPECT_EQ(r.crops_written, 4);
+  EXPECT_TRUE(fs::exists(dir / "out" / "sample1_3.png"));
+  job.multi = MultiFacePolicy::kSkip;
+  EXPECT_EQ(run_dataset_align_job(job).crops_written, 1);
+
+  // Whole-image fallback: the blank image becomes an (odd) aligned face, counted as such.
+  job.multi = MultiFacePolicy::kLargest;
+  job.whole_image_fallback = true;
+  r = run_dataset_align_job(job);
+  EXPECT_EQ(r.total.no_face, 0);
+  EXPECT_EQ(r.total.aligned, 2);
+  EXPECT_EQ(r.total.via_whole, 1);
+  EXPECT_EQ(r.by_pose.at("side").via_whole, 1);
+  EXPECT_TRUE(fs::exists(dir / "out" / "blank.png"));
+}
+
+}  // namespace
+}  // namespace posefer
