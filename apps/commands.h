@@ -14,6 +14,7 @@ using Action = std::function<int()>;
 Action add_train(CLI::App& app);
 Action add_evaluate(CLI::App& app);
 Action add_synthesize(CLI::App& app);
+Action add_make_faces(CLI::App& app);
 
 // True once SIGINT/SIGTERM arrived (installed by main).
 bool stop_requested();

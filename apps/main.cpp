@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   auto train = posefer::cli::add_train(app);
   auto evaluate = posefer::cli::add_evaluate(app);
   auto synthesize = posefer::cli::add_synthesize(app);
+  auto make_faces = posefer::cli::add_make_faces(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("train")) return train();
     if (app.got_subcommand("evaluate")) return evaluate();
     if (app.got_subcommand("synthesize")) return synthesize();
+    if (app.got_subcommand("make-faces")) return make_faces();
   } catch (const std::exception& e) {
     std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
     return 1;

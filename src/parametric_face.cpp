@@ -373,7 +373,7 @@ class Layout {
       const float xm = std::min(ax, mouth_hw * 0.999f);
       const float ui = upper_inner(xm), li = lower_inner(xm);
       const float uo = ui + upper_thick(xm), lo = li - lower_thick(xm);
-      const float corner = ax > mouth_hw ? (ax - mouth_hw) : 0.f;
+      const float corner = ax > mouth_hw ? (ax - mouth_hw) : -1.f;  // > 0: beyond the corners
       // Upper lip.
       float du = std::max(qy - uo, ui - qy);
       du = std::max(du, corner);
@@ -389,10 +389,10 @@ class Layout {
       if (gap > 1e-4f) {
         float din = std::max(qy - ui, li - qy);
         din = std::max(din, corner);
-        Vec3 inner{0.16f, 0.04f, 0.05f};
+        Vec3 inner{0.11f, 0.03f, 0.035f};
         // Tongue hint at the bottom of a wide opening.
-        inner = lerp(inner, Vec3{0.45f, 0.16f, 0.17f},
-                     0.6f * smoothstep(li + 0.5f * gap, li, qy) * smoothstep(0.07f, 0.15f, gap) *
+        inner = lerp(inner, Vec3{0.36f, 0.12f, 0.13f},
+                     0.5f * smoothstep(li + 0.3f * gap, li, qy) * smoothstep(0.07f, 0.15f, gap) *
                          smoothstep(0.8f * mouth_hw, 0.3f * mouth_hw, ax));
         // Upper teeth below the upper lip, lower teeth above the lower lip.
         const float teeth_h = std::min(0.045f, 0.75f * gap + 0.004f);
@@ -402,7 +402,7 @@ class Layout {
         inner = lerp(inner, tooth, tx * coverage(std::max(qy - ui, ui - teeth_h - qy), aa));
         if (gap > 0.09f) {
           inner = lerp(inner, tooth * 0.85f,
-                       smoothstep(0.6f * mouth_hw, 0.3f * mouth_hw, ax) * coverage(std::max(qy - li - 0.02f, li - qy), aa));
+                       smoothstep(0.6f * mouth_hw, 0.3f * mouth_hw, ax) * coverage(std::max(qy - li - 0.014f, li - qy), aa));
         }
         c = lerp(c, inner, coverage(din, aa));
       } else {
