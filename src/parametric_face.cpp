@@ -615,6 +615,7 @@ FaceModel build_face(const FaceIdentity& identity, const ActionUnits& expression
         if (c >= 0 && b >= 0 && a >= 0) front.triangles.push_back({c, b, a});
       }
     }
+    front.normals = compute_normals(front);
     model.meshes.push_back(std::move(front));
   }
 
@@ -622,7 +623,7 @@ FaceModel build_face(const FaceIdentity& identity, const ActionUnits& expression
   {
     Mesh back;
     back.double_sided = false;
-    const int lon = 96, lat = 56;
+    const int lon = 72, lat = 44;
     for (int j = 0; j <= lat; ++j) {
       const float phi = -0.5f * kPi + kPi * j / lat;
       for (int i = 0; i <= lon; ++i) {
@@ -651,6 +652,7 @@ FaceModel build_face(const FaceIdentity& identity, const ActionUnits& expression
         back.triangles.push_back({a, c, e});
       }
     }
+    back.normals = compute_normals(back);
     model.meshes.push_back(std::move(back));
   }
 
@@ -685,6 +687,7 @@ FaceModel build_face(const FaceIdentity& identity, const ActionUnits& expression
         parts.triangles.push_back({c, b, a});
       }
     }
+    parts.normals = compute_normals(parts);
     model.meshes.push_back(std::move(parts));
     if (identity.hair_style == 2) {
       Mesh shell;  // hair falling behind and beside the neck
@@ -706,6 +709,7 @@ FaceModel build_face(const FaceIdentity& identity, const ActionUnits& expression
           shell.triangles.push_back({c, b, a});
         }
       }
+      shell.normals = compute_normals(shell);
       model.meshes.push_back(std::move(shell));
     }
   }

@@ -42,7 +42,9 @@ Mat3 rotation_yaw_pitch(float yaw_deg, float pitch_deg) {
   return yaw * pitch;
 }
 
-Vec3 sample_bilinear(const RgbImage& t, float u, float v) {
+namespace {
+// Bilinear lookup (see sample_bilinear), inlined into the rasteriser's inner loop.
+inline Vec3 bilinear(const RgbImage& t, float u, float v) {
   const float fx = u * t.width - 0.5f, fy = (1.f - v) * t.height - 0.5f;
   const float x0f = std::floor(fx), y0f = std::floor(fy);
   const float ax = fx - x0f, ay = fy - y0f;
@@ -58,6 +60,9 @@ Vec3 sample_bilinear(const RgbImage& t, float u, float v) {
           (w00 * p00[1] + w10 * p10[1] + w01 * p01[1] + w11 * p11[1]) * s,
           (w00 * p00[2] + w10 * p10[2] + w01 * p01[2] + w11 * p11[2]) * s};
 }
+}  // namespace
+
+Vec3 sample_bilinear(const RgbImage& t, float u, float v) { return bilinear(t, u, v); }
 
 std::vector<Vec3> compute_normals(const Mesh& mesh) {
   std::vector<Vec3> n(mesh.positions.size());
@@ -153,10 +158,11 @@ RgbImage render(const std::vector<Mesh>& meshes, const Camera& camera,
         area = -area;
       }
       const ScreenVertex &a = sv[i0], &b = sv[i1], &c = sv[i2];
-      const int x_min = std::max(0, int(std::floor(std::min({a.x, b.x, c.x}))));
-      const int x_max = std::min(W - 1, int(std::ceil(std::max({a.x, b.x, c.x}))));
-      const int y_min = std::max(0, int(std::floor(std::min({a.y, b.y, c.y}))));
-      const int y_max = std::min(H - 1, int(std::ceil(std::max({a.y, b.y, c.y}))));
+      // Samples sit at pixel centres (i + 0.5): only those inside the bounding box count.
+      const int x_min = std::max(0, int(std::ceil(std::min({a.x, b.x, c.x}) - 0.5f)));
+      const int x_max = std::min(W - 1, int(std::floor(std::max({a.x, b.x, c.x}) - 0.5f)));
+      const int y_min = std::max(0, int(std::ceil(std::min({a.y, b.y, c.y}) - 0.5f)));
+      const int y_max = std::min(H - 1, int(std::floor(std::max({a.y, b.y, c.y}) - 0.5f)));
       if (x_min > x_max || y_min > y_max) continue;
       const float inv_area = 1.f / area;
       // Edge function e(p) = (q.x - p0.x) * (p.y - p0.y) - (q.y - p0.y) * (p.x - p0.x), opposite
@@ -197,7 +203,7 @@ RgbImage render(const std::vector<Mesh>& meshes, const Camera& camera,
           if (textured) {
             const float u = (ua.x * wa + ub.x * wb + uc.x * wc) * rz;
             const float v = (ua.y * wa + ub.y * wb + uc.y * wc) * rz;
-            col = mul(col, sample_bilinear(*mesh.texture, u, v));
+            col = mul(col, bilinear(*mesh.texture, u, v));
           }
           color[idx] = col;
         }
@@ -220,9 +226,9 @@ RgbImage render(const std::vector<Mesh>& meshes, const Camera& camera,
         }
       }
       uint8_t* p = out.at(x, y);
-      p[0] = uint8_t(std::lround(clamp01(sum.x * norm) * 255.f));
-      p[1] = uint8_t(std::lround(clamp01(sum.y * norm) * 255.f));
-      p[2] = uint8_t(std::lround(clamp01(sum.z * norm) * 255.f));
+      p[0] = uint8_t(int(clamp01(sum.x * norm) * 255.f + 0.5f));
+      p[1] = uint8_t(int(clamp01(sum.y * norm) * 255.f + 0.5f));
+      p[2] = uint8_t(int(clamp01(sum.z * norm) * 255.f + 0.5f));
       if (depth_out) {
         (*depth_out)[size_t(y) * camera.width + x] =
             best > 0.f ? 1.f / best : std::numeric_limits<float>::infinity();

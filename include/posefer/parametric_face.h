@@ -91,7 +91,7 @@ FaceIdentity face_identity(uint64_t seed, int index);
 // How a face is built.
 struct FaceBuildOptions {
   int texture_size = 256;  // side of the face-paint texture in texels (64 .. 2048)
-  int grid = 104;          // front-mesh vertices per side (32 .. 400)
+  int grid = 88;           // front-mesh vertices per side (32 .. 400)
 };
 
 // A built face: meshes and 3D landmarks in object space (pose-free).
