@@ -36,7 +36,7 @@ Action add_make_faces(CLI::App& app) {
       const std::string poses = cmd->count("--poses") ? job->poses : "multipie";
       const RgbImage img = face_sheet(job->seed, identities, parse_expressions(job->expressions),
                                       parse_poses(poses), job->size, job->intensity);
-      write_rgb_png(*sheet, img);
+      write_rgb_png(*sheet, img, 9);
       std::cout << "wrote " << *sheet << " (" << img.width << "x" << img.height << ")\n";
       return 0;
     }

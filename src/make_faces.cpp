@@ -59,7 +59,9 @@ std::string fmt_float(float v, int decimals) {
 
 }  // namespace
 
-void write_rgb_png(const std::string& path, const RgbImage& image) {
+void write_rgb_png(const std::string& path, const RgbImage& image, int compression) {
+  POSEFER_CHECK_CONFIG(compression >= 0 && compression <= 9, path, ": PNG compression ",
+                       compression, " out of range 0..9");
   POSEFER_CHECK_SHAPE(image.width > 0 && image.height > 0 &&
                           image.pixels.size() == size_t(image.width) * image.height * 3,
                       path, ": empty or malformed image");
@@ -67,7 +69,7 @@ void write_rgb_png(const std::string& path, const RgbImage& image) {
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
   std::vector<uint8_t> buf;
-  if (!cv::imencode(".png", bgr, buf)) throw Error(path + ": PNG encoding failed");
+  if (!cv::imencode(".png", bgr, buf, {cv::IMWRITE_PNG_COMPRESSION, compression})) throw Error(path + ": PNG encoding failed");
   write_bytes_atomic(path, reinterpret_cast<const char*>(buf.data()), buf.size());
 }
 

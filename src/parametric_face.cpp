@@ -250,14 +250,14 @@ class Layout {
   // --- eyes and brows ------------------------------------------------------------------------
   float lid_upper(float u, float s) const { return eye_up * std::pow(std::max(0.f, 1.f - u * u), 0.7f) + 0.012f * s * u; }
   float lid_lower(float u, float s) const { return -eye_low * std::pow(std::max(0.f, 1.f - u * u), 0.9f) + 0.012f * s * u; }
-  float brow_inner_x() const { return eye_x - 0.125f - 0.03f * au_.brow_lower; }
+  float brow_inner_x() const { return eye_x - 0.125f - 0.05f * au_.brow_lower; }
   float brow_outer_x() const { return eye_x + 0.17f; }
   // Brow centre height at t in [0, 1] (inner -> outer).
   float brow_centre(float t) const {
     return brow_y + 0.06f * au_.outer_brow_raise * t + 0.08f * au_.inner_brow_raise * sq(1.f - t) +
            0.035f * au_.inner_brow_raise * (1.f - t) * (au_.outer_brow_raise > 0.3f ? 1.f : 0.f) +
            (0.02f + 0.035f * id_.brow_arch) * std::sin(kPi * std::min(1.f, t * 1.25f)) * 0.9f -
-           0.065f * au_.brow_lower * std::pow(1.f - t, 1.2f) - 0.02f * au_.brow_lower;
+           0.09f * au_.brow_lower * std::pow(1.f - t, 1.2f) - 0.03f * au_.brow_lower;
   }
   float brow_thick(float t) const { return 0.058f * id_.brow_thickness * (1.f - 0.5f * t); }
 
@@ -283,8 +283,8 @@ class Layout {
       }
     }
     if (au_.brow_lower > 0.f) {
-      const float dl = segment_distance(ax, qy, 0.035f, eye_y + 0.07f, 0.05f, eye_y + 0.17f);
-      darken(0.4f * au_.brow_lower * coverage(dl - 0.006f, aa));
+      const float dl = segment_distance(ax, qy, 0.03f, eye_y + 0.06f, 0.045f, eye_y + 0.18f);
+      darken(0.6f * au_.brow_lower * coverage(dl - 0.007f, aa));
     }
     // Nose: wrinkles, nostrils, wing creases.
     if (au_.nose_wrinkle > 0.f && ax < 0.09f) {
@@ -498,7 +498,7 @@ ActionUnits expression_action_units(Expression e, int intensity) {
       a.upper_lid_raise = -0.5f; a.lip_press = 0.2f;
       break;
     case Expression::kAngry:
-      a.brow_lower = 1.f; a.lid_tighten = 0.6f; a.upper_lid_raise = 0.25f; a.lip_press = 1.f;
+      a.brow_lower = 1.f; a.lid_tighten = 0.8f; a.lip_press = 1.f;
       a.lip_corner_depress = 0.2f;
       break;
     case Expression::kFear:
@@ -544,7 +544,7 @@ FaceIdentity face_identity(uint64_t seed, int index) {
   f.hairline = rng.uniform(0.44f, 0.6f);
   f.hair_style = rng.below(5);
   f.ear_size = rng.uniform(0.9f, 1.15f);
-  const float tone = rng.uniform(0.f, 1.f);
+  const float tone = std::pow(rng.uniform(0.f, 1.f), 1.4f);
   f.skin = palette({{0.96f, 0.80f, 0.70f}, {0.88f, 0.69f, 0.56f}, {0.76f, 0.55f, 0.40f},
                     {0.55f, 0.37f, 0.26f}, {0.36f, 0.24f, 0.17f}},
                    tone);
