@@ -668,27 +668,31 @@ FaceModel build_face(const FaceIdentity& identity, const ActionUnits& expression
                       tilt, mul(identity.skin, Vec3{0.97f, 0.88f, 0.86f}), 12, 8);
       }
     }
+    parts.normals = compute_normals(parts);
+    model.meshes.push_back(std::move(parts));
     // Neck: an open cylinder.
+    Mesh& neck = model.neck;
+    neck.double_sided = false;
     const int seg = 32;
-    const int base = int(parts.positions.size());
+    const int base = 0;
     const float r = 0.72f * identity.head_width;
     const std::array<float, 3> ys = {-0.3f, -1.1f, -2.2f};
     for (size_t k = 0; k < ys.size(); ++k) {
       for (int i = 0; i <= seg; ++i) {
         const float a = 2.f * kPi * i / seg;
-        parts.positions.push_back({r * std::sin(a), ys[k] + kHeadShiftY, -0.12f + r * 0.9f * std::cos(a)});
-        parts.colors.push_back(identity.skin * (k == 0 ? 0.8f : 0.7f));
+        neck.positions.push_back({r * std::sin(a), ys[k] + kHeadShiftY, -0.12f + r * 0.9f * std::cos(a)});
+        neck.colors.push_back(identity.skin * (k == 0 ? 0.8f : 0.7f));
       }
     }
     for (size_t k = 0; k + 1 < ys.size(); ++k) {
       for (int i = 0; i < seg; ++i) {
         const int a = base + int(k) * (seg + 1) + i, b = a + 1, c = a + seg + 1, e = c + 1;
-        parts.triangles.push_back({c, e, b});
-        parts.triangles.push_back({c, b, a});
+        neck.triangles.push_back({c, e, b});
+        neck.triangles.push_back({c, b, a});
       }
     }
-    parts.normals = compute_normals(parts);
-    model.meshes.push_back(std::move(parts));
+    neck.normals = compute_normals(neck);
+    model.neck_joint = {0.f, -0.55f + kHeadShiftY, -0.12f};
     if (identity.hair_style == 2) {
       Mesh shell;  // hair falling behind and beside the neck
       const int hseg = 40, rows = 6;
@@ -834,7 +838,19 @@ FaceRender render_face(const FaceModel& face, const HeadPose& pose, const FaceRe
   ro.diffuse = 0.52f;
   FaceRender out;
   std::vector<float> depth;
-  out.image = render(face.meshes, cam, ro, &depth);
+  // The renderer turns everything by yaw and pitch about the origin; the neck is first tilted
+  // back by -pitch about its joint, so it hangs from the (pitched) head but stays upright.
+  Mesh neck;
+  std::vector<const Mesh*> meshes;
+  for (const auto& m : face.meshes) meshes.push_back(&m);
+  if (!face.neck.positions.empty()) {
+    neck = face.neck;
+    const Mat3 back = rotation_yaw_pitch(0.f, -pose.pitch_deg);
+    for (auto& p : neck.positions) p = face.neck_joint + back * (p - face.neck_joint);
+    for (auto& n : neck.normals) n = back * n;
+    meshes.push_back(&neck);
+  }
+  out.image = render(meshes, cam, ro, &depth);
   const float tolerance = 0.06f;
   for (int k = 0; k < 68; ++k) {
     const Projection p = project(cam, face.landmarks[k]);

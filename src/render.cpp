@@ -84,6 +84,13 @@ Projection project(const Camera& camera, Vec3 p) {
 
 RgbImage render(const std::vector<Mesh>& meshes, const Camera& camera,
                 const RenderOptions& options, std::vector<float>* depth_out) {
+  std::vector<const Mesh*> ptrs;
+  for (const auto& m : meshes) ptrs.push_back(&m);
+  return render(ptrs, camera, options, depth_out);
+}
+
+RgbImage render(const std::vector<const Mesh*>& meshes, const Camera& camera,
+                const RenderOptions& options, std::vector<float>* depth_out) {
   POSEFER_CHECK_CONFIG(camera.width > 0 && camera.height > 0 && camera.width <= 16384 &&
                            camera.height <= 16384,
                        "render: image size ", camera.width, "x", camera.height, " out of range");
@@ -103,7 +110,8 @@ RgbImage render(const std::vector<Mesh>& meshes, const Camera& camera,
 
   std::vector<ScreenVertex> sv;
   for (size_t mi = 0; mi < meshes.size(); ++mi) {
-    const Mesh& mesh = meshes[mi];
+    if (!meshes[mi]) continue;
+    const Mesh& mesh = *meshes[mi];
     const size_t nv = mesh.positions.size();
     POSEFER_CHECK_SHAPE(mesh.normals.empty() || mesh.normals.size() == nv, "render: mesh ", mi,
                         " has ", mesh.normals.size(), " normals for ", nv, " vertices");

@@ -242,7 +242,7 @@ TEST(Render, RejectsBadInput) {
   Camera cam = test_camera();
   RenderOptions opt;
   opt.supersample = 0;
-  EXPECT_THROW_MSG(render({}, cam, opt), ConfigError, "supersample 0");
+  EXPECT_THROW_MSG(render(std::vector<Mesh>{}, cam, opt), ConfigError, "supersample 0");
   Mesh bad = triangle({0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {1, 1, 1});
   bad.triangles = {{0, 1, 3}};
   EXPECT_THROW_MSG(render({bad}, cam), ShapeError, "triangle index 3");
@@ -250,7 +250,7 @@ TEST(Render, RejectsBadInput) {
   tex.texture = std::make_shared<RgbImage>(2, 2);
   EXPECT_THROW_MSG(render({tex}, cam), ShapeError, "0 uvs for 3 vertices");
   cam.width = 0;
-  EXPECT_THROW_MSG(render({}, cam), ConfigError, "image size 0x20");
+  EXPECT_THROW_MSG(render(std::vector<Mesh>{}, cam), ConfigError, "image size 0x20");
 }
 
 }  // namespace

@@ -96,7 +96,9 @@ struct FaceBuildOptions {
 
 // A built face: meshes and 3D landmarks in object space (pose-free).
 struct FaceModel {
-  std::vector<Mesh> meshes;           // front (textured), back, ears, neck, ...
+  std::vector<Mesh> meshes;           // head: front (textured), back, ears, hair
+  Mesh neck;                          // turns with the head's yaw but not its pitch
+  Vec3 neck_joint;                    // where the neck meets the head (pitch pivot)
   std::array<Vec3, 68> landmarks;     // iBUG 68 points on the surface
 };
 

@@ -120,5 +120,8 @@ Projection project(const Camera& camera, Vec3 p);
 // Throws ConfigError for a bad camera/options, ShapeError for inconsistent mesh arrays.
 RgbImage render(const std::vector<Mesh>& meshes, const Camera& camera,
                 const RenderOptions& options = {}, std::vector<float>* depth = nullptr);
+// The same for meshes held elsewhere (no copies); null pointers are skipped.
+RgbImage render(const std::vector<const Mesh*>& meshes, const Camera& camera,
+                const RenderOptions& options = {}, std::vector<float>* depth = nullptr);
 
 }  // namespace posefer
