@@ -128,7 +128,7 @@ class Layout {
       case 4: front = id_.hairline + 0.16f; temple = id_.hairline + 0.04f; side = 0.1f; break;
       default: break;
     }
-    if (theta < 0.9f) return lerp(Vec3{front, 0, 0}, Vec3{temple, 0, 0}, smoothstep(0.f, 0.9f, theta)).x;
+    if (theta < 0.9f) return front + (temple - front) * smoothstep(0.f, 0.9f, theta);
     if (theta < 1.5f) return temple + (side - temple) * smoothstep(0.9f, 1.5f, theta);
     return side + (back - side) * smoothstep(1.5f, 2.9f, theta);
   }
@@ -418,12 +418,13 @@ class Layout {
     return clamp_colour(c);
   }
 
-  // --- derived numbers ---------------------------------------------------------------------
-  float eye_y, eye_x, eye_hw, eye_up, eye_low, iris_r;
-  float brow_y, nose_top, nose_tip, nose_hw;
-  float mouth_y, chin_y, mouth_hw, corner_dy, lip_up, lip_low;
-  float jaw, open_up, open_down, band_h;
-  float hair_thick;
+  // --- derived numbers (face-plane units unless noted) ---------------------------------------
+  float eye_y, eye_x, eye_hw, eye_up, eye_low, iris_r;  // eye centre, half-width, lid heights
+  float brow_y, nose_top, nose_tip, nose_hw;             // brow base, nose bridge top / tip
+  float mouth_y, chin_y, mouth_hw, corner_dy;            // mouth line, chin, corner lift
+  float lip_up, lip_low;                                 // lip thicknesses
+  float jaw, open_up, open_down, band_h;                 // jaw drop, opening above / below
+  float hair_thick;                                      // hair volume (object units)
   Vec3 brow_colour, lip_colour;
 
  private:
@@ -638,8 +639,6 @@ FaceModel build_face(const FaceIdentity& identity, const ActionUnits& expression
         back.colors.push_back(lerp(skin, L.hair_colour(d), hm));
       }
     }
-    const auto dz = [&](int k) { return back.positions[k].z; };
-    (void)dz;
     for (int j = 0; j < lat; ++j) {
       const float phi0 = -0.5f * kPi + kPi * j / lat, phi1 = -0.5f * kPi + kPi * (j + 1) / lat;
       for (int i = 0; i < lon; ++i) {
@@ -752,7 +751,7 @@ FaceModel build_face(const FaceIdentity& identity, const ActionUnits& expression
     const std::array<float, 6> us = {-1.f, -0.4f, 0.4f, 1.f, 0.4f, -0.4f};
     for (int k = 0; k < 6; ++k) {
       const float u = us[k];
-      const float v = k == 0 || k == 3 ? L.lid_upper(u, s) : (k < 3 ? L.lid_upper(u, s) : L.lid_lower(u, s));
+      const float v = k <= 3 ? L.lid_upper(u, s) : L.lid_lower(u, s);  // corners: both lids meet
       lm[36 + side * 6 + k] = L.surface_deformed(cx + u * L.eye_hw, L.eye_y + v);
     }
   }
