@@ -24,16 +24,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Writes bytes to `path` atomically: `<path>.tmp.<pid>.<n>` in the same folder, then rename.
+// Writes bytes to `path` atomically: `<path>.tmp.<pid>` in the same folder, then rename (each
+// path is written by one thread only, so the name is unique).
 void write_bytes_atomic(const std::string& path, const char* data, size_t size) {
-  static std::atomic<uint64_t> counter{0};
   const fs::path target(path);
   std::error_code ec;
   if (target.has_parent_path()) {
     fs::create_directories(target.parent_path(), ec);
     if (ec) throw Error(path + ": cannot create directory: " + ec.message());
   }
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error(path + ": cannot open " + tmp + " for writing");

@@ -198,6 +198,33 @@ TEST(Render, TexturedQuadSamplesTheTextureBilinearly) {
   expect_pixel(img, 7, 0, 120, 0, 200);
 }
 
+TEST(Render, TextureInterpolationIsPerspectiveCorrect) {
+  // Left half red, right half blue: the boundary u = 0.5 is the object-space line x = 0, which
+  // projects to column 32 whatever the yaw. Turned by 60 degrees, the quad's projected edges are
+  // at x ~ 19.0 and ~ 39.2, so affine (screen-space) interpolation would put it near 29.
+  auto tex = std::make_shared<RgbImage>(64, 1);
+  for (int i = 0; i < 64; ++i) {
+    uint8_t* p = tex->at(i, 0);
+    p[0] = i < 32 ? 255 : 0;
+    p[2] = i < 32 ? 0 : 255;
+  }
+  Mesh quad;
+  quad.positions = {{-1, -1, 0}, {1, -1, 0}, {1, 1, 0}, {-1, 1, 0}};
+  quad.uvs = {{0, 0}, {1, 0}, {1, 1}, {0, 1}};
+  quad.triangles = {{0, 1, 2}, {0, 2, 3}};
+  quad.texture = tex;
+  Camera cam;
+  cam.width = cam.height = 64;
+  cam.fov_y_deg = 60.f;
+  cam.distance = 3.f;
+  cam.yaw_deg = 60.f;
+  const RgbImage img = render({quad}, cam, flat());
+  EXPECT_NEAR(project(cam, {-1, 0, 0}).x, 19.0f, 0.1f);
+  EXPECT_NEAR(project(cam, {1, 0, 0}).x, 39.2f, 0.1f);
+  for (int x : {22, 28, 30}) expect_pixel(img, x, 32, 255, 0, 0);
+  for (int x : {33, 36}) expect_pixel(img, x, 32, 0, 0, 255);
+}
+
 TEST(Render, ProjectionOfAKnownPointLandsOnTheExpectedPixel) {
   Camera cam;
   cam.width = cam.height = 100;
