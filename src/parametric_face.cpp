@@ -301,6 +301,11 @@ class Layout {
       darken(0.18f * coverage(std::fabs(wing - 0.058f) - 0.005f, aa) * (ax > 0.72f * nose_hw ? 1.f : 0.f) *
              (qy > nose_tip - 0.05f ? 1.f : 0.f));
     }
+    // Soft contact shadows: under the nose, under the lower lip, at the jaw line.
+    darken(0.12f * gauss2(qx / 0.07f, (qy - (nose_tip - 0.07f)) / 0.03f));
+    darken(0.1f * gauss2(qx / (0.8f * mouth_hw), (qy - (lower_inner(0.f) - lower_thick(0.f) - 0.035f)) / 0.03f));
+    darken(0.1f * smoothstep(0.55f, 0.85f, std::sqrt(qx * qx + sq(std::min(0.f, qy + 0.2f)) * 1.3f)) *
+           smoothstep(-0.2f, -0.6f, qy));
     // Nasolabial folds: from the nose wing to beyond the mouth corner.
     {
       const float fold = 0.1f + 0.5f * au_.lip_corner_pull + 0.3f * au_.cheek_raise +
