@@ -4,7 +4,8 @@
 // Layout written under `out`:
 //   images/<subject>/<subject>_<expression>_<pose>.png   size x size RGB
 //   manifest.csv    path,subject,expression,pose,intensity,yaw,pitch (paths relative to the CSV;
-//                   rows sorted by subject, expression, pose; neutral has intensity 0)
+//                   rows by subject, then expression and pose in the job's order; neutral
+//                   has intensity 0)
 //   landmarks.csv   path,x0,y0,v0,...,x67,y67,v67 (iBUG 68 points in pixels, v = visible 0/1)
 // Subjects are "s0001", "s0002", ...; poses are named by pose_name() ("p+15_t-30").
 // Every file is written atomically (temp file in the same folder, then rename); the output is
