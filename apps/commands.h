@@ -18,6 +18,7 @@ Action add_detect(CLI::App& app);
 Action add_align(CLI::App& app);
 Action add_peer(CLI::App& app);
 Action add_headpose(CLI::App& app);
+Action add_make_faces(CLI::App& app);
 
 // True once SIGINT/SIGTERM arrived (installed by main).
 bool stop_requested();

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   auto align = posefer::cli::add_align(app);
   auto peer = posefer::cli::add_peer(app);
   auto headpose = posefer::cli::add_headpose(app);
+  auto make_faces = posefer::cli::add_make_faces(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("align")) return align();
     if (app.got_subcommand("peer")) return peer();
     if (app.got_subcommand("headpose")) return headpose();
+    if (app.got_subcommand("make-faces")) return make_faces();
   } catch (const std::exception& e) {
     std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
     return 1;

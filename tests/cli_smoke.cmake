@@ -93,4 +93,26 @@ run_expect(FALSE out ${POSEFER} synthesize --checkpoint ${WORK}/run --image ${WO
 expect_contains("${out}" "unknown expression 'e9'")
 run_expect(FALSE out ${POSEFER} evaluate --checkpoint ${WORK}/nothing.pt)
 expect_contains("${out}" "no such checkpoint file")
+
+# make-faces: a tiny rendered set, readable by the manifest reader (a one-epoch train on it), and a
+# contact sheet; bad values give one clear line.
+run_expect(TRUE out ${POSEFER} make-faces --help)
+expect_contains("${out}" "--identities")
+run_expect(FALSE out ${POSEFER} make-faces --intensity 7 --out ${WORK}/faces)
+expect_contains("${out}" "intensity")
+run_expect(FALSE out ${POSEFER} make-faces --poses front --out ${WORK}/faces)
+expect_contains("${out}" "posefer: error: bad pose 'front'")
+run_expect(TRUE out ${POSEFER} make-faces --identities 4 --poses 0,30 --expressions neutral,happy
+           --size 32 --supersample 2 --seed 3 --threads 2 --out ${WORK}/faces)
+expect_contains("${out}" "wrote 16 images")
+foreach(f manifest.csv landmarks.csv images/s0004/s0004_happy_p+30_t+0.png)
+  if(NOT EXISTS "${WORK}/faces/${f}")
+    message(FATAL_ERROR "make-faces did not write ${f}")
+  endif()
+endforeach()
+run_expect(TRUE out ${POSEFER} train --data manifest:${WORK}/faces/manifest.csv --out ${WORK}/faces_run
+           --epochs 1 ${small})
+expect_contains("${out}" "Accuracy")
+run_expect(TRUE out ${POSEFER} make-faces --sheet ${WORK}/sheet.png --size 24 --expressions basic7)
+expect_contains("${out}" "wrote ${WORK}/sheet.png")
 message(STATUS "cli smoke test passed")
