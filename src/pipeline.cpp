@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "posefer/check.h"
@@ -76,6 +77,23 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   PreparedData data = prepare_data(job.config.data, popt);
   POSEFER_CHECK_INPUT(data.train.size() >= 2, job.config.data.spec, ": the training part has ",
                       data.train.size(), " readable images");
+  if (!job.resume) {
+    // Which subjects went where, so anyone can pick a test face for `synthesize`.
+    auto subjects = [&](const std::vector<size_t>& idx) {
+      std::set<std::string> out;
+      for (size_t i : idx) out.insert(data.dataset.samples[i].subject);
+      // Sets without subject ids (each image its own subject) would list every file.
+      if (out.size() > 1000) return nlohmann::json(std::to_string(out.size()) + " subjects");
+      return nlohmann::json(std::vector<std::string>(out.begin(), out.end()));
+    };
+    nlohmann::json split;
+    split["fold"] = job.config.data.fold;
+    split["train_subjects"] = subjects(data.split.train);
+    split["val_subjects"] = subjects(data.split.val);
+    split["test_subjects"] = subjects(data.split.test);
+    fs::create_directories(job.run_dir);
+    write_file_atomic(job.run_dir + "/split.json", split.dump(1) + "\n");
+  }
   auto& m = job.config.model;
   m.channels = static_cast<int>(data.train.images.size(1));
   m.num_expressions = static_cast<int>(data.dataset.expression_names.size());

@@ -65,7 +65,7 @@ set(small --image-size 32 --batch 4 --gen-width 0.05 --disc-width 0.1 --cls-widt
           --fold 0/2 --k 1 --gen-warmup 0 --cls-feedback-warmup 0 --judge-epochs 1 --no-progress --threads 1)
 run_expect(TRUE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/run --epochs 1 ${small})
 expect_contains("${out}" "Accuracy")
-foreach(f config.json log.csv epochs.csv checkpoint.pt eval.json eval.md)
+foreach(f config.json split.json log.csv epochs.csv checkpoint.pt eval.json eval.md)
   if(NOT EXISTS "${WORK}/run/${f}")
     message(FATAL_ERROR "train did not write ${f}")
   endif()
