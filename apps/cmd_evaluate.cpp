@@ -3,6 +3,8 @@
 #include <memory>
 
 #include "commands.h"
+#include "posefer/check.h"
+#include "posefer/peer_baseline.h"
 #include "posefer/pipeline.h"
 
 namespace posefer::cli {
@@ -12,7 +14,12 @@ Action add_evaluate(CLI::App& app) {
   auto job = std::make_shared<EvaluateJob>();
   auto no_progress = std::make_shared<bool>(false);
   auto no_disentangle = std::make_shared<bool>(false);
-  cmd->add_option("--checkpoint", job->checkpoint, "Checkpoint file or run directory")->required();
+  auto peer = std::make_shared<std::string>();
+  auto models = std::make_shared<std::string>(default_faceapi_model_dir());
+  cmd->add_option("--checkpoint", job->checkpoint, "Checkpoint file or run directory (required unless --peer)");
+  cmd->add_option("--peer", *peer, "Score a pretrained peer instead of a checkpoint: faceapi (needs --data)")
+      ->check(CLI::IsMember({"faceapi"}));
+  cmd->add_option("--models", *models, "face-api model folder (with --peer faceapi)");
   cmd->add_option("--data", job->data, "Data spec (default: the one it was trained on)");
   cmd->add_option("--fold", job->fold, "Split (default: the one it was trained on)");
   cmd->add_option("--out", job->out_dir, "Output directory for eval.json / eval.md (default: <run>/eval)");
@@ -24,6 +31,20 @@ Action add_evaluate(CLI::App& app) {
   cmd->add_flag("--no-disentangle", *no_disentangle, "Only the classifier accuracy");
   cmd->add_flag("--no-progress", *no_progress, "No progress bar");
   return [=]() {
+    if (!peer->empty()) {
+      // The peer row of a results table: face-api's expression net on the same split.
+      if (job->data.empty()) throw ConfigError("--peer faceapi needs --data (and optionally --fold)");
+      PeerEvalJob pj;
+      pj.data = job->data;
+      if (!job->fold.empty()) pj.fold = job->fold;
+      pj.detector.model_dir = *models;
+      pj.progress = !*no_progress;
+      set_threads(job->threads);
+      const auto r = run_peer_eval(pj);
+      std::cout << r.to_markdown("face-api FaceExpressionNet on " + pj.data + " (" + pj.fold + ", test)") << "\n";
+      return 0;
+    }
+    if (job->checkpoint.empty()) throw ConfigError("--checkpoint is required (or --peer faceapi --data ...)");
     EvaluateJob j = *job;
     j.eval.progress = !*no_progress;
     j.eval.disentangle = !*no_disentangle;

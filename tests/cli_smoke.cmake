@@ -115,4 +115,8 @@ run_expect(TRUE out ${POSEFER} train --data manifest:${WORK}/faces/manifest.csv 
 expect_contains("${out}" "Accuracy")
 run_expect(TRUE out ${POSEFER} make-faces --sheet ${WORK}/sheet.png --size 24 --expressions basic7)
 expect_contains("${out}" "wrote ${WORK}/sheet.png")
+run_expect(FALSE out ${POSEFER} evaluate --peer faceapi)
+expect_contains("${out}" "--peer faceapi needs --data")
+run_expect(FALSE out ${POSEFER} evaluate --no-progress)
+expect_contains("${out}" "--checkpoint is required")
 message(STATUS "cli smoke test passed")
