@@ -54,6 +54,19 @@ def table(header, rows):
     return "\n".join(lines) + "\n"
 
 
+def load_peer(root, name):
+    """face-api's pretrained expression net on the same test part (scripts/run_results.sh peer)."""
+    try:
+        with open(os.path.join(root, f"peer_{name}.json")) as f:
+            d = json.load(f)
+        with open(os.path.join(root, f"peer_{name}.command.txt")) as f:
+            cmd = f.read().strip().split(" ", 1)
+            d["command"] = "build/posefer " + (cmd[1] if len(cmd) > 1 else "")
+        return d
+    except OSError:
+        return None
+
+
 def dis(run, key):
     d = run["eval"].get("disentanglement") or {}
     return d.get(key)
@@ -107,6 +120,12 @@ def main(root):
             gs = [group_acc(r) for r in rs]
             poses = list(gs[0].keys())
             prow.append([f"k = {k}"] + [mean_sd([g[p] for g in gs]) for p in poses])
+        peer = load_peer(root, "cmu")
+        if peer and poses:
+            prow.append(["face-api peer (fold 0 only, pretrained)"] + [pct(a) for a in peer["group_accuracy"]])
+            rows.append(["face-api peer (pretrained, fold 0 only)", 1, pct(peer["accuracy"]), "-", "-"])
+            out[-1] = table(["classifier training", "folds", "expression acc. %", "pose acc. % (pose head)",
+                             "train s / fold"], rows)
         if poses:
             out.append("\nExpression accuracy per pose (%):\n")
             out.append(table(["", *poses], prow))
@@ -130,7 +149,8 @@ def main(root):
                    "training faces, scored on real test faces and on G(x, e', p') against the targets):\n")
         out.append(table(["run", "recon. L1", "Δ pose swap", "Δ expr. swap", "probe pose %", "probe expr. %",
                           "judge real pose %", "judge gen. pose %", "judge real expr. %", "judge gen. expr. %"], drow))
-        out.append("\nCommands:\n\n```\n" + "\n".join(r["command"] for k in cmu for r in cmu[k]) + "\n```\n")
+        cmds = [r["command"] for k in cmu for r in cmu[k]] + ([peer["command"]] if peer else [])
+        out.append("\nCommands:\n\n```\n" + "\n".join(cmds) + "\n```\n")
 
     genki = [runs[n] for n in runs if n.startswith("genki_")]
     if genki:
@@ -144,8 +164,16 @@ def main(root):
             g = group_acc(r)
             rows.append([f"k = {k}", r["eval"]["expression"]["count"], pct(r["eval"]["expression"]["accuracy"])]
                         + [pct(g[p]) for p in poses] + [f"{r['train_seconds']:.0f}"])
+        gpeer = load_peer(root, "genki")
+        if gpeer:
+            rows.append(["face-api peer (pretrained)", gpeer["count"], pct(gpeer["accuracy"])]
+                        + [pct(a) for a in gpeer["group_accuracy"]] + ["-"])
         out.append(table(["run", "test images", "smile acc. %", *[f"{p} %" for p in poses], "train s"], rows))
-        out.append("\nCommands:\n\n```\n" + "\n".join(r["command"] for r in genki) + "\n```\n")
+        if gpeer:
+            out.append(f"\nThe peer found no face in {gpeer['no_face']} of {gpeer['count']} test photos "
+                       "(scored on the whole photo there).\n")
+        cmds = [r["command"] for r in genki] + ([gpeer["command"]] if gpeer else [])
+        out.append("\nCommands:\n\n```\n" + "\n".join(cmds) + "\n```\n")
 
     fer = [runs[n] for n in runs if n.startswith("fer2013_")]
     if fer:
@@ -159,11 +187,16 @@ def main(root):
             rows.append([f"k = {r['config']['gen_k']}", r["config"]["data"]["max_train"], r["epochs"],
                          pct(r["last_val"]), pct(ev["accuracy"])]
                         + [pct(a) for a in ev["class_accuracy"]] + [f"{r['train_seconds']:.0f}"])
+        fpeer = load_peer(root, "fer2013")
+        if fpeer:
+            rows.append(["face-api peer (pretrained)", "-", "-", "-", pct(fpeer["accuracy"])]
+                        + [pct(a) for a in fpeer["class_accuracy"]] + ["-"])
         out.append(table(["run", "train images", "epochs", "PublicTest %", "PrivateTest %",
                           *[f"{c} %" for c in classes], "train s"], rows))
         out.append("\nFor scale: human ≈ 65%, widely used tools 57–74% on PrivateTest (full training set, "
                    "larger models).\n")
-        out.append("\nCommands:\n\n```\n" + "\n".join(r["command"] for r in fer) + "\n```\n")
+        cmds = [r["command"] for r in fer] + ([fpeer["command"]] if fpeer else [])
+        out.append("\nCommands:\n\n```\n" + "\n".join(cmds) + "\n```\n")
     sys.stdout.write("\n".join(out))
 
 

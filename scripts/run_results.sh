@@ -69,6 +69,17 @@ if [ -z "$ONLY" ] || [ "$ONLY" = cmu ]; then
         --epochs 20 --k 0 --no-gan "${MODEL[@]}"
   done
 fi
+# The peer row: face-api's pretrained expression net on the same test parts (no training).
+peer() {  # peer NAME DATA FOLD
+  local out="$RUNS/peer_$1.json"
+  [ -f "$out" ] && return
+  "$POSEFER" peer --data "$2" --fold "$3" --split-seed 1 --no-progress --threads "$THREADS" \
+      --json "$out.tmp" >/dev/null 2>"$RUNS/peer_$1.log" && mv "$out.tmp" "$out"
+  echo "$POSEFER peer --data $2 --fold $3 --split-seed 1" >"$RUNS/peer_$1.command.txt"
+}
+[ -z "$ONLY" ] || [ "$ONLY" = cmu ] && peer cmu "cmu:$SHARED/datasets/cmu-faces/faces" 0/5
+[ -z "$ONLY" ] || [ "$ONLY" = genki ] && peer genki "genki:$SHARED/datasets/genki4k" 0/5
+[ -z "$ONLY" ] || [ "$ONLY" = fer ] && peer fer2013 "fer2013:$SHARED/datasets/fer2013" official
 # Queued longest first, so the lanes finish together.
 xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ <"$QUEUE"
 rm -f "$QUEUE"
