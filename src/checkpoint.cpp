@@ -31,6 +31,19 @@ void read_sub(InputArchive& root, const std::string& key, T& obj) {
   obj.load(sub);
 }
 
+// Calls f(key, part) for every net and optimiser: the one list that save and load share.
+template <class F>
+void for_each_part(JointModel& m, F&& f) {
+  f("gen", *m.gen);
+  f("d_att", *m.d_att);
+  f("d_i", *m.d_i);
+  f("cls", *m.cls);
+  f("opt_g", *m.opt_g);
+  f("opt_d_att", *m.opt_d_att);
+  f("opt_d_i", *m.opt_d_i);
+  f("opt_cls", *m.opt_cls);
+}
+
 nlohmann::json state_meta(const TrainConfig& config, const TrainState& s) {
   nlohmann::json j;
   j["format"] = kFormat;
@@ -96,14 +109,7 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, JointMo
   with_context("saving checkpoint " + path, [&] {
     OutputArchive root;
     root.write("meta", c10::IValue(state_meta(config, state).dump()));
-    write_sub(root, "gen", *model.gen);
-    write_sub(root, "d_att", *model.d_att);
-    write_sub(root, "d_i", *model.d_i);
-    write_sub(root, "cls", *model.cls);
-    write_sub(root, "opt_g", *model.opt_g);
-    write_sub(root, "opt_d_att", *model.opt_d_att);
-    write_sub(root, "opt_d_i", *model.opt_d_i);
-    write_sub(root, "opt_cls", *model.opt_cls);
+    for_each_part(model, [&](const char* key, auto& part) { write_sub(root, key, part); });
     if (state.permutation.defined()) root.write("permutation", state.permutation.cpu());
     if (state.torch_rng.defined()) root.write("torch_rng", state.torch_rng);
     const fs::path p(path);
@@ -136,14 +142,7 @@ void load_checkpoint(const std::string& path, JointModel& model, TrainState& sta
                       describe_diff(model.config, config.model));
   }
   with_context("loading checkpoint " + path, [&] {
-    read_sub(root, "gen", *model.gen);
-    read_sub(root, "d_att", *model.d_att);
-    read_sub(root, "d_i", *model.d_i);
-    read_sub(root, "cls", *model.cls);
-    read_sub(root, "opt_g", *model.opt_g);
-    read_sub(root, "opt_d_att", *model.opt_d_att);
-    read_sub(root, "opt_d_i", *model.opt_d_i);
-    read_sub(root, "opt_cls", *model.opt_cls);
+    for_each_part(model, [&](const char* key, auto& part) { read_sub(root, key, part); });
     state.epoch = meta.at("epoch");
     state.step_in_epoch = meta.at("step_in_epoch");
     state.global_step = meta.at("global_step");
