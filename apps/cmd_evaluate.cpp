@@ -29,6 +29,10 @@ Action add_evaluate(CLI::App& app) {
   cmd->add_option("--seed", job->eval.seed, "Seed of probes, judge and target codes");
   cmd->add_option("--threads", job->threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--no-disentangle", *no_disentangle, "Only the classifier accuracy");
+  cmd->add_flag("--synthesis", job->synthesis,
+                "Compare generated faces with ground-truth images of the same person (rendered sets: make-faces)");
+  cmd->add_option("--synthesis-inputs", job->synthesis_inputs, "Test faces used as inputs for --synthesis (0 = all)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
   cmd->add_flag("--no-progress", *no_progress, "No progress bar");
   return [=]() {
     if (!peer->empty()) {

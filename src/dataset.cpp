@@ -1,6 +1,7 @@
 #include "posefer/dataset.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -459,6 +460,7 @@ Dataset read_manifest(const std::string& csv_path) {
   };
   std::vector<Row> rows;
   std::vector<std::string> skipped;
+  bool all_have_yaw = true;
   for (size_t r = 1; r < records.size(); ++r) {
     const CsvRecord& rec = records[r];
     const std::string where = csv_path + " line " + std::to_string(rec.line) + ": ";
@@ -487,6 +489,7 @@ Dataset read_manifest(const std::string& csv_path) {
     row.expression = field("expression");
     row.pose = field("pose");
     row.sample.yaw_deg = number(yaw_col, "yaw");
+    all_have_yaw = all_have_yaw && yaw_col < rec.fields.size() && !rec.fields[yaw_col].empty();
     row.sample.pitch_deg = number(pitch_col, "pitch");
     if (group_col < rec.fields.size()) row.sample.group = rec.fields[group_col];
     std::error_code ec;
@@ -509,6 +512,23 @@ Dataset read_manifest(const std::string& csv_path) {
   }
   ds.expression_names = sorted_unique(exprs);
   ds.pose_names = sorted_unique(poses);
+  if (all_have_yaw && !rows.empty()) {
+    // Poses ordered left to right (then top to bottom) so grids and tables read like a camera
+    // arc: by the mean yaw, then mean pitch, of their rows; names break ties.
+    std::map<std::string, std::array<double, 3>> sums;  // yaw, pitch, count
+    for (const Row& row : rows) {
+      auto& a = sums[row.pose];
+      a[0] += row.sample.yaw_deg;
+      a[1] += row.sample.pitch_deg;
+      a[2] += 1;
+    }
+    std::stable_sort(ds.pose_names.begin(), ds.pose_names.end(),
+                     [&](const std::string& a, const std::string& b) {
+                       const auto& x = sums[a];
+                       const auto& y = sums[b];
+                       return std::make_pair(x[0] / x[2], x[1] / x[2]) < std::make_pair(y[0] / y[2], y[1] / y[2]);
+                     });
+  }
   for (Row& row : rows) {
     row.sample.expression = index_of(ds.expression_names, row.expression);
     row.sample.pose = index_of(ds.pose_names, row.pose);

@@ -9,6 +9,7 @@
 #include "posefer/losses.h"
 #include "posefer/progress.h"
 #include "posefer/splits.h"
+#include "posefer/synthesis_eval.h"
 
 namespace posefer {
 
@@ -85,6 +86,7 @@ nlohmann::json EvalResult::to_json() const {
   j["expression"] = posefer::to_json(expression);
   if (pose.count > 0) j["pose"] = posefer::to_json(pose);
   j["disentanglement"] = disentanglement;
+  if (!synthesis.is_null()) j["synthesis"] = synthesis;
   return j;
 }
 
@@ -114,6 +116,7 @@ std::string EvalResult::to_markdown(const std::string& title) const {
     rows.push_back({"judge on generated faces: target pose", pct(d.value("judge_generated_pose_accuracy", nlohmann::json()))});
     md += markdown_table({"check", "value"}, rows);
   }
+  if (!synthesis.is_null()) md += "\n" + synthesis_markdown(synthesis);
   return md;
 }
 

@@ -19,6 +19,19 @@ JointModel::JointModel(const ModelConfig& model, const OptimConfig& optim, torch
   for (torch::nn::Module* m : std::initializer_list<torch::nn::Module*>{gen.get(), d_att.get(), d_i.get(), cls.get()}) {
     init_weights(*m, model.init);
   }
+  {
+    // The classifier's fully connected layers as in torchvision's VGG, N(0, 0.01): its first
+    // logits are then near 0 and the CE starts at chance (He-initialised FC layers started it
+    // near 2x chance and VGG-19-BN needed hundreds of steps more to leave chance).
+    torch::NoGradGuard no_grad;
+    for (auto& sub : cls->modules(/*include_self=*/false)) {
+      if (sub->name() != "torch::nn::LinearImpl") continue;
+      for (auto& kv : sub->named_parameters(/*recurse=*/false)) {
+        if (kv.key() == "weight") kv.value().normal_(0.0, 0.01);
+        if (kv.key() == "bias") kv.value().zero_();
+      }
+    }
+  }
   gen->to(device);
   d_att->to(device);
   d_i->to(device);

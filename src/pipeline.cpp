@@ -9,6 +9,7 @@
 #include "posefer/check.h"
 #include "posefer/data_pipeline.h"
 #include "posefer/image_io.h"
+#include "posefer/synthesis_eval.h"
 #include "posefer/synthesizer.h"
 
 namespace posefer {
@@ -34,14 +35,9 @@ void write_eval(const EvalResult& r, const std::string& dir, const std::string& 
   spdlog::info("evaluation written to {}/eval.json and eval.md", dir);
 }
 
-// A model with the checkpoint's weights, plus the config and label names it was trained with.
-struct LoadedModel {
-  TrainConfig config;
-  std::unique_ptr<JointModel> model;
-  TrainState state;
-};
+}  // namespace
 
-LoadedModel load_model(const std::string& checkpoint_arg) {
+LoadedModel load_trained_model(const std::string& checkpoint_arg) {
   const std::string path = resolve_checkpoint_path(checkpoint_arg);
   LoadedModel lm;
   lm.config = read_checkpoint_config(path);
@@ -50,8 +46,6 @@ LoadedModel load_model(const std::string& checkpoint_arg) {
   lm.model->eval();
   return lm;
 }
-
-}  // namespace
 
 TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   POSEFER_CHECK_CONFIG(!job.run_dir.empty(), "an output directory (--out) is required");
@@ -121,7 +115,7 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
 
 EvalResult run_evaluate_job(const EvaluateJob& job) {
   set_threads(job.threads);
-  auto lm = load_model(job.checkpoint);
+  auto lm = load_trained_model(job.checkpoint);
   DataConfig data = lm.config.data;
   if (!job.data.empty()) data.spec = job.data;
   if (!job.fold.empty()) data.fold = job.fold;
@@ -140,6 +134,15 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
       prepared.dataset.pose_names == lm.state.pose_names) {
     r.disentanglement = evaluate_disentanglement(*lm.model, prepared.train, test, job.eval);
   }
+  if (job.synthesis) {
+    POSEFER_CHECK_CONFIG(prepared.dataset.pose_names == lm.state.pose_names, data.spec,
+                         ": its pose classes differ from the checkpoint's (synthesis check needs them equal)");
+    SynthesisEvalOptions so;
+    so.max_inputs = job.synthesis_inputs;
+    so.seed = job.eval.seed;
+    so.progress = job.eval.progress;
+    r.synthesis = evaluate_synthesis(*lm.model, test, prepared.dataset, so);
+  }
   const std::string out_dir = job.out_dir.empty()
       ? (fs::path(resolve_checkpoint_path(job.checkpoint)).parent_path() / "eval").string()
       : job.out_dir;
@@ -149,7 +152,7 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
 
 torch::Tensor run_synthesize_job(const SynthesizeJob& job) {
   set_threads(job.threads);
-  auto lm = load_model(job.checkpoint);
+  auto lm = load_trained_model(job.checkpoint);
   const auto& mc = lm.config.model;
   const auto kind = parse_data_spec(lm.config.data.spec).kind;
   auto face = to_model_range(with_context("reading " + job.image, [&] {

@@ -322,6 +322,26 @@ TEST(Manifest, QuotedFieldsRelativePathsAndExtras) {
   EXPECT_NE(ds.skipped[0].find("m.csv line 6"), std::string::npos) << ds.skipped[0];
 }
 
+TEST(Manifest, PosesOrderedByYawWhenEveryRowHasOne) {
+  ScratchDir d;
+  write_image(d / "a.png", grey(4, 4, 1));
+  // Text order would be p+0, p+30, p-30, p-30_up; yaw order is left to right, pitch breaks ties.
+  write_bytes(d / "m.csv", "path,subject,expression,pose,yaw,pitch\n"
+                           "a.png,s,happy,p+30,30,0\n"
+                           "a.png,s,happy,p-30_up,-30,15\n"
+                           "a.png,s,sad,p+0,0,0\n"
+                           "a.png,s,sad,p-30,-30,0\n");
+  const Dataset ds = read_manifest(d / "m.csv");
+  EXPECT_EQ(ds.pose_names, (std::vector<std::string>{"p-30", "p-30_up", "p+0", "p+30"}));
+  EXPECT_EQ(ds.samples[0].pose, 3);
+  EXPECT_EQ(ds.samples[3].pose, 0);
+  // One row without a yaw: back to text order.
+  write_bytes(d / "n.csv", "path,subject,expression,pose,yaw\n"
+                           "a.png,s,happy,p+30,30\n"
+                           "a.png,s,happy,p-30,\n");
+  EXPECT_EQ(read_manifest(d / "n.csv").pose_names, (std::vector<std::string>{"p+30", "p-30"}));
+}
+
 TEST(Manifest, ErrorsNameFileAndLine) {
   ScratchDir d;
   write_image(d / "a.png", grey(4, 4, 1));

@@ -14,8 +14,9 @@
 //                   Sample::group is the usage from the file-name prefix. One pose bin ("all").
 //   manifest:<csv>  CSV with header "path,subject,expression,pose" (extra columns allowed, e.g.
 //                   intensity,yaw,pitch). Relative paths are relative to the CSV's folder.
-//                   Expression/pose columns hold names; vocabularies are the sorted unique names
-//                   unless the data set is one posefer knows.
+//                   Expression/pose columns hold names; vocabularies are the sorted unique names,
+//                   except that poses are ordered by mean yaw, then mean pitch, when every row
+//                   has a yaw value (so grids run left to right).
 //
 // Throws InputError naming the file (and line, for CSV/labels) on a missing directory, an
 // unknown kind, a malformed name or line. Unreadable images are NOT detected here (readers do

@@ -28,6 +28,7 @@ struct EvalResult {
   ClassificationReport expression;       // C_exp expression predictions, grouped by pose
   ClassificationReport pose;             // C_exp pose-head predictions (count 0 without a head)
   nlohmann::json disentanglement;        // see evaluate_disentanglement(); null if not run
+  nlohmann::json synthesis;              // see evaluate_synthesis() (synthesis_eval.h); null if not run
   nlohmann::json to_json() const;
   std::string to_markdown(const std::string& title) const;
 };

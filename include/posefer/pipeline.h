@@ -2,9 +2,11 @@
 // optional evaluation at the end), evaluate a checkpoint, synthesise faces.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "posefer/config.h"
+#include "posefer/checkpoint.h"
 #include "posefer/evaluator.h"
 #include "posefer/trainer.h"
 
@@ -32,12 +34,24 @@ struct TrainJobResult {
 // Throws InputError / ConfigError with context; interruption (hooks) is not an error.
 TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks = {});
 
+// A trained model loaded from a checkpoint, with the config and label names it was trained with.
+struct LoadedModel {
+  TrainConfig config;
+  std::unique_ptr<JointModel> model;  // in eval mode
+  TrainState state;
+};
+
+// Loads a checkpoint file or run directory. Throws InputError with the path as context.
+LoadedModel load_trained_model(const std::string& checkpoint);
+
 struct EvaluateJob {
   std::string checkpoint;        // checkpoint file, or a run directory holding checkpoint.pt
   std::string data;              // override the stored data spec ("" = as trained)
   std::string fold;              // override the stored split ("" = as trained)
   std::string out_dir;           // where eval.json / eval.md go ("" = <run dir>/eval)
   EvalOptions eval;
+  bool synthesis = false;        // also compare G's faces with ground-truth images (synthesis_eval.h)
+  int64_t synthesis_inputs = 48; // test faces used as inputs for that comparison (0 = all)
   int threads = 0;
 };
 

@@ -1,0 +1,51 @@
+// Synthesis quality measured against ground truth.
+//
+// Rendered face sets (make-faces), BU-3DFE renders and Multi-PIE hold the same person at many
+// expression x pose combinations, so G(x, e, p) of a test face x can be compared with the true
+// image of that person at (e, p) instead of only being looked at (issue: embedded default).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+
+#include "posefer/dataset.h"
+#include "posefer/image_cache.h"
+#include "posefer/joint_model.h"
+
+namespace posefer {
+
+// Structural similarity (Wang et al. 2004: Gaussian window 11 x 11, sigma 1.5, K1 = 0.01,
+// K2 = 0.03, valid region only) of images in [-1, 1], computed on the [0, 1] scale per channel
+// and averaged over channels and pixels. a, b: float [B, C, H, W] (H, W >= 11), same shape.
+// Returns float [B]: 1 for identical images. Throws ShapeError on mismatched or too small shapes.
+torch::Tensor ssim(const torch::Tensor& a, const torch::Tensor& b);
+
+struct SynthesisEvalOptions {
+  int64_t max_inputs = 48;  // test faces used as inputs (seeded subset; 0 = all)
+  uint64_t seed = 7;        // seeds the subset
+  bool progress = true;
+};
+
+// For each input face x (subject s, labels e0, p0; seeded subset of `test`) and every target
+// (e, p) != (e0, p0) for which `test` holds an image of s at (e, p): G(x, e, p) against that
+// image (new expressions and views only; reconstruction is measured elsewhere). Returns JSON with
+//   inputs, pairs, subjects         counts
+//   l1, ssim                        mean L1 (pixel units in [0, 1]) and SSIM of G vs the truth
+//   copy_l1, copy_ssim              the same with x itself as the prediction: what a generator
+//                                   that ignored the codes would score
+//   by_pose, by_expression          {name: {pairs, l1, ssim}} over the targets
+//   identity_accuracy               f(G(x, e, p)) nearest (cosine) to the mean f of the right
+//                                   test subject's real faces, among all test subjects
+//   identity_accuracy_real          the same for the real test faces (the ceiling)
+//   identity_chance                 1 / subjects
+// `dataset` must be the set `test` was built from (subjects come from test.sample_index).
+// Throws InputError when no input has any ground-truth target (e.g. one image per subject).
+nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const Dataset& dataset,
+                                  const SynthesisEvalOptions& options = {});
+
+// A Markdown section ("### Synthesis against ground truth") for evaluate_synthesis's JSON.
+std::string synthesis_markdown(const nlohmann::json& result);
+
+}  // namespace posefer

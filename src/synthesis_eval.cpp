@@ -1,0 +1,210 @@
+#include "posefer/synthesis_eval.h"
+
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "posefer/check.h"
+#include "posefer/metrics.h"
+#include "posefer/progress.h"
+#include "posefer/splits.h"
+
+namespace posefer {
+
+namespace {
+
+constexpr int64_t kBatch = 64;
+
+torch::Tensor gaussian_window(int64_t size, double sigma, int64_t channels) {
+  auto x = torch::arange(size, torch::kFloat) - static_cast<double>(size - 1) / 2;
+  auto g = torch::exp(-(x * x) / (2 * sigma * sigma));
+  g = g / g.sum();
+  auto w = g.unsqueeze(1).mm(g.unsqueeze(0));  // [size, size], sums to 1
+  return w.expand({channels, 1, size, size}).contiguous();
+}
+
+std::string fmt(double v, int decimals) {
+  if (!std::isfinite(v)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+}  // namespace
+
+torch::Tensor ssim(const torch::Tensor& a_in, const torch::Tensor& b_in) {
+  POSEFER_CHECK_SHAPE(a_in.dim() == 4 && a_in.sizes() == b_in.sizes(),
+                      "ssim: expected two images [B, C, H, W] of the same shape, got ", a_in.sizes(),
+                      " and ", b_in.sizes());
+  POSEFER_CHECK_SHAPE(a_in.size(2) >= 11 && a_in.size(3) >= 11,
+                      "ssim: images must be at least 11 x 11, got ", a_in.sizes());
+  torch::NoGradGuard no_grad;
+  const int64_t c = a_in.size(1);
+  auto a = (a_in.to(torch::kFloat) + 1) / 2;
+  auto b = (b_in.to(torch::kFloat) + 1) / 2;
+  auto w = gaussian_window(11, 1.5, c).to(a.device());
+  auto filt = [&](const torch::Tensor& t) {
+    return torch::nn::functional::conv2d(t, w, torch::nn::functional::Conv2dFuncOptions().groups(c));
+  };
+  auto mu_a = filt(a), mu_b = filt(b);
+  auto saa = filt(a * a) - mu_a * mu_a;
+  auto sbb = filt(b * b) - mu_b * mu_b;
+  auto sab = filt(a * b) - mu_a * mu_b;
+  const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
+  auto map = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) /
+             ((mu_a * mu_a + mu_b * mu_b + c1) * (saa + sbb + c2));
+  return map.flatten(1).mean(1);
+}
+
+nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const Dataset& dataset,
+                                  const SynthesisEvalOptions& options) {
+  POSEFER_CHECK_INPUT(test.size() > 0, "synthesis check: no test images");
+  POSEFER_CHECK_SHAPE(test.sample_index.size() == static_cast<size_t>(test.size()),
+                      "synthesis check: the image set has ", test.sample_index.size(),
+                      " sample indices for ", test.size(), " images");
+  const auto& cfg = model.config;
+  const auto device = model.device;
+  model.eval();
+  torch::NoGradGuard no_grad;
+
+  // Test subjects, and where each (subject, expression, pose) image sits.
+  std::map<std::string, int64_t> subject_id;
+  std::vector<int64_t> row_subject(test.size());
+  std::map<std::tuple<int64_t, int64_t, int64_t>, int64_t> where;
+  auto e_acc = test.expression.accessor<int64_t, 1>();
+  auto p_acc = test.pose.accessor<int64_t, 1>();
+  for (int64_t r = 0; r < test.size(); ++r) {
+    const size_t si = test.sample_index[r];
+    POSEFER_CHECK_SHAPE(si < dataset.samples.size(), "synthesis check: sample index ", si,
+                        " outside the data set (", dataset.samples.size(), " samples)");
+    const auto it = subject_id.emplace(dataset.samples[si].subject,
+                                       static_cast<int64_t>(subject_id.size())).first;
+    row_subject[r] = it->second;
+    where.emplace(std::make_tuple(it->second, e_acc[r], p_acc[r]), r);  // first image wins
+  }
+  const int64_t n_subjects = static_cast<int64_t>(subject_id.size());
+
+  // Inputs (seeded subset) and their (input row, target row, e, p) pairs.
+  std::vector<size_t> all(test.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const auto inputs = subsample(all, options.max_inputs, options.seed);
+  std::vector<int64_t> in_rows, truth_rows, tgt_e, tgt_p;
+  for (size_t r : inputs) {
+    for (int64_t e = 0; e < cfg.num_expressions; ++e) {
+      for (int64_t p = 0; p < cfg.num_poses; ++p) {
+        if (e == e_acc[static_cast<int64_t>(r)] && p == p_acc[static_cast<int64_t>(r)]) continue;  // new views only
+        const auto it = where.find(std::make_tuple(row_subject[r], e, p));
+        if (it == where.end()) continue;
+        in_rows.push_back(static_cast<int64_t>(r));
+        truth_rows.push_back(it->second);
+        tgt_e.push_back(e);
+        tgt_p.push_back(p);
+      }
+    }
+  }
+  POSEFER_CHECK_INPUT(!in_rows.empty(),
+                      "synthesis check: no test subject has images at other expressions/poses "
+                      "(ground truth needs the same person at several labels)");
+
+  // Identity centroids: mean f(x) of each test subject's real faces, unit length.
+  std::vector<torch::Tensor> f_parts;
+  for (int64_t s = 0; s < test.size(); s += kBatch) {
+    auto rows = torch::arange(s, std::min(test.size(), s + kBatch), torch::kInt64);
+    f_parts.push_back(model.gen->encoder->forward(test.batch_images(rows).to(device)).cpu());
+  }
+  auto f_real = torch::cat(f_parts);
+  auto subj = torch::tensor(row_subject, torch::kInt64);
+  auto centroids = torch::zeros({n_subjects, cfg.id_dim});
+  centroids.index_add_(0, subj, f_real);
+  centroids = torch::nn::functional::normalize(centroids, torch::nn::functional::NormalizeFuncOptions().dim(1));
+  auto nearest = [&](const torch::Tensor& f) {
+    auto fn = torch::nn::functional::normalize(f, torch::nn::functional::NormalizeFuncOptions().dim(1));
+    return fn.mm(centroids.t()).argmax(1);
+  };
+  const double id_real = (nearest(f_real) == subj).to(torch::kDouble).mean().item<double>();
+
+  // Generate in batches; accumulate per-pair metrics.
+  const int64_t n = static_cast<int64_t>(in_rows.size());
+  auto t_in = torch::tensor(in_rows, torch::kInt64), t_truth = torch::tensor(truth_rows, torch::kInt64);
+  auto t_e = torch::tensor(tgt_e, torch::kInt64), t_p = torch::tensor(tgt_p, torch::kInt64);
+  std::vector<torch::Tensor> l1s, ssims, cl1s, cssims, ids;
+  ProgressOptions popt;
+  popt.enabled = options.progress;
+  ProgressBar bar("synthesis", n, popt);
+  for (int64_t s = 0; s < n; s += kBatch) {
+    const int64_t len = std::min(kBatch, n - s);
+    auto x = test.batch_images(t_in.narrow(0, s, len)).to(device);
+    auto truth = test.batch_images(t_truth.narrow(0, s, len)).to(device);
+    auto g = model.gen->forward(x, t_e.narrow(0, s, len).to(device), t_p.narrow(0, s, len).to(device));
+    l1s.push_back(((g - truth).abs().flatten(1).mean(1) / 2).cpu());  // [-1,1] -> [0,1] units
+    ssims.push_back(ssim(g, truth).cpu());
+    cl1s.push_back(((x - truth).abs().flatten(1).mean(1) / 2).cpu());
+    cssims.push_back(ssim(x, truth).cpu());
+    ids.push_back(nearest(model.gen->encoder->forward(g).cpu()));
+    bar.update(s + len);
+  }
+  bar.finish();
+  auto l1 = torch::cat(l1s).to(torch::kDouble), sim = torch::cat(ssims).to(torch::kDouble);
+  auto id_ok = (torch::cat(ids) == subj.index_select(0, t_in)).to(torch::kDouble);
+
+  nlohmann::json out;
+  out["inputs"] = inputs.size();
+  out["pairs"] = n;
+  out["subjects"] = n_subjects;
+  out["l1"] = l1.mean().item<double>();
+  out["ssim"] = sim.mean().item<double>();
+  out["copy_l1"] = torch::cat(cl1s).to(torch::kDouble).mean().item<double>();
+  out["copy_ssim"] = torch::cat(cssims).to(torch::kDouble).mean().item<double>();
+  out["identity_accuracy"] = id_ok.mean().item<double>();
+  out["identity_accuracy_real"] = id_real;
+  out["identity_chance"] = 1.0 / static_cast<double>(n_subjects);
+  auto grouped = [&](const torch::Tensor& label, const std::vector<std::string>& names) {
+    nlohmann::json g = nlohmann::json::object();
+    for (int64_t k = 0; k < static_cast<int64_t>(names.size()); ++k) {
+      auto mask = label == k;
+      const int64_t count = mask.sum().item<int64_t>();
+      nlohmann::json cell;
+      cell["pairs"] = count;
+      cell["l1"] = count ? l1.masked_select(mask).mean().item<double>() : NAN;
+      cell["ssim"] = count ? sim.masked_select(mask).mean().item<double>() : NAN;
+      g[names[k]] = cell;
+    }
+    return g;
+  };
+  out["by_pose"] = grouped(t_p, dataset.pose_names);
+  out["by_expression"] = grouped(t_e, dataset.expression_names);
+  // Keep label order for readers of the JSON (objects sort their keys).
+  out["pose_names"] = dataset.pose_names;
+  out["expression_names"] = dataset.expression_names;
+  return out;
+}
+
+std::string synthesis_markdown(const nlohmann::json& r) {
+  auto num = [&](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
+  std::string md = "### Synthesis against ground truth\n\n";
+  md += std::to_string(r.value("pairs", 0)) + " generated faces from " +
+        std::to_string(r.value("inputs", 0)) + " test inputs (" + std::to_string(r.value("subjects", 0)) +
+        " test subjects), each compared with the true image of the same person at the target "
+        "expression and pose. L1 in [0, 1] pixel units; 'input unchanged' scores the input face "
+        "itself as the prediction.\n\n";
+  md += markdown_table({"", "L1 (lower is better)", "SSIM (higher is better)"},
+                       {{"G(x, e, p)", fmt(num(r["l1"]), 4), fmt(num(r["ssim"]), 3)},
+                        {"input unchanged", fmt(num(r["copy_l1"]), 4), fmt(num(r["copy_ssim"]), 3)}});
+  md += "\nIdentity kept (nearest test subject by f(G(x, e, p))): **" +
+        format_percent(num(r["identity_accuracy"])) + "%** (real test faces: " +
+        format_percent(num(r["identity_accuracy_real"])) + "%, chance " +
+        format_percent(num(r["identity_chance"])) + "%)\n\n";
+  for (const char* key : {"pose", "expression"}) {
+    std::vector<std::vector<std::string>> rows;
+    const auto& group = r["by_" + std::string(key)];
+    for (const auto& name : r[std::string(key) + "_names"]) {
+      const auto& cell = group[name.get<std::string>()];
+      rows.push_back({name.get<std::string>(), std::to_string(cell.value("pairs", 0)),
+                      fmt(num(cell["l1"]), 4), fmt(num(cell["ssim"]), 3)});
+    }
+    md += markdown_table({std::string("target ") + key, "pairs", "L1", "SSIM"}, rows) + "\n";
+  }
+  return md;
+}
+
+}  // namespace posefer
