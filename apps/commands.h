@@ -19,6 +19,7 @@ Action add_align(CLI::App& app);
 Action add_peer(CLI::App& app);
 Action add_headpose(CLI::App& app);
 Action add_make_faces(CLI::App& app);
+Action add_demo(CLI::App& app);
 
 // True once SIGINT/SIGTERM arrived (installed by main).
 bool stop_requested();

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   auto peer = posefer::cli::add_peer(app);
   auto headpose = posefer::cli::add_headpose(app);
   auto make_faces = posefer::cli::add_make_faces(app);
+  auto demo = posefer::cli::add_demo(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("peer")) return peer();
     if (app.got_subcommand("headpose")) return headpose();
     if (app.got_subcommand("make-faces")) return make_faces();
+    if (app.got_subcommand("demo")) return demo();
   } catch (const std::exception& e) {
     std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
     return 1;

@@ -1,0 +1,60 @@
+// `posefer demo`: the main job on the embedded default, with no data of the user's own.
+//
+// Renders a multi-pose expression face set (make_faces.h), trains the joint model at N = 64 on
+// a subject-independent split with k generated faces per real face reaching the classifier,
+// trains the same classifier on real faces only, evaluates both on the held-out people, measures
+// the synthesised faces against the true renders (synthesis_eval.h), and writes under `out`:
+//   faces/           the rendered set (manifest.csv, landmarks.csv, images/)
+//   joint/           the joint run (checkpoint.pt, epochs.csv, log.csv, eval.json, eval.md)
+//   baseline/        the real-only classifier run (k = 0)
+//   synthesis_<subject>.png  input | G(x, e, p) grid | true renders (rows = poses, cols = expressions)
+//   confusion_joint.png, confusion_baseline.png, loss.png, accuracy.png
+//   synthesis.json, summary.json, report.md, index.html (shows all of the above)
+// Re-running with the same `out` continues: the rendered set is reused when its settings match,
+// finished runs are not retrained and interrupted ones resume from their checkpoints.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "posefer/trainer.h"
+
+namespace posefer {
+
+struct DemoJob {
+  std::string out = "demo";            // output folder
+  int identities = 30;                 // rendered people (fold 0/5: 24 train, 6 test)
+  std::string poses = "multipie";      // make-faces poses: multipie (5 pans) | bu3dfe | list
+  std::string expressions = "basic7";  // make-faces expressions
+  int image_size = 64;                 // N (multiple of 32)
+  int epochs = 30;                     // epochs of both runs
+  int k = 1;                           // generated faces per real face for the classifier
+  std::string fold = "0/5";            // subject-independent split of the rendered people
+  double gen_width = 0.25;             // generator width factor (CPU-sized)
+  double disc_width = 0.5;             // D_att width factor
+  double cls_width = 0.125;            // classifier width factor
+  double cls_lr = 2e-4;                // classifier learning rate
+  int judge_epochs = 8;                // epochs of the independent judge in the evaluation
+  int grid_subjects = 2;               // test people shown as synthesis sheets
+  uint64_t seed = 1;                   // seeds the faces, the split and the training
+  int threads = 0;                     // intra-op threads (0 = all cores)
+  bool progress = true;                // progress bars on stderr
+  void validate() const;               // throws ConfigError naming the field
+};
+
+struct DemoResult {
+  bool interrupted = false;            // a stop request arrived; rerun to continue
+  std::string index_html;              // out/index.html
+  std::string report_md;               // out/report.md
+  nlohmann::json summary;              // what summary.json holds
+  std::string summary_markdown;        // the accuracy + synthesis tables, for the terminal
+  double seconds = 0;                  // wall time of this call
+};
+
+// Runs (or continues) the demo. Throws ConfigError for bad settings or an `out` folder whose
+// runs were made on other faces; InputError / Error with context for I/O problems.
+DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks = {});
+
+}  // namespace posefer
