@@ -85,12 +85,13 @@ void TrainConfig::validate() const {
   if (j.contains(#field)) j.at(#field).get_to(c.field);
 
 #define POSEFER_MODEL_FIELDS(X) X(image_size) X(channels) X(num_expressions) X(num_poses) \
-  X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init)
+  X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init) \
+  X(fast_deconv)
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
   X(cls_feedback_warmup) X(pose_cls)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor)
 #define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(crop) \
-  X(crop_fraction) X(max_train) X(max_test)
+  X(crop_fraction) X(max_train) X(max_test) X(align) X(align_cache)
 #define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
   X(gen_warmup) X(extra_g_steps) X(train_gan) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
 

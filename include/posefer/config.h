@@ -28,6 +28,10 @@ struct ModelConfig {
   // output stays near 0 for hundreds of steps: L1 0.682 -> 0.681 in 30 steps vs 0.36 -> 0.15
   // with he, CMU N = 64) | "normal" = N(0, 0.02) (paper).
   std::string init = "he";
+  // G_dec's stride-2 transposed convolutions computed as one stride-1 convolution + pixel
+  // shuffle (polyphase form; same weights and results within 1e-4, faster on CPU where Debian's
+  // LibTorch runs ConvTranspose2d without oneDNN). Not part of checkpoint compatibility.
+  bool fast_deconv = true;
 
   bool operator==(const ModelConfig& o) const;
   bool operator!=(const ModelConfig& o) const { return !(*this == o); }
@@ -71,6 +75,11 @@ struct DataConfig {
   double crop_fraction = 0.75;    // center crop: side relative to min(h, w)
   int64_t max_train = 0;          // keep at most this many training images (seeded; 0 = all)
   int64_t max_test = 0;           // keep at most this many test/val images (seeded; 0 = all)
+  // Face alignment before training: "" = off (crop as above) | a folder written by
+  // `posefer align` (aligned PNGs mirroring the data set's layout) | "auto" = align once into
+  // align_cache (keyed on the data set and the alignment settings) and use that.
+  std::string align;
+  std::string align_cache;        // where "auto" keeps aligned sets ("" = ~/.cache/posefer/aligned)
   void validate() const;
 };
 
