@@ -45,6 +45,8 @@ Action add_train(CLI::App& app) {
   cmd->add_option("--cls-width", c.model.cls_width, "Classifier (VGG-19) width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_flag("--no-pose-head", *no_pose_head, "Classifier without the pose head");
   cmd->add_flag("!--no-cls-bn", c.model.cls_batch_norm, "Classifier without batch norm (plain VGG-19)");
+  cmd->add_flag("!--no-fast-deconv", c.model.fast_deconv,
+                "G_dec with plain ConvTranspose2d instead of the polyphase form (same results, slower on CPU)");
   cmd->add_option("--init", c.model.init, "Weight init: normal (N(0,0.02)) | he")->check(CLI::IsMember({"normal", "he"}));
   cmd->add_option("--alpha", c.loss.alpha, "Weight of the L1 content loss")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--beta", c.loss.beta, "Weight of total variation")->check(CLI::Range(0.0, 1e6));

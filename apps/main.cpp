@@ -3,11 +3,15 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.h"
+#include "posefer/blas_tuning.h"
 #include "posefer/check.h"
 
 namespace {
@@ -20,6 +24,18 @@ extern "C" void on_signal(int sig) {
   }
   g_stop = 1;
 }
+// OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so when it fell back to pre-AVX2 kernels
+// on this CPU (blas_tuning.h) the process re-runs itself once with the variable set.
+// POSEFER_BLAS_REEXEC=0 (or any OPENBLAS_CORETYPE) turns this off.
+void reexec_with_fast_blas(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv("POSEFER_BLAS_REEXEC") != nullptr) return;
+  const std::string core = posefer::recommended_openblas_core();
+  if (core.empty()) return;
+  ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  ::setenv("POSEFER_BLAS_REEXEC", "1", 1);
+  ::execv("/proc/self/exe", argv);
+  // exec failed: go on with the kernels already loaded.
+}
 }  // namespace
 
 namespace posefer::cli {
@@ -27,6 +43,7 @@ bool stop_requested() { return g_stop != 0; }
 }  // namespace posefer::cli
 
 int main(int argc, char** argv) {
+  reexec_with_fast_blas(argv);
   CLI::App app{"posefer: joint pose and expression modelling for facial expression recognition"};
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
@@ -56,6 +73,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("[%H:%M:%S %^%l%$] %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::debug("OpenBLAS kernels: {}", posefer::openblas_core());
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   try {

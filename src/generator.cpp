@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "posefer/check.h"
+#include "posefer/deconv.h"
 #include "posefer/labels.h"
 
 namespace posefer {
@@ -57,16 +58,16 @@ DecoderImpl::DecoderImpl(const ModelConfig& cfg) : config(cfg) {
   int64_t in = base_channels;
   for (int64_t base : {512, 256, 128, 64, 32}) {
     const int64_t out = scaled_channels(base, cfg.gen_width);
-    deconvs->push_back(nn::ConvTranspose2d(
-        nn::ConvTranspose2dOptions(in, out, 5).stride(2).padding(2).output_padding(1)));
+    deconvs->push_back(FastConvTranspose2d(
+        nn::ConvTranspose2dOptions(in, out, 5).stride(2).padding(2).output_padding(1), cfg.fast_deconv));
     deconvs->push_back(nn::ReLU());
     in = out;
   }
   const int64_t c16 = scaled_channels(16, cfg.gen_width);
-  deconvs->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, c16, 5).stride(1).padding(2)));
+  deconvs->push_back(FastConvTranspose2d(nn::ConvTranspose2dOptions(in, c16, 5).stride(1).padding(2), cfg.fast_deconv));
   deconvs->push_back(nn::ReLU());
-  deconvs->push_back(
-      nn::ConvTranspose2d(nn::ConvTranspose2dOptions(c16, cfg.channels, 5).stride(1).padding(2)));
+  deconvs->push_back(FastConvTranspose2d(
+      nn::ConvTranspose2dOptions(c16, cfg.channels, 5).stride(1).padding(2), cfg.fast_deconv));
   deconvs->push_back(nn::Tanh());
   register_module("fc", fc);
   register_module("deconvs", deconvs);

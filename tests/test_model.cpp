@@ -10,6 +10,7 @@
 
 #include "posefer/check.h"
 #include "posefer/classifier.h"
+#include "posefer/deconv.h"
 #include "posefer/discriminators.h"
 #include "posefer/generator.h"
 #include "test_support.h"
@@ -208,7 +209,7 @@ TEST(Model, NormalInitGivesStd002AndZeroBiases) {
   // Transposed convs are covered too, and batch-norm scales are set to 1.
   Decoder dec(cfg);
   init_weights(*dec, "normal");
-  auto* deconv = dec->deconvs[0]->as<torch::nn::ConvTranspose2d>();
+  auto* deconv = dec->deconvs[0]->as<FastConvTranspose2d>();
   ASSERT_NE(deconv, nullptr);
   EXPECT_NEAR(std_of(deconv->weight), 0.02, 0.0005);
   EXPECT_EQ(deconv->bias.abs().max().item<float>(), 0.f);
@@ -231,6 +232,39 @@ TEST(Model, NormalInitGivesStd002AndZeroBiases) {
   auto* head = d_att->head[0]->as<torch::nn::Linear>();
   ASSERT_NE(head, nullptr);
   EXPECT_NEAR(std_of(head->weight), 0.02, 0.001);
+}
+
+TEST(Model, FastDeconvDecoderEqualsPlainTransposedConvolutions) {
+  // Same weights, polyphase (fast_deconv) vs torch::conv_transpose2d: outputs and gradients of
+  // the whole decoder agree within 1e-4, and state dicts are interchangeable.
+  torch::manual_seed(11);
+  ModelConfig fast_cfg = small_config(64, 3);
+  fast_cfg.fast_deconv = true;
+  ModelConfig plain_cfg = fast_cfg;
+  plain_cfg.fast_deconv = false;
+  Decoder fast(fast_cfg), plain(plain_cfg);
+  init_weights(*fast, "he");
+  {
+    torch::NoGradGuard no_grad;
+    auto src = fast->named_parameters();
+    for (auto& p : plain->named_parameters()) p.value().copy_(src[p.key()]);
+  }
+  auto f = torch::rand({3, 50}) * 2 - 1;
+  auto e = torch::tensor({0, 1, 3}, torch::kInt64), pz = torch::tensor({2, 0, 1}, torch::kInt64);
+  auto y_fast = fast->forward(f, e, pz);
+  auto y_plain = plain->forward(f, e, pz);
+  EXPECT_LT((y_fast - y_plain).abs().max().item<double>(), 1e-4);
+  auto g = torch::rand_like(y_fast);
+  (y_fast * g).sum().backward();
+  (y_plain * g).sum().backward();
+  auto pf = fast->named_parameters();
+  int compared = 0;
+  for (const auto& p : plain->named_parameters()) {
+    const double scale = std::max(1.0, p.value().grad().abs().max().item<double>());
+    EXPECT_LT((pf[p.key()].grad() - p.value().grad()).abs().max().item<double>(), 1e-4 * scale) << p.key();
+    ++compared;
+  }
+  EXPECT_EQ(compared, 2 + 2 * 7);  // fc + 7 transposed convs (weight and bias each)
 }
 
 TEST(Model, HeInitScalesWithFanIn) {
