@@ -120,3 +120,24 @@ expect_contains("${out}" "--peer faceapi needs --data")
 run_expect(FALSE out ${POSEFER} evaluate --no-progress)
 expect_contains("${out}" "--checkpoint is required")
 message(STATUS "cli smoke test passed")
+
+# demo: flags checked up front; a tiny end-to-end run writes the report.
+run_expect(TRUE out ${POSEFER} demo --help)
+expect_contains("${out}" "--identities")
+run_expect(FALSE out ${POSEFER} demo --identities 1 --out ${WORK}/demo_bad)
+expect_contains("${out}" "identities")
+run_expect(FALSE out ${POSEFER} demo --image-size 48 --out ${WORK}/demo_bad --no-progress)
+expect_contains("${out}" "posefer: error: demo: --image-size must be a multiple of 32, got 48")
+run_expect(TRUE out ${POSEFER} demo --out ${WORK}/demo --identities 5 --poses 0,30 --expressions neutral,happy
+           --image-size 32 --epochs 1 --judge-epochs 1 --gen-width 0.05 --disc-width 0.1 --cls-width 0.05
+           --grid-subjects 1 --threads 1 --no-progress)
+expect_contains("${out}" "| expression, all test faces | 4 |")
+expect_contains("${out}" "${WORK}/demo/index.html")
+if(NOT EXISTS "${WORK}/demo/index.html" OR NOT EXISTS "${WORK}/demo/confusion_joint.png")
+  message(FATAL_ERROR "demo did not write index.html / confusion_joint.png")
+endif()
+# evaluate --synthesis on the demo's joint run (rendered faces have ground truth).
+run_expect(TRUE out ${POSEFER} evaluate --checkpoint ${WORK}/demo/joint --synthesis --judge-epochs 1
+           --probe-steps 5 --threads 1 --no-progress --out ${WORK}/demo_eval)
+expect_contains("${out}" "Synthesis against ground truth")
+expect_contains("${out}" "12 generated faces from 4 test inputs (1 test subjects)")
