@@ -197,6 +197,36 @@ def main(root):
                    "larger models).\n")
         cmds = [r["command"] for r in fer] + ([fpeer["command"]] if fpeer else [])
         out.append("\nCommands:\n\n```\n" + "\n".join(cmds) + "\n```\n")
+
+    # The embedded default: posefer demo on rendered faces.
+    demo_summary = os.path.join(root, "demo", "summary.json")
+    if os.path.isfile(demo_summary):
+        with open(demo_summary) as f:
+            d = json.load(f)
+        syn, dis_ = d.get("synthesis", {}), d.get("disentanglement", {})
+        out.append("## Embedded default: `posefer demo` (rendered faces)\n")
+        out.append(d.get("setup", "") + "\n")
+        rows = [["expression accuracy, held-out people", pct(d.get("accuracy_real_only")),
+                 pct(d.get("accuracy_real_plus_generated"))],
+                ["pose accuracy (pose head)", pct(d.get("pose_accuracy_real_only")),
+                 pct(d.get("pose_accuracy_real_plus_generated"))]]
+        out.append(table(["", "real only (k = 0)", f"real + generated (k = {d.get('k')})"], rows))
+        rows = [["L1 to the true render (0..1)", f"{syn.get('l1', float('nan')):.4f}",
+                 f"{syn.get('copy_l1', float('nan')):.4f}"],
+                ["SSIM to the true render", f"{syn.get('ssim', float('nan')):.3f}",
+                 f"{syn.get('copy_ssim', float('nan')):.3f}"],
+                ["identity kept (nearest test person by f)", pct(syn.get("identity_accuracy")),
+                 f"real faces {pct(syn.get('identity_accuracy_real'))}, chance {pct(syn.get('identity_chance'))}"],
+                ["judge: target expression of generated faces", pct(dis_.get("judge_generated_expression_accuracy")),
+                 f"real faces {pct(dis_.get('judge_real_expression_accuracy'))}"],
+                ["judge: target pose of generated faces", pct(dis_.get("judge_generated_pose_accuracy")),
+                 f"real faces {pct(dis_.get('judge_real_pose_accuracy'))}"]]
+        out.append("\n" + table(["synthesis of new expressions / poses", "G(x, e, p)", "reference"], rows))
+        seconds_file = os.path.join(root, "demo.seconds")
+        secs = open(seconds_file).read().strip() if os.path.isfile(seconds_file) else "?"
+        cmd_file = os.path.join(root, "demo.command.txt")
+        cmd = open(cmd_file).read().strip() if os.path.isfile(cmd_file) else "posefer demo"
+        out.append(f"\nWall time: {secs} s. Command:\n\n```\n{cmd}\n```\n")
     sys.stdout.write("\n".join(out))
 
 

@@ -80,6 +80,15 @@ peer() {  # peer NAME DATA FOLD
 [ -z "$ONLY" ] || [ "$ONLY" = cmu ] && peer cmu "cmu:$SHARED/datasets/cmu-faces/faces" 0/5
 [ -z "$ONLY" ] || [ "$ONLY" = genki ] && peer genki "genki:$SHARED/datasets/genki4k" 0/5
 [ -z "$ONLY" ] || [ "$ONLY" = fer ] && peer fer2013 "fer2013:$SHARED/datasets/fer2013" official
+# The embedded default (rendered faces, ground truth for synthesis): `posefer demo`, timed.
+if [ -z "$ONLY" ] || [ "$ONLY" = demo ]; then
+  if [ ! -f "$RUNS/demo/summary.json" ]; then
+    start=$(date +%s)
+    "$POSEFER" demo --out "$RUNS/demo" --threads "$THREADS" --no-progress >"$RUNS/demo.log" 2>&1
+    echo "$(( $(date +%s) - start ))" >"$RUNS/demo.seconds"
+    echo "$POSEFER demo --out $RUNS/demo --threads $THREADS" >"$RUNS/demo.command.txt"
+  fi
+fi
 # Queued longest first, so the lanes finish together.
 xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ <"$QUEUE"
 rm -f "$QUEUE"

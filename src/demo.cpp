@@ -124,7 +124,7 @@ SheetResult synthesis_sheet(JointModel& model, const ImageSet& test, const Datas
   SheetResult r;
   r.subject = subject;
   r.file = "synthesis_" + subject + ".png";
-  write_rgb_png((fs::path(out_dir) / r.file).string(), hconcat({input, g, t}, 24));
+  write_rgb_png((fs::path(out_dir) / r.file).string(), hconcat({input, g, t}, 24), 9);
   spdlog::info("synthesis sheet for {} (input: {}) written to {}/{}", subject, input_label, out_dir, r.file);
   return r;
 }
