@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.h"
@@ -24,6 +25,13 @@ extern "C" void on_signal(int sig) {
 
 namespace posefer::cli {
 bool stop_requested() { return g_stop != 0; }
+
+std::string default_align_cache_dir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const std::string base = xdg && *xdg ? xdg : home && *home ? std::string(home) + "/.cache" : ".cache";
+  return base + "/posefer/aligned";
+}
 }  // namespace posefer::cli
 
 int main(int argc, char** argv) {
