@@ -35,6 +35,10 @@ Action add_align(CLI::App& app) {
   cmd->add_option("--haar-dir", job->haar.cascade_dir, "Folder of the Haar cascade XMLs");
   cmd->add_flag("--whole-image-fallback", job->whole_image_fallback,
                 "Where still no face is found, take the whole image as the face box (face crops, e.g. FER2013)");
+  cmd->add_flag("--whole-image", job->whole_image,
+                "No detection: the whole image is the face box (face crops such as FER2013's 48x48)");
+  cmd->add_option("--cmu-scale", job->dataset.cmu_scale, "CMU: image scale 1, 2 or 4")->check(CLI::IsMember({1, 2, 4}));
+  cmd->add_option("--yaw-bins", job->dataset.yaw_bins, "GENKI: yaw bins of the per-pose counts")->check(CLI::Range(1, 9));
   cmd->add_option("--limit", job->limit, "Only the first N images (0 = all)")->check(CLI::Range(0, 100000000));
   cmd->add_option("--threads", *threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--no-progress", *no_progress, "No progress bar");

@@ -30,6 +30,15 @@ Action add_train(CLI::App& app) {
   cmd->add_option("--cmu-scale", c.data.cmu_scale, "CMU: image scale 1, 2 or 4")->check(CLI::IsMember({1, 2, 4}));
   cmd->add_option("--crop", c.data.crop, "Crop: auto | resize | center")->check(CLI::IsMember({"auto", "resize", "center"}));
   cmd->add_option("--crop-fraction", c.data.crop_fraction, "Centre crop side relative to the shorter side")->check(CLI::Range(0.1, 1.0));
+  cmd->add_option("--align", c.data.align,
+                  "Aligned faces: a folder written by posefer align, auto (align once into --align-cache), or empty = off");
+  c.data.align_cache = default_align_cache_dir();
+  cmd->add_option("--align-cache", c.data.align_cache, "Where --align auto keeps aligned data sets");
+  cmd->add_option("--pose-from-landmarks", c.data.pose_from_landmarks,
+                  "Poses = landmark yaw in P bins over [-45, 45] (needs --align, --head-pose-model; 0 = off)")
+      ->check(CLI::Range(0, 9));
+  cmd->add_option("--head-pose-model", c.data.head_pose_model,
+                  "Head pose model JSON for --pose-from-landmarks (posefer headpose --out)");
   cmd->add_option("--max-train", c.data.max_train, "Use at most this many training images (seeded; 0 = all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-test", c.data.max_test, "Use at most this many val/test images (seeded; 0 = all)")->check(CLI::NonNegativeNumber);
 

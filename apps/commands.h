@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace posefer::cli {
 
@@ -20,6 +21,10 @@ Action add_peer(CLI::App& app);
 Action add_headpose(CLI::App& app);
 Action add_make_faces(CLI::App& app);
 Action add_demo(CLI::App& app);
+
+// Default folder of `--align auto`: $XDG_CACHE_HOME/posefer/aligned, else
+// $HOME/.cache/posefer/aligned (else .cache/posefer/aligned under the working directory).
+std::string default_align_cache_dir();
 
 // True once SIGINT/SIGTERM arrived (installed by main).
 bool stop_requested();

@@ -40,6 +40,13 @@ void reexec_with_fast_blas(char** argv) {
 
 namespace posefer::cli {
 bool stop_requested() { return g_stop != 0; }
+
+std::string default_align_cache_dir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const std::string base = xdg && *xdg ? xdg : home && *home ? std::string(home) + "/.cache" : ".cache";
+  return base + "/posefer/aligned";
+}
 }  // namespace posefer::cli
 
 int main(int argc, char** argv) {

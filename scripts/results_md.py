@@ -67,6 +67,68 @@ def load_peer(root, name):
         return None
 
 
+def load_command(root, name):
+    """The command line a step of scripts/run_results.sh recorded in NAME.command.txt."""
+    try:
+        with open(os.path.join(root, f"{name}.command.txt")) as f:
+            cmd = f.read().strip().split(" ", 1)
+        return "build/posefer " + (cmd[1] if len(cmd) > 1 else "")
+    except OSError:
+        return None
+
+
+def alignment_section(root):
+    """Outcome counts per pose bin of `posefer align` over each data set (summary.json)."""
+    sets = [("cmu", "CMU Face Images at scale 2 (64x60 greyscale, as trained on)"),
+            ("cmu_full", "CMU Face Images at full size (128x120 greyscale)"), ("genki", "GENKI-4K (in-the-wild photos, yaw bins from labels)"),
+            ("fer2013", "FER2013 (48x48 face crops; whole image as the face box)")]
+    out = []
+    for name, title in sets:
+        try:
+            with open(os.path.join(root, f"align_{name}", "summary.json")) as f:
+                s = json.load(f)
+        except OSError:
+            continue
+        if not out:
+            out.append("## Face alignment: outcome per image and pose bin\n")
+            out.append("`posefer align` (TinyFaceDetector at 416 px, score 0.5, 68 landmarks, similarity warp to "
+                       "a 128 px crop): aligned = exactly one face, several = more than one (the largest is kept), "
+                       "no face / failed are left out of aligned runs; via Haar = aligned after OpenCV's Haar "
+                       "cascades found the face the detector missed.\n")
+        out.append(f"**{title}**\n")
+        rows = []
+        def pose_key(item):  # yaw bins left to right; other names keep the data set's order
+            m = re.match(r"yaw\[(-?[\d.]+),", item[0])
+            return float(m.group(1)) if m else 0.0
+        by_pose = sorted(s.get("by_pose", {}).items(), key=pose_key)
+        for pose, c in by_pose + [("**all**", s["total"])]:
+            found = c["aligned"] + c["several_faces"]
+            rows.append([pose, c["images"], c["aligned"], c["several_faces"], c["no_face"], c["failed"],
+                         c["aligned_via_haar"], c["aligned_via_whole_image"],
+                         pct(found / c["images"]) if c["images"] else "-"])
+        out.append(table(["pose", "images", "aligned (1 face)", "several faces", "no face", "failed",
+                          "via Haar", "via whole image", "face found %"], rows))
+        c = s["total"]
+        tiny = c["aligned"] + c["several_faces"] - c["aligned_via_haar"] - c["aligned_via_whole_image"]
+        out.append(f"\nTinyFaceDetector alone found a face in {tiny} of {c['images']} images; the Haar "
+                   f"cascades in {c['aligned_via_haar']} more.\n")
+    cmds = [c for c in (load_command(root, f"align_{n}") for n, _ in sets) if c]
+    try:
+        with open(os.path.join(root, "headpose_genki.md")) as f:
+            lines = f.read().strip().splitlines()
+        out.append("\n**Head pose from landmarks** (ridge regression on the 68 landmarks in the aligned frame, "
+                   "fitted on GENKI-4K fold 0's training part, scored on its test part; "
+                   + lines[0].split(": ", 1)[-1] + "):\n")
+        out.append("\n".join(re.sub(r"\d+\.\d+", lambda m: f"{float(m.group(0)):.1f}", l) for l in lines[1:]) + "\n")
+        cmds.append("build/posefer headpose --data genki:../shared/datasets/genki4k --landmarks "
+                    "runs/results/align_genki/landmarks.csv --fold 0/5 --split-seed 1 --out runs/results/headpose_genki.json")
+    except OSError:
+        pass
+    if cmds:
+        out.append("\nCommands:\n\n```\n" + "\n".join(cmds) + "\n```\n")
+    return out
+
+
 def dis(run, key):
     d = run["eval"].get("disentanglement") or {}
     return d.get(key)
@@ -156,35 +218,62 @@ def main(root):
     if genki:
         out.append("## GENKI-4K: smile vs non-smile per yaw bin\n")
         out.append("Fold 0 of a 5-fold split (no subject ids: each photo is its own subject), "
-                   "a seeded subset of the training part, centre crop (no face alignment yet), colour.\n")
+                   "a seeded subset of the training part, colour. Centre crop: the central 75% square of "
+                   "the photo. Aligned: the face `posefer align` found (TinyFaceDetector, Haar fallback, "
+                   "largest face), warped by a similarity on 5 landmark points to a 128 px crop; photos "
+                   "without a face are left out of train and test (same fold otherwise).\n")
         poses = list(group_acc(genki[0]).keys())
         rows = []
+        genki.sort(key=lambda r: (bool(r["config"]["data"].get("align")), r["config"]["gen_k"]))
         for r in genki:
             k = r["config"]["gen_k"]
             g = group_acc(r)
-            rows.append([f"k = {k}", r["eval"]["expression"]["count"], pct(r["eval"]["expression"]["accuracy"])]
+            how = "aligned" if r["config"]["data"].get("align") else "centre crop"
+            rows.append([f"k = {k}, {how}", r["eval"]["expression"]["count"], pct(r["eval"]["expression"]["accuracy"])]
                         + [pct(g[p]) for p in poses] + [f"{r['train_seconds']:.0f}"])
         gpeer = load_peer(root, "genki")
         if gpeer:
             rows.append(["face-api peer (pretrained)", gpeer["count"], pct(gpeer["accuracy"])]
                         + [pct(a) for a in gpeer["group_accuracy"]] + ["-"])
         out.append(table(["run", "test images", "smile acc. %", *[f"{p} %" for p in poses], "train s"], rows))
+        # The aligned runs test on the fold minus the photos without a face: bound the centre-crop
+        # accuracy on that subset (the left-out photos all right / all wrong).
+        for r in genki:
+            if r["config"]["data"].get("align"):
+                continue
+            for a in genki:
+                if a["config"]["data"].get("align") and a["config"]["gen_k"] == r["config"]["gen_k"]:
+                    n, m = r["eval"]["expression"]["count"], a["eval"]["expression"]["count"]
+                    correct = round(r["eval"]["expression"]["accuracy"] * n)
+                    lo, hi = max(0, correct - (n - m)) / m, min(correct, m) / m
+                    out.append(f"\nk = {r['config']['gen_k']}: on the {m} photos the aligned run is tested on, the "
+                               f"centre-crop run scores between {pct(lo)}% and {pct(hi)}% (its {n - m} other "
+                               f"photos all right / all wrong); aligned: {pct(a['eval']['expression']['accuracy'])}%.\n")
         if gpeer:
             out.append(f"\nThe peer found no face in {gpeer['no_face']} of {gpeer['count']} test photos "
                        "(scored on the whole photo there).\n")
-        cmds = [r["command"] for r in genki] + ([gpeer["command"]] if gpeer else [])
+        cmds = ([load_command(root, "align_genki")] if load_command(root, "align_genki") else []) + \
+            [r["command"] for r in genki] + ([gpeer["command"]] if gpeer else [])
         out.append("\nCommands:\n\n```\n" + "\n".join(cmds) + "\n```\n")
 
     fer = [runs[n] for n in runs if n.startswith("fer2013_")]
     if fer:
         out.append("## FER2013: 7 classes, PrivateTest\n")
         out.append("Trained on a seeded subset of Training (size below), PublicTest used only as the "
-                   "validation figure, PrivateTest reported once. One pose bin (no pose labels yet).\n")
+                   "validation figure, PrivateTest reported once. Raw: the 48x48 images, one pose bin. "
+                   "Aligned: landmarks on the whole image (FER2013's images are face crops), similarity "
+                   "warp to 128 px. Pose bins: yaw from the landmarks by the ridge regressor calibrated on "
+                   "GENKI-4K fold 0's training part (`posefer headpose`), 3 bins over [-45, 45] degrees.\n")
         rows = []
         classes = fer[0]["eval"]["expression"]["class_names"]
+        fer.sort(key=lambda r: (bool(r["config"]["data"].get("align")),
+                                r["config"]["data"].get("pose_from_landmarks", 0), r["config"]["gen_k"]))
         for r in fer:
             ev = r["eval"]["expression"]
-            rows.append([f"k = {r['config']['gen_k']}", r["config"]["data"]["max_train"], r["epochs"],
+            d = r["config"]["data"]
+            how = "raw, 1 pose bin" if not d.get("align") else (
+                f"aligned, {d['pose_from_landmarks']} yaw bins" if d.get("pose_from_landmarks") else "aligned, 1 pose bin")
+            rows.append([f"k = {r['config']['gen_k']}, {how}", r["config"]["data"]["max_train"], r["epochs"],
                          pct(r["last_val"]), pct(ev["accuracy"])]
                         + [pct(a) for a in ev["class_accuracy"]] + [f"{r['train_seconds']:.0f}"])
         fpeer = load_peer(root, "fer2013")
@@ -195,7 +284,16 @@ def main(root):
                           *[f"{c} %" for c in classes], "train s"], rows))
         out.append("\nFor scale: human ≈ 65%, widely used tools 57–74% on PrivateTest (full training set, "
                    "larger models).\n")
-        cmds = [r["command"] for r in fer] + ([fpeer["command"]] if fpeer else [])
+        pose_counts = [f"{r['eval']['expression']['group_names'][i]}: {n}"
+                       for r in fer if r["config"]["data"].get("pose_from_landmarks")
+                       for i, n in enumerate(r["eval"]["expression"].get("group_count", []))][:9]
+        if pose_counts:
+            out.append("\nPrivateTest images per estimated yaw bin: " + ", ".join(pose_counts) + ".\n")
+        pre = [c for c in (load_command(root, "align_genki"), load_command(root, "align_fer2013")) if c]
+        if os.path.isfile(os.path.join(root, "headpose_genki.json")):
+            pre.append("build/posefer headpose --data genki:../shared/datasets/genki4k --landmarks "
+                       "runs/results/align_genki/landmarks.csv --fold 0/5 --split-seed 1 --out runs/results/headpose_genki.json")
+        cmds = pre + [r["command"] for r in fer] + ([fpeer["command"]] if fpeer else [])
         out.append("\nCommands:\n\n```\n" + "\n".join(cmds) + "\n```\n")
 
     # The embedded default: posefer demo on rendered faces.
@@ -227,6 +325,7 @@ def main(root):
         cmd_file = os.path.join(root, "demo.command.txt")
         cmd = open(cmd_file).read().strip() if os.path.isfile(cmd_file) else "posefer demo"
         out.append(f"\nWall time: {secs} s. Command:\n\n```\n{cmd}\n```\n")
+    out += alignment_section(root)
     sys.stdout.write("\n".join(out))
 
 

@@ -5,6 +5,7 @@
 # Usage: scripts/run_results.sh [runs-dir]      (default runs/results; finished runs are kept,
 #        a run directory that already holds eval.json is not recomputed, a half-done one resumes)
 # Env:   POSEFER=path/to/posefer  SHARED=path/to/shared  ONLY=cmu|genki|fer (subset)
+#        FER_POSE_K="0 1" (k values of the FER2013 pose-bin runs; "0" skips the long k = 1 pair)
 #        JOBS=2 runs in parallel, THREADS=1 intra-op threads each (on a 2-core machine two
 #        single-threaded runs beat one two-threaded run, and do not suffer OpenMP spinning
 #        when other work shares the cores)
@@ -47,20 +48,54 @@ run_one() {  # run_one NAME ARGS...: train + evaluate into $RUNS/NAME unless alr
 export -f run_one
 export POSEFER RUNS THREADS
 
+# Face alignment once per data set (posefer align; outcome counts per pose bin in
+# $RUNS/align_NAME/summary.json). Same settings as `posefer train --align auto` would choose.
+align_set() {  # align_set NAME DATA ARGS...
+  local name=$1 data=$2; shift 2
+  local out="$RUNS/align_$name"
+  [ -f "$out/summary.json" ] && return
+  echo "== align $name: $data"
+  "$POSEFER" align --data "$data" --out "$out" --threads "$THREADS" --no-progress "$@" \
+      >"$RUNS/align_$name.md" 2>"$RUNS/align_$name.log"
+  echo "$POSEFER align --data $data --out $out $*" >"$RUNS/align_$name.command.txt"
+}
+
 if [ -z "$ONLY" ] || [ "$ONLY" = genki ]; then
   run "genki_k1_fold0" --data "genki:$SHARED/datasets/genki4k" --fold 0/5 --yaw-bins 3 \
       --epochs 10 --k 1 --max-train 2000 "${MODEL[@]}"
   run "genki_k0_fold0" --data "genki:$SHARED/datasets/genki4k" --fold 0/5 --yaw-bins 3 \
       --epochs 10 --k 0 --no-gan --max-train 2000 "${MODEL[@]}"
-
+  # The same on aligned faces (photos without a face are left out of train and test).
+  align_set genki "genki:$SHARED/datasets/genki4k" --size 128 --haar-fallback --yaw-bins 3
+  run "genki_aligned_k1_fold0" --data "genki:$SHARED/datasets/genki4k" --fold 0/5 --yaw-bins 3 \
+      --align "$RUNS/align_genki" --epochs 10 --k 1 --max-train 2000 "${MODEL[@]}"
+  run "genki_aligned_k0_fold0" --data "genki:$SHARED/datasets/genki4k" --fold 0/5 --yaw-bins 3 \
+      --align "$RUNS/align_genki" --epochs 10 --k 0 --no-gan --max-train 2000 "${MODEL[@]}"
 fi
 if [ -z "$ONLY" ] || [ "$ONLY" = fer ]; then
   run "fer2013_k1" --data "fer2013:$SHARED/datasets/fer2013" --fold official \
       --epochs 10 --k 1 --max-train 3000 "${MODEL[@]}"
   run "fer2013_k0" --data "fer2013:$SHARED/datasets/fer2013" --fold official \
       --epochs 10 --k 0 --no-gan --max-train 3000 "${MODEL[@]}"
+  # Pose bins estimated from landmarks (yaw regressor calibrated on GENKI fold 0's training
+  # part), against one pose bin on the same aligned crops.
+  align_set genki "genki:$SHARED/datasets/genki4k" --size 128 --haar-fallback --yaw-bins 3
+  [ -f "$RUNS/headpose_genki.json" ] || "$POSEFER" headpose --data "genki:$SHARED/datasets/genki4k" \
+      --landmarks "$RUNS/align_genki/landmarks.csv" --fold 0/5 --split-seed 1 \
+      --out "$RUNS/headpose_genki.json" >"$RUNS/headpose_genki.md"
+  align_set fer2013 "fer2013:$SHARED/datasets/fer2013" --size 128 --channels 1 --whole-image
+  for k in ${FER_POSE_K:-0 1}; do
+    gan=(); [ $k = 0 ] && gan=(--no-gan)
+    run "fer2013_pose3_k$k" --data "fer2013:$SHARED/datasets/fer2013" --fold official \
+        --align "$RUNS/align_fer2013" --pose-from-landmarks 3 --head-pose-model "$RUNS/headpose_genki.json" \
+        --epochs 10 --k $k "${gan[@]}" --max-train 3000 "${MODEL[@]}"
+    run "fer2013_aligned_k$k" --data "fer2013:$SHARED/datasets/fer2013" --fold official \
+        --align "$RUNS/align_fer2013" --epochs 10 --k $k "${gan[@]}" --max-train 3000 "${MODEL[@]}"
+  done
 fi
 if [ -z "$ONLY" ] || [ "$ONLY" = cmu ]; then
+  align_set cmu "cmu:$SHARED/datasets/cmu-faces/faces" --size 128 --channels 1 --haar-fallback
+  align_set cmu_full "cmu:$SHARED/datasets/cmu-faces/faces" --cmu-scale 1 --size 128 --channels 1 --haar-fallback
   for f in 0 1 2 3 4; do
     run "cmu_k1_fold${f}" --data "cmu:$SHARED/datasets/cmu-faces/faces" --fold "$f/5" \
         --epochs 20 --k 1 "${MODEL[@]}"

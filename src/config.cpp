@@ -56,6 +56,17 @@ void DataConfig::validate() const {
   POSEFER_CHECK_CONFIG(crop_fraction > 0.1 && crop_fraction <= 1.0,
                        "crop_fraction must be in (0.1, 1], got ", crop_fraction);
   POSEFER_CHECK_CONFIG(max_train >= 0 && max_test >= 0, "max_train/max_test must be >= 0");
+  POSEFER_CHECK_CONFIG(align.empty() || crop != "center",
+                       "crop 'center' does not apply to aligned faces (--align ", align,
+                       "): they are square crops already");
+  POSEFER_CHECK_CONFIG(pose_from_landmarks >= 0 && pose_from_landmarks <= 9,
+                       "pose_from_landmarks must be in [0, 9], got ", pose_from_landmarks);
+  POSEFER_CHECK_CONFIG(pose_from_landmarks == 0 || !align.empty(),
+                       "pose bins from landmarks (--pose-from-landmarks ", pose_from_landmarks,
+                       ") need aligned faces and their landmarks: add --align DIR|auto");
+  POSEFER_CHECK_CONFIG(pose_from_landmarks == 0 || !head_pose_model.empty(),
+                       "pose bins from landmarks need a head pose model: add --head-pose-model "
+                       "FILE (written by posefer headpose --out)");
 }
 
 void TrainConfig::validate() const {
@@ -91,7 +102,8 @@ void TrainConfig::validate() const {
   X(cls_feedback_warmup) X(pose_cls)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor)
 #define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(crop) \
-  X(crop_fraction) X(max_train) X(max_test) X(align) X(align_cache)
+  X(crop_fraction) X(max_train) X(max_test) X(align) X(align_cache) X(pose_from_landmarks) \
+  X(head_pose_model)
 #define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
   X(gen_warmup) X(extra_g_steps) X(train_gan) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
 

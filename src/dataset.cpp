@@ -121,26 +121,6 @@ std::vector<double> yaw_edges(int bins) {
   return e;
 }
 
-std::vector<std::string> yaw_bin_names(int bins) {
-  std::vector<double> lo{-kYawRangeDeg};
-  const auto inner = yaw_edges(bins);
-  lo.insert(lo.end(), inner.begin(), inner.end());
-  std::vector<std::string> names;
-  for (int i = 0; i < bins; ++i) {
-    const double hi = i + 1 < bins ? lo[i + 1] : kYawRangeDeg;
-    // Last bin is closed: +45 belongs to it (and values beyond clamp into it).
-    names.push_back("yaw[" + format_deg(lo[i]) + "," + format_deg(hi) +
-                    (i + 1 < bins ? ")" : "]"));
-  }
-  return names;
-}
-
-int yaw_bin(double yaw_deg, const std::vector<double>& edges) {
-  int bin = 0;
-  for (double e : edges) bin += yaw_deg >= e ? 1 : 0;  // clamps automatically at both ends
-  return bin;
-}
-
 // One CSV record, RFC 4180 style: quoted fields may hold commas, "" and newlines.
 struct CsvRecord {
   int line = 0;  // 1-based physical line where the record starts
@@ -212,6 +192,26 @@ std::vector<std::string> sorted_unique(std::vector<std::string> v) {
 }
 
 }  // namespace
+
+std::vector<std::string> yaw_bin_names(int bins) {
+  std::vector<double> lo{-kYawRangeDeg};
+  const auto inner = yaw_edges(bins);
+  lo.insert(lo.end(), inner.begin(), inner.end());
+  std::vector<std::string> names;
+  for (int i = 0; i < bins; ++i) {
+    const double hi = i + 1 < bins ? lo[i + 1] : kYawRangeDeg;
+    // Last bin is closed: +45 belongs to it (and values beyond clamp into it).
+    names.push_back("yaw[" + format_deg(lo[i]) + "," + format_deg(hi) +
+                    (i + 1 < bins ? ")" : "]"));
+  }
+  return names;
+}
+
+int yaw_bin_of(double yaw_deg, int bins) {
+  int bin = 0;
+  for (double e : yaw_edges(bins)) bin += yaw_deg >= e ? 1 : 0;  // clamps at both ends
+  return bin;
+}
 
 DataSpec parse_data_spec(const std::string& spec) {
   const auto colon = spec.find(':');
@@ -332,7 +332,6 @@ Dataset read_genki4k(const std::string& dir, const DatasetOptions& options) {
   ds.expression_names = {"non_smile", "smile"};
   ds.pose_names = yaw_bin_names(options.yaw_bins);
   ds.native_channels = 3;
-  const auto edges = yaw_edges(options.yaw_bins);
 
   std::vector<std::string> lines = split(text, '\n');
   // Line N belongs to file N, so only trailing blank lines may be dropped.
@@ -362,7 +361,7 @@ Dataset read_genki4k(const std::string& dir, const DatasetOptions& options) {
     s.expression = static_cast<int>(v[0]);
     s.yaw_deg = static_cast<float>(v[1] * 180.0 / kPi);
     s.pitch_deg = static_cast<float>(v[2] * 180.0 / kPi);
-    s.pose = yaw_bin(v[1] * 180.0 / kPi, edges);
+    s.pose = yaw_bin_of(v[1] * 180.0 / kPi, options.yaw_bins);
     std::error_code ec;
     if (!fs::is_regular_file(s.path, ec)) {
       ds.skipped.push_back(s.path + ": missing image file (labels.txt line " +

@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 
 // Output path stem for `sample_path`: relative to the data set's folder when inside it, else
 // the bare file name; extension dropped.
-std::string output_stem(const std::string& sample_path, const fs::path& base) {
+std::string output_stem(const std::string& sample_path, const DataSpec& spec) {
+  const fs::path base = spec.kind == "manifest" ? fs::path(spec.path).parent_path() : fs::path(spec.path);
   std::error_code ec;
   fs::path rel = fs::relative(fs::absolute(sample_path, ec), fs::absolute(base, ec), ec);
   if (ec || rel.empty() || *rel.begin() == "..") rel = fs::path(sample_path).filename();
@@ -33,6 +34,10 @@ std::string csv_escape(const std::string& s) {
 }
 
 }  // namespace
+
+std::string aligned_output_name(const std::string& sample_path, const DataSpec& spec) {
+  return output_stem(sample_path, spec) + ".png";
+}
 
 MultiFacePolicy parse_multi_face_policy(const std::string& name) {
   if (name == "largest") return MultiFacePolicy::kLargest;
@@ -70,8 +75,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
   POSEFER_CHECK_CONFIG(!job.out_dir.empty(), "--out is required");
   POSEFER_CHECK_CONFIG(job.limit >= 0, "--limit must be >= 0, got ", job.limit);
   const DataSpec spec = parse_data_spec(job.data);
-  const Dataset ds = load_dataset(spec);
-  const fs::path base = spec.kind == "manifest" ? fs::path(spec.path).parent_path() : fs::path(spec.path);
+  const Dataset ds = load_dataset(spec, job.dataset);
   FaceDetectorConfig dcfg = job.detector;
   dcfg.expressions = false;
   dcfg.landmarks = true;
@@ -107,8 +111,15 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
     };
     try {
       const auto image = read_image(s.path, 3);
-      auto faces = detector.detect(image);
+      std::vector<Face> faces;
       const char* via = "detector";
+      const FaceBox whole{0, 0, double(image.size(2)), double(image.size(1))};
+      if (job.whole_image) {
+        faces = detector.describe(image, {whole}, {0.0});
+        via = "whole_image";
+      } else {
+        faces = detector.detect(image);
+      }
       if (faces.empty() && haar) {
         const auto boxes = haar->detect(image);
         if (!boxes.empty()) {  // largest box only: cascades give false positives
@@ -117,8 +128,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
         }
       }
       if (faces.empty() && job.whole_image_fallback) {
-        faces = detector.describe(
-            image, {FaceBox{0, 0, double(image.size(2)), double(image.size(1))}}, {0.0});
+        faces = detector.describe(image, {whole}, {0.0});
         via = "whole_image";
       }
       if (faces.empty()) {
@@ -138,7 +148,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
           faces.clear();
           csv << csv_escape(s.path) << ",several_faces_skipped," << via << "\n";
         }
-        const std::string stem = output_stem(s.path, base);
+        const std::string stem = output_stem(s.path, spec);
         for (size_t k = 0; k < faces.size(); ++k) {
           const auto aligned = align_face(image, faces[k].landmarks, job.align);
           const std::string out_rel =
@@ -170,6 +180,8 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
                                  {"channels", job.align.channels},
                                  {"margin", job.align.margin},
                                  {"input_size", dcfg.detector.input_size},
+                                 {"whole_image", job.whole_image},
+                                 {"haar_fallback", job.haar_fallback},
                                  {"score_threshold", dcfg.detector.score_threshold},
                                  {"total", result.total.to_json()},
                                  {"crops_written", result.crops_written},

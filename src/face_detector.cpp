@@ -26,14 +26,39 @@ torch::Tensor FaceDetector::detector_raw(const torch::Tensor& image) {
 }
 
 std::vector<Face> FaceDetector::detect(const torch::Tensor& input) {
-  const auto image = faceapi_check_image(input, "FaceDetector");
+  auto image = faceapi_check_image(input, "FaceDetector");
+  const int64_t h = image.size(1), w = image.size(2);
+  const double scale = config_.max_side > 0 && std::max(h, w) > config_.max_side
+                           ? static_cast<double>(config_.max_side) / std::max(h, w)
+                           : 1.0;
+  if (scale < 1.0) {
+    // Shrink the uint8 photo before anything is converted to float.
+    const auto hwc = image.permute({1, 2, 0}).contiguous();
+    const cv::Mat src(static_cast<int>(h), static_cast<int>(w), CV_8UC3, hwc.data_ptr<uint8_t>());
+    const int sw = std::max(1, static_cast<int>(std::lround(w * scale)));
+    const int sh = std::max(1, static_cast<int>(std::lround(h * scale)));
+    cv::Mat small;
+    cv::resize(src, small, cv::Size(sw, sh), 0, 0, cv::INTER_AREA);
+    image = torch::from_blob(small.data, {sh, sw, 3}, torch::kUInt8).permute({2, 0, 1}).clone();
+  }
   std::vector<FaceBox> boxes;
   std::vector<double> scores;
   for (const auto& d : detector_->detect(image, config_.detector)) {
     boxes.push_back(d.box);
     scores.push_back(d.score);
   }
-  return describe(image, boxes, scores);
+  auto faces = describe(image, boxes, scores);
+  if (scale < 1.0) {
+    // Back to the photo's pixels (per-axis factors: the shrunk sides were rounded).
+    const double sx = static_cast<double>(w) / image.size(2), sy = static_cast<double>(h) / image.size(1);
+    auto unscale = [&](FaceBox& b) { b = FaceBox{b.x * sx, b.y * sy, b.width * sx, b.height * sy}; };
+    for (auto& f : faces) {
+      unscale(f.box);
+      unscale(f.aligned_rect);
+      for (auto& p : f.landmarks) p = Point2d{p.x * sx, p.y * sy};
+    }
+  }
+  return faces;
 }
 
 std::vector<Face> FaceDetector::describe(const torch::Tensor& input, const std::vector<FaceBox>& all_boxes,

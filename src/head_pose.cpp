@@ -97,7 +97,7 @@ HeadPoseModel fit_head_pose(const std::vector<Landmarks68>& landmarks, const std
   return m;
 }
 
-std::map<std::string, Landmarks68> read_align_landmarks(const std::string& csv_path) {
+std::map<std::string, Landmarks68> read_align_landmarks(const std::string& csv_path, AlignCsvKey key) {
   std::ifstream in(csv_path);
   if (!in) throw InputError(csv_path + ": cannot open landmarks CSV");
   std::string line;
@@ -112,18 +112,20 @@ std::map<std::string, Landmarks68> read_align_landmarks(const std::string& csv_p
     std::string cell;
     std::istringstream ls(line);
     while (std::getline(ls, cell, ',')) cells.push_back(cell);
-    if (cells.size() < 13 + 136) continue;  // no face on this row
-    if (cells[3] != "0" || out.count(cells[0])) continue;
+    // 14 leading columns (path .. t_y), then x0, y0, ..., x67, y67.
+    if (cells.size() < 14 + 136) continue;  // no face on this row
+    const std::string& k = key == AlignCsvKey::kPath ? cells[0] : cells[4];
+    if ((key == AlignCsvKey::kPath && cells[3] != "0") || out.count(k)) continue;
     Landmarks68 lm(68);
     try {
       for (int i = 0; i < 68; ++i) {
-        lm[i].x = std::stod(cells[13 + 2 * i]);
-        lm[i].y = std::stod(cells[14 + 2 * i]);
+        lm[i].x = std::stod(cells[14 + 2 * i]);
+        lm[i].y = std::stod(cells[15 + 2 * i]);
       }
     } catch (const std::exception&) {
       throw InputError(csv_path + ":" + std::to_string(lineno) + ": malformed landmark value");
     }
-    out[cells[0]] = lm;
+    out[k] = lm;
   }
   return out;
 }

@@ -36,7 +36,9 @@ cv::Mat decode_mat(const std::string& path, int channels) {
   }
   cv::Mat img;
   try {
-    img = cv::imread(path, cv::IMREAD_UNCHANGED);
+    // Any depth and channel count, but not IMREAD_UNCHANGED: that would ignore the EXIF
+    // orientation of camera JPEGs (these flags apply it, as viewers do).
+    img = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
   } catch (const cv::Exception&) {
     img.release();  // treated as corrupt below
   }

@@ -39,6 +39,14 @@ expect_contains("${out}" "${WORK}/missing")
 expect_contains("${out}" "posefer: error:")
 run_expect(FALSE out ${POSEFER} train --data nosuchkind:abc --out ${WORK}/r0 --no-progress)
 expect_contains("${out}" "nosuchkind")
+# Face alignment flags: shown with defaults; pose bins need --align; a missing aligned folder is named.
+run_expect(TRUE out ${POSEFER} train --help)
+expect_contains("${out}" "--align-cache")
+expect_contains("${out}" "posefer/aligned")
+run_expect(FALSE out ${POSEFER} train --data cmu:x --out ${WORK}/r0 --pose-from-landmarks 3 --no-progress)
+expect_contains("${out}" "add --align DIR|auto")
+run_expect(FALSE out ${POSEFER} train --data cmu:x --out ${WORK}/r0 --pose-from-landmarks 10)
+expect_contains("${out}" "pose-from-landmarks")
 
 # A tiny manifest data set: 4 subjects x 2 expressions x 2 poses, 16x16 ASCII PGM images whose
 # brightness pattern depends on the labels.
@@ -119,6 +127,26 @@ run_expect(FALSE out ${POSEFER} evaluate --peer faceapi)
 expect_contains("${out}" "--peer faceapi needs --data")
 run_expect(FALSE out ${POSEFER} evaluate --no-progress)
 expect_contains("${out}" "--checkpoint is required")
+# --align DIR: an aligned folder mirroring the manifest's layout (PNG names; OpenCV reads the PGM
+# content whatever the extension), one image without an aligned face. The run config keeps the
+# folder, so evaluate rebuilds the same (aligned) test set.
+file(GLOB pgms "${WORK}/img/*.pgm")
+foreach(f ${pgms})
+  get_filename_component(stem "${f}" NAME_WE)
+  if(NOT stem STREQUAL "s1_e1_p1")
+    configure_file("${f}" "${WORK}/aligned/img/${stem}.png" COPYONLY)
+  endif()
+endforeach()
+run_expect(TRUE out ${POSEFER} train --data manifest:${WORK}/data.csv --align ${WORK}/aligned
+           --out ${WORK}/aligned_run --epochs 1 ${small})
+expect_contains("${out}" "15 images used, 1 left out without an aligned face")
+file(READ "${WORK}/aligned_run/config.json" cfg)
+expect_contains("${cfg}" "\"align\": \"${WORK}/aligned\"")
+run_expect(TRUE out ${POSEFER} evaluate --checkpoint ${WORK}/aligned_run --no-progress --judge-epochs 1 --threads 1)
+expect_contains("${out}" "15 images used, 1 left out without an aligned face")
+run_expect(FALSE out ${POSEFER} train --data manifest:${WORK}/data.csv --align ${WORK}/no_aligned
+           --out ${WORK}/aligned_run2 --epochs 1 ${small})
+expect_contains("${out}" "aligned faces folder ${WORK}/no_aligned: no such directory")
 message(STATUS "cli smoke test passed")
 
 # demo: flags checked up front; a tiny end-to-end run writes the report.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -75,6 +76,24 @@ void expect_throw_with(F&& f, const std::string& needle) {
 }
 
 inline std::string shared_dir() { return POSEFER_SHARED_DIR; }
+
+// `img` (BGR or grey) encoded as a JPEG carrying an EXIF APP1 segment, right after SOI, whose
+// only tag is Orientation = `orientation` (1..8; 6 = the viewer turns it 90 degrees clockwise).
+inline std::string jpeg_with_exif_orientation(const cv::Mat& img, int orientation) {
+  std::vector<uchar> jpg;
+  cv::imencode(".jpg", img, jpg, {cv::IMWRITE_JPEG_QUALITY, 100});
+  // TIFF header (big-endian "MM", 42, IFD at 8), 1 entry: tag 0x0112, SHORT, count 1, value;
+  // no next IFD.
+  const std::string tiff = std::string("MM\0\x2A\0\0\0\x08", 8) + std::string("\0\x01", 2) +
+                           std::string("\x01\x12\0\x03\0\0\0\x01\0", 9) +
+                           static_cast<char>(orientation) + std::string("\0\0\0\0\0\0", 6);
+  const std::string payload = std::string("Exif\0\0", 6) + tiff;
+  const size_t len = payload.size() + 2;
+  const std::string app1 = std::string("\xFF\xE1", 2) + static_cast<char>(len >> 8) +
+                           static_cast<char>(len & 0xFF) + payload;
+  const std::string bytes(jpg.begin(), jpg.end());
+  return bytes.substr(0, 2) + app1 + bytes.substr(2);
+}
 
 }  // namespace testing_util
 }  // namespace posefer

@@ -25,6 +25,10 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   c.train_gan = false;
   c.gen_k = 0;
   c.seed = 99;
+  c.data.align = "auto";
+  c.data.align_cache = "/cache/aligned";
+  c.data.pose_from_landmarks = 5;
+  c.data.head_pose_model = "pose.json";
   nlohmann::json j = c;
   const auto back = j.get<TrainConfig>();
   EXPECT_EQ(nlohmann::json(back), j);
@@ -34,6 +38,11 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   EXPECT_FALSE(back.train_gan);
   EXPECT_EQ(back.seed, 99u);
   EXPECT_DOUBLE_EQ(back.loss.cls_feedback, 0.3);
+  EXPECT_EQ(back.data.align, "auto");
+  EXPECT_EQ(back.data.align_cache, "/cache/aligned");
+  EXPECT_EQ(back.data.pose_from_landmarks, 5);
+  EXPECT_EQ(back.data.head_pose_model, "pose.json");
+  EXPECT_EQ(j["data"]["pose_from_landmarks"], 5);
 }
 
 TEST(Config, MissingFieldsKeepDefaults) {
@@ -72,6 +81,17 @@ TEST(Config, OutOfRangeValuesNameTheField) {
   c = TrainConfig{};
   c.data.crop = "zoom";
   EXPECT_THROW_MSG(c.validate(), ConfigError, "crop must be");
+  c = TrainConfig{};
+  c.data.pose_from_landmarks = 10;
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "pose_from_landmarks must be in [0, 9], got 10");
+  c.data.pose_from_landmarks = 3;
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "add --align DIR|auto");
+  c.data.align = "dir";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "add --head-pose-model FILE");
+  c.data.head_pose_model = "m.json";
+  EXPECT_NO_THROW(c.validate());
+  c.data.crop = "center";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "crop 'center' does not apply to aligned faces (--align dir)");
   c = TrainConfig{};
   c.loss.beta = -1;
   EXPECT_THROW_MSG(c.validate(), ConfigError, "loss weight beta");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -13,12 +14,15 @@
 #include <iostream>
 #include <vector>
 
+#include <opencv2/imgproc.hpp>
+
 #include "posefer/check.h"
 #include "posefer/face_detector.h"
 #include "posefer/faceapi_common.h"
 #include "posefer/faceapi_weights.h"
 #include "posefer/image_io.h"
 #include "posefer/tiny_face_detector.h"
+#include "data_test_util.h"
 #include "test_support.h"
 
 namespace posefer {
@@ -369,6 +373,84 @@ TEST(FaceApiParity, DemoJpegsDecodedByOpenCv) {
       EXPECT_EQ(std::max_element(e.begin(), e.end()) - e.begin(), 2);  // sad
     }
   }
+}
+
+// Bad input through the detector path: a photo stored sideways with an EXIF orientation tag is
+// decoded upright, so its face is found where it is in the upright photo.
+TEST(FaceDetectorInput, ExifRotatedPhotoIsDetectedUpright) {
+  SKIP_WITHOUT_WEIGHTS();
+  const fs::path demo = fs::path(default_faceapi_model_dir()).parent_path() / "demo";
+  if (!fs::exists(demo / "sample2.jpg")) GTEST_SKIP() << "demo images not present: " << demo;
+  const cv::Mat bgr = cv::imread((demo / "sample2.jpg").string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(bgr.empty());
+  const auto dir = test::fresh_dir("exif");
+  write_file(dir / "upright.jpg", testing_util::jpeg_with_exif_orientation(bgr, 1));
+  cv::Mat sideways;
+  cv::rotate(bgr, sideways, cv::ROTATE_90_COUNTERCLOCKWISE);
+  write_file(dir / "tagged.jpg", testing_util::jpeg_with_exif_orientation(sideways, 6));
+  // The stored pixels are sideways ...
+  const cv::Mat stored = cv::imread((dir / "tagged.jpg").string(), cv::IMREAD_UNCHANGED);
+  EXPECT_EQ(stored.rows, bgr.cols);
+  EXPECT_EQ(stored.cols, bgr.rows);
+  // ... read_image turns them upright, and the detector finds the upright photo's face.
+  const auto upright = read_image((dir / "upright.jpg").string(), 3);
+  const auto tagged = read_image((dir / "tagged.jpg").string(), 3);
+  ASSERT_EQ(tagged.sizes(), upright.sizes());
+  FaceDetector detector;
+  const auto want = detector.detect(upright);
+  const auto got = detector.detect(tagged);
+  ASSERT_EQ(want.size(), 1u);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_NEAR(got[0].box.x, want[0].box.x, 4.0);
+  EXPECT_NEAR(got[0].box.y, want[0].box.y, 4.0);
+  EXPECT_NEAR(got[0].box.width, want[0].box.width, 4.0);
+  EXPECT_NEAR(got[0].landmarks[30].x, want[0].landmarks[30].x, 4.0);
+  EXPECT_NEAR(got[0].landmarks[30].y, want[0].landmarks[30].y, 4.0);
+}
+
+// Huge photos are shrunk (uint8) before detection, and the faces come back in the photo's pixels.
+TEST(FaceDetectorInput, HugePhotoIsShrunkAndMappedBack) {
+  SKIP_WITHOUT_WEIGHTS();
+  const fs::path demo = fs::path(default_faceapi_model_dir()).parent_path() / "demo";
+  if (!fs::exists(demo / "sample2.jpg")) GTEST_SKIP() << "demo images not present: " << demo;
+  FaceDetector detector;
+  const auto image = read_image((demo / "sample2.jpg").string(), 3);  // 1920 x 1367
+  const auto want = detector.detect(image);
+  ASSERT_EQ(want.size(), 1u);
+  // The same photo at 5x (9600 x 6835).
+  const int k = 5;
+  cv::Mat rgb = cv::imread((demo / "sample2.jpg").string(), cv::IMREAD_COLOR), big_mat;
+  cv::cvtColor(rgb, rgb, cv::COLOR_BGR2RGB);
+  cv::resize(rgb, big_mat, cv::Size(), k, k, cv::INTER_NEAREST);
+  const auto big = torch::from_blob(big_mat.data, {big_mat.rows, big_mat.cols, 3}, torch::kUInt8)
+                       .permute({2, 0, 1})
+                       .clone();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto got = detector.detect(big);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(seconds, 30.0);
+  ASSERT_EQ(got.size(), 1u);
+  // Detected at 2048 px instead of 1920: boxes agree within a few per cent of the face.
+  const double tol = 0.04 * want[0].box.width * k;
+  EXPECT_NEAR(got[0].box.x, want[0].box.x * k, tol);
+  EXPECT_NEAR(got[0].box.y, want[0].box.y * k, tol);
+  EXPECT_NEAR(got[0].box.width, want[0].box.width * k, tol);
+  EXPECT_NEAR(got[0].landmarks[36].x, want[0].landmarks[36].x * k, tol);
+  EXPECT_NEAR(got[0].landmarks[54].y, want[0].landmarks[54].y * k, tol);
+  EXPECT_NEAR(got[0].aligned_rect.x, want[0].aligned_rect.x * k, tol);
+
+  // A 10000 x 10000 grey PNG: read, shrunk, searched (no face) in little time.
+  const auto dir = test::fresh_dir("huge");
+  const std::string grey = (dir / "grey.png").string();
+  ASSERT_TRUE(cv::imwrite(grey, cv::Mat(10000, 10000, CV_8UC1, cv::Scalar(128))));
+  const auto t1 = std::chrono::steady_clock::now();
+  const auto huge = read_image(grey, 3);
+  EXPECT_EQ(huge.sizes(), torch::IntArrayRef({3, 10000, 10000}));
+  EXPECT_TRUE(detector.detect(huge).empty());
+  const double huge_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  EXPECT_LT(huge_seconds, 30.0);
+  std::cout << "detect at 9600x6835: " << seconds << " s; read + detect 10000x10000 grey: "
+            << huge_seconds << " s\n";
 }
 
 }  // namespace

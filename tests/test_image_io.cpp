@@ -74,6 +74,43 @@ TEST(ReadImage, ColourOrderAlphaAndGrey) {
   EXPECT_TRUE(g3.eq(77).all().item<bool>());
 }
 
+TEST(ReadImage, SixteenBitColourScalesToEightBit) {
+  ScratchDir d;
+  write_image(d / "deep.png", cv::Mat(2, 2, CV_16UC3, cv::Scalar(0, 200 * 257, 65535)));
+  const torch::Tensor t = read_image(d / "deep.png", 3);
+  ASSERT_EQ(t.sizes(), (std::vector<int64_t>{3, 2, 2}));
+  EXPECT_TRUE(t[0].eq(255).all().item<bool>());  // R (OpenCV's third channel)
+  EXPECT_TRUE(t[1].eq(200).all().item<bool>());
+  EXPECT_TRUE(t[2].eq(0).all().item<bool>());
+}
+
+TEST(ReadImage, ExifOrientationIsApplied) {
+  ScratchDir d;
+  // 40 wide x 20 tall, white top-left quarter (rows 0-9, columns 0-19), black elsewhere.
+  cv::Mat img(20, 40, CV_8UC1, cv::Scalar(0));
+  img(cv::Rect(0, 0, 20, 10)).setTo(255);
+  auto region_mean = [](const torch::Tensor& t, int y0, int y1, int x0, int x1) {
+    return t[0].slice(0, y0, y1).slice(1, x0, x1).to(torch::kFloat32).mean().item<double>();
+  };
+  write_bytes(d / "as_is.jpg", testing_util::jpeg_with_exif_orientation(img, 1));
+  const auto as_is = read_image(d / "as_is.jpg", 1);
+  ASSERT_EQ(as_is.sizes(), (std::vector<int64_t>{1, 20, 40}));
+  EXPECT_GT(region_mean(as_is, 1, 9, 1, 19), 240);
+  EXPECT_LT(region_mean(as_is, 11, 19, 21, 39), 15);
+  // 6: turned 90 degrees clockwise -> 20 wide x 40 tall, the white quarter at the top right.
+  write_bytes(d / "cw.jpg", testing_util::jpeg_with_exif_orientation(img, 6));
+  const auto cw = read_image(d / "cw.jpg", 3);
+  ASSERT_EQ(cw.sizes(), (std::vector<int64_t>{3, 40, 20}));
+  EXPECT_GT(region_mean(cw, 1, 19, 11, 19), 240);
+  EXPECT_LT(region_mean(cw, 1, 19, 1, 9), 15);
+  EXPECT_LT(region_mean(cw, 21, 39, 1, 19), 15);
+  // 3: turned 180 degrees -> the white quarter at the bottom right.
+  write_bytes(d / "flip.jpg", testing_util::jpeg_with_exif_orientation(img, 3));
+  const auto flip = load_face_image(d / "flip.jpg", 1, 40);  // the face loader decodes the same way
+  EXPECT_GT(region_mean(flip, 21, 39, 21, 39), 240);
+  EXPECT_LT(region_mean(flip, 1, 19, 1, 19), 15);
+}
+
 TEST(LoadFaceImage, ResizeAndCenterCrop) {
   ScratchDir d;
   cv::Mat img(10, 20, CV_8UC1, cv::Scalar(0));

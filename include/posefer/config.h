@@ -79,7 +79,9 @@ struct DataConfig {
   // `posefer align` (aligned PNGs mirroring the data set's layout) | "auto" = align once into
   // align_cache (keyed on the data set and the alignment settings) and use that.
   std::string align;
-  std::string align_cache;        // where "auto" keeps aligned sets ("" = ~/.cache/posefer/aligned)
+  std::string align_cache;        // where "auto" keeps aligned sets (the CLI sets it; required for auto)
+  int pose_from_landmarks = 0;    // P > 0: poses = landmark-estimated yaw in P bins over [-45, 45] (needs align)
+  std::string head_pose_model;    // pose_from_landmarks: model JSON written by `posefer headpose --out`
   void validate() const;
 };
 

@@ -1,11 +1,30 @@
 // From a DataConfig to in-memory training/validation/test image sets: read the data set,
 // split it, decode and resize every image once.
+//
+// Face alignment (DataConfig::align): with a folder written by `posefer align`, every sample's
+// image becomes its aligned PNG there (aligned_output_name, dataset_align.h; square, so no crop);
+// samples without one are left out, listed in Dataset::skipped and counted in one log line. The
+// split is made on the whole data set first, so folds hold the same images as without alignment
+// (minus the left-out ones). "auto" aligns the data set once into a sub-folder of
+// DataConfig::align_cache keyed on the data set's canonical path and the settings below, and
+// reuses it once its completion marker (written last, atomically) is there.
+//
+// `--align auto` settings (auto_align_job): crops of side max(128, N), the data set's channels,
+// margin 0.1 (align.h), TinyFaceDetector at input 416 / score 0.5, the largest face where there
+// are several, Haar cascades where the detector finds none; FER2013 (48 x 48 face crops) skips
+// detection (and Haar) and takes the whole image as the face box.
+//
+// Pose bins from landmarks (DataConfig::pose_from_landmarks = P > 0, needs align): yaw estimated
+// from the aligned folder's landmarks.csv by the head pose model (head_pose.h) replaces the data
+// set's poses with P equal-width yaw bins over [-45, 45] (as GENKI's yaw bins).
 #pragma once
 
 #include <string>
 
 #include "posefer/config.h"
 #include "posefer/dataset.h"
+#include "posefer/dataset_align.h"
+#include "posefer/head_pose.h"
 #include "posefer/image_cache.h"
 #include "posefer/splits.h"
 
@@ -17,6 +36,7 @@ struct PreparedData {
   ImageSet train;  // empty when not requested
   ImageSet val;    // empty when the split has no validation part or not requested
   ImageSet test;   // empty when not requested
+  std::string aligned_dir;  // the aligned folder used ("" without alignment)
 };
 
 struct PrepareOptions {
@@ -31,7 +51,35 @@ struct PrepareOptions {
 // Throws InputError / ConfigError with the data spec as context.
 PreparedData prepare_data(const DataConfig& data, const PrepareOptions& options);
 
-// The crop mode a DataConfig resolves to for a data set kind ("auto": center for genki).
+// The crop mode a DataConfig resolves to for a data set kind ("auto": center for genki;
+// resize whenever faces are aligned).
 CropMode resolve_crop(const DataConfig& data, const std::string& kind);
+
+// The alignment job `--align auto` runs for `data` at model side `image_size` (settings above),
+// writing into `out_dir`.
+DatasetAlignJob auto_align_job(const DataConfig& data, int image_size, const std::string& out_dir);
+
+// The cache folder of that job: <align_cache>/<kind>_<16 hex digits of a hash of the data set's
+// canonical path and the job's settings>. Throws ConfigError when align_cache is empty.
+std::string auto_align_dir(const DataConfig& data, int image_size);
+
+// Runs auto_align_job into auto_align_dir unless its completion marker (complete.json) is there;
+// returns the folder. `progress`: progress bar on stderr.
+std::string ensure_auto_aligned(const DataConfig& data, int image_size, bool progress);
+
+// What use_aligned_faces did.
+struct AlignedUse {
+  int64_t used = 0;     // samples now pointing at aligned PNGs
+  int64_t missing = 0;  // samples left out: no aligned face (or no landmarks, for pose bins)
+};
+
+// Points dataset's samples at their aligned PNGs under `dir` (written by `posefer align` for the
+// data set `spec`), leaves out the samples without one (listed in Dataset::skipped) and renumbers
+// `split` to match. With `pose_bins` > 0 the poses become the yaw of `pose_model` on the
+// landmarks in dir/landmarks.csv, binned into pose_bins bins (yaw/pitch of the samples set too).
+// Throws InputError naming `dir` when it is not a folder, or holds no aligned face of the set.
+AlignedUse use_aligned_faces(Dataset& dataset, Split& split, const DataSpec& spec,
+                             const std::string& dir, int pose_bins = 0,
+                             const HeadPoseModel* pose_model = nullptr);
 
 }  // namespace posefer

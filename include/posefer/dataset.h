@@ -62,6 +62,11 @@ struct Dataset {
   int native_channels = 3;                    // 1 if the set is greyscale, else 3
 };
 
+// Names of `bins` equal-width yaw bins over [-45, 45] degrees: "yaw[-45,-15)", ..., "yaw[15,45]".
+std::vector<std::string> yaw_bin_names(int bins);
+// Index of the bin holding yaw_deg among those bins (values outside clamp to the end bins).
+int yaw_bin_of(double yaw_deg, int bins);
+
 // Parses "kind:path". Throws InputError for a missing ':' or an unknown kind.
 DataSpec parse_data_spec(const std::string& spec);
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "posefer/align.h"
+#include "posefer/dataset.h"
 #include "posefer/face_detector.h"
 #include "posefer/haar_face_detector.h"
 
@@ -35,13 +36,15 @@ MultiFacePolicy parse_multi_face_policy(const std::string& name);
 struct DatasetAlignJob {
   std::string data;                              // "<kind>:<path>" (dataset.h)
   std::string out_dir;                           // output folder (created)
+  DatasetOptions dataset;                        // reader options (CMU scale, GENKI yaw bins)
   AlignConfig align;                             // crop size, channels, margin
   FaceDetectorConfig detector;                   // models and detector thresholds (expressions unused)
   MultiFacePolicy multi = MultiFacePolicy::kLargest;  // several faces in one image
   bool haar_fallback = false;                    // no face found: try OpenCV's Haar cascades (largest box)
   HaarFaceDetectorConfig haar;                   // cascades for the fallback
   bool whole_image_fallback = false;             // still none: the whole image is the face box
-                                                 // (face-crop data sets such as FER2013)
+  bool whole_image = false;                      // no detection at all: the whole image is the face
+                                                 // box (face-crop data sets such as FER2013)
   int64_t limit = 0;                             // align only the first `limit` samples (0 = all)
   bool progress = true;                          // progress bar on stderr
 };
@@ -65,6 +68,11 @@ struct DatasetAlignResult {
   std::vector<std::string> failures;          // "path: reason" per failed image
   std::string to_markdown() const;            // the outcome table
 };
+
+// Name (relative to the output folder) of the aligned PNG of `sample_path`, a sample of the data
+// set `spec`: its path relative to the data set's folder (the CSV's folder for manifests; else the
+// bare file name), extension .png. Policy "all" writes <name>_<k>.png instead for several faces.
+std::string aligned_output_name(const std::string& sample_path, const DataSpec& spec);
 
 // Runs the job (see above). Throws InputError for a bad data spec or missing weights,
 // ConfigError for a bad config; a bad image is a counted failure, not an exception.

@@ -24,6 +24,9 @@ struct FaceDetectorConfig {
   TinyFaceDetectorConfig detector;   // input size, score and NMS thresholds
   bool landmarks = true;             // run FaceLandmark68Net
   bool expressions = true;           // run FaceExpressionNet (needs landmarks)
+  // detect(): images with a longer side are first shrunk (area, uint8) to this side, results
+  // mapped back to the photo's pixels; bounds time and memory on huge photos (0 = never).
+  int max_side = 2048;
 };
 
 // One face found in an image.
@@ -39,7 +42,7 @@ class FaceDetector {
  public:
   // Loads the nets from config.model_dir; throws InputError naming a missing/corrupt weight file.
   explicit FaceDetector(const FaceDetectorConfig& config = {});
-  std::vector<Face> detect(const torch::Tensor& image);
+  std::vector<Face> detect(const torch::Tensor& image);  // see FaceDetectorConfig::max_side
   // Landmarks (+ expressions) for faces found by other means (e.g. a fallback detector, or the
   // whole image as the box): one Face per box, score as given. Boxes without a pixel inside the
   // image are dropped.

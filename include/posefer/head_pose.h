@@ -38,9 +38,15 @@ struct HeadPoseModel {
 HeadPoseModel fit_head_pose(const std::vector<Landmarks68>& landmarks, const std::vector<double>& yaw_deg,
                             const std::vector<double>& pitch_deg, double lambda = 1.0);
 
-// Reads the landmarks of the first face of each image from a `posefer align` landmarks.csv:
-// path -> 68 landmarks (rows without landmarks are left out). Throws InputError naming the file.
-std::map<std::string, Landmarks68> read_align_landmarks(const std::string& csv_path);
+// Which column of a `posefer align` landmarks.csv keys the landmarks.
+enum class AlignCsvKey {
+  kPath,    // the input image path (first face of each image)
+  kOutput,  // the aligned PNG's name relative to the align folder (one per face)
+};
+// Reads the landmarks from a `posefer align` landmarks.csv: key -> 68 landmarks in photo pixels
+// (rows without landmarks are left out). Throws InputError naming the file.
+std::map<std::string, Landmarks68> read_align_landmarks(const std::string& csv_path,
+                                                        AlignCsvKey key = AlignCsvKey::kPath);
 
 // Calibration on a data set with yaw/pitch labels (GENKI-4K): fit on the split's train part,
 // mean absolute error on its test part, next to the error of always predicting the train mean.

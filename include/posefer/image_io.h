@@ -16,7 +16,8 @@ enum class CropMode {
 };
 
 // Reads an image file (any format OpenCV decodes: PGM, PNG, JPEG, ...; 8- or 16-bit; grey,
-// colour or with alpha) as uint8 [C, H, W] with C = channels (1 = grey, 3 = RGB order).
+// colour or with alpha) as uint8 [C, H, W] with C = channels (1 = grey, 3 = RGB order). A JPEG's
+// EXIF orientation is applied (the image comes out as a viewer shows it).
 // Throws InputError "<path>: cannot read image (missing file)" / "(not an image or corrupt)" /
 // "(zero-size image)".
 torch::Tensor read_image(const std::string& path, int channels);
