@@ -110,8 +110,9 @@ def alignment_section(root):
                           "via Haar", "via whole image", "face found %"], rows))
         c = s["total"]
         tiny = c["aligned"] + c["several_faces"] - c["aligned_via_haar"] - c["aligned_via_whole_image"]
-        out.append(f"\nTinyFaceDetector alone found a face in {tiny} of {c['images']} images; the Haar "
-                   f"cascades in {c['aligned_via_haar']} more.\n")
+        if c["aligned_via_whole_image"] < c["images"]:  # else detection did not run
+            out.append(f"\nTinyFaceDetector alone found a face in {tiny} of {c['images']} images; the Haar "
+                       f"cascades in {c['aligned_via_haar']} more.\n")
     cmds = [c for c in (load_command(root, f"align_{n}") for n, _ in sets) if c]
     try:
         with open(os.path.join(root, "headpose_genki.md")) as f:
@@ -289,6 +290,10 @@ def main(root):
                        for i, n in enumerate(r["eval"]["expression"].get("group_count", []))][:9]
         if pose_counts:
             out.append("\nPrivateTest images per estimated yaw bin: " + ", ".join(pose_counts) + ".\n")
+            if not any(r["config"]["data"].get("pose_from_landmarks") and r["config"]["gen_k"] > 0 for r in fer):
+                out.append("\nWith k = 0 the yaw bins reach only the classifier's pose head; the generator "
+                           "conditioned on them (k = 1, `FER_POSE_K=\"0 1\"` in scripts/run_results.sh) is not "
+                           "run here yet.\n")
         pre = [c for c in (load_command(root, "align_genki"), load_command(root, "align_fer2013")) if c]
         if os.path.isfile(os.path.join(root, "headpose_genki.json")):
             pre.append("build/posefer headpose --data genki:../shared/datasets/genki4k --landmarks "
