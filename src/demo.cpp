@@ -25,13 +25,6 @@ namespace {
 
 std::string pct(double v) { return std::isfinite(v) ? format_percent(v) + "%" : "-"; }
 
-std::string fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
 double json_num(const nlohmann::json& j, const char* key) {
   return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN;
 }
@@ -282,8 +275,8 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
                                             "real + generated (k = " + std::to_string(job.k) + ")"};
   const auto& d = r1.eval.disentanglement;
   const std::vector<std::vector<std::string>> synth_rows{
-      {"L1 to the true render (0..1, lower is better)", fixed(json_num(synthesis, "l1"), 4), fixed(json_num(synthesis, "copy_l1"), 4)},
-      {"SSIM to the true render (higher is better)", fixed(json_num(synthesis, "ssim"), 3), fixed(json_num(synthesis, "copy_ssim"), 3)},
+      {"L1 to the true render (0..1, lower is better)", format_number(json_num(synthesis, "l1"), 4), format_number(json_num(synthesis, "copy_l1"), 4)},
+      {"SSIM to the true render (higher is better)", format_number(json_num(synthesis, "ssim"), 3), format_number(json_num(synthesis, "copy_ssim"), 3)},
   };
   const std::vector<std::vector<std::string>> check_rows{
       {"identity kept: nearest test person by f(G(x, e, p))", pct(json_num(synthesis, "identity_accuracy")),
@@ -305,7 +298,7 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
       std::to_string(job.image_size) + " px; subject-independent split " + job.fold + ": " +
       std::to_string(train_subjects.size()) + " people (" + std::to_string(n_train) + " faces) train, " +
       std::to_string(test_subjects.size()) + " people (" + std::to_string(n_test) + " faces) test. Both runs: " +
-      std::to_string(job.epochs) + " epochs, classifier VGG-19-BN x " + fixed(job.cls_width, 3) +
+      std::to_string(job.epochs) + " epochs, classifier VGG-19-BN x " + format_number(job.cls_width, 3) +
       "; the joint run adds " + std::to_string(job.k) + " generated face(s) per real face from epoch " +
       std::to_string(base.gen_warmup + 1) + " on.";
 

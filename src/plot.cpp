@@ -46,14 +46,14 @@ std::string tick_label(double v, double step) {
   return buf;
 }
 
-std::string value_label(double v, int decimals) {
+}  // namespace
+
+std::string format_number(double v, int decimals) {
   if (!std::isfinite(v)) return "-";
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
 }
-
-}  // namespace
 
 std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
   POSEFER_CHECK_CONFIG(std::isfinite(lo) && std::isfinite(hi) && lo <= hi,
@@ -248,7 +248,7 @@ RgbImage heat_map(const std::vector<std::vector<double>>& values,
       const double v = values[r][c];
       const double t = std::isfinite(v) ? (vmax > 0 ? v / vmax : 0.0) : NAN;
       cv::rectangle(m, {x, y}, {x + l.cell - 1, y + l.cell - 1}, rgb(heat_colour(t)), cv::FILLED);
-      const std::string s = value_label(o.percent ? 100 * v : v, o.decimals);
+      const std::string s = format_number(o.percent ? 100 * v : v, o.decimals);
       const auto vs = text_size(s, 0.45);
       const cv::Scalar ink = std::isfinite(t) && t > 0.5 ? cv::Scalar(255, 255, 255) : kInk;
       text(m, s, {x + (l.cell - vs.width) / 2, y + (l.cell + vs.height) / 2}, 0.45, ink);

@@ -6,6 +6,7 @@
 
 #include "posefer/check.h"
 #include "posefer/metrics.h"
+#include "posefer/plot.h"
 #include "posefer/progress.h"
 #include "posefer/splits.h"
 
@@ -21,13 +22,6 @@ torch::Tensor gaussian_window(int64_t size, double sigma, int64_t channels) {
   g = g / g.sum();
   auto w = g.unsqueeze(1).mm(g.unsqueeze(0));  // [size, size], sums to 1
   return w.expand({channels, 1, size, size}).contiguous();
-}
-
-std::string fmt(double v, int decimals) {
-  if (!std::isfinite(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
 }
 
 }  // namespace
@@ -188,8 +182,8 @@ std::string synthesis_markdown(const nlohmann::json& r) {
         "expression and pose. L1 in [0, 1] pixel units; 'input unchanged' scores the input face "
         "itself as the prediction.\n\n";
   md += markdown_table({"", "L1 (lower is better)", "SSIM (higher is better)"},
-                       {{"G(x, e, p)", fmt(num(r["l1"]), 4), fmt(num(r["ssim"]), 3)},
-                        {"input unchanged", fmt(num(r["copy_l1"]), 4), fmt(num(r["copy_ssim"]), 3)}});
+                       {{"G(x, e, p)", format_number(num(r["l1"]), 4), format_number(num(r["ssim"]), 3)},
+                        {"input unchanged", format_number(num(r["copy_l1"]), 4), format_number(num(r["copy_ssim"]), 3)}});
   md += "\nIdentity kept (nearest test subject by f(G(x, e, p))): **" +
         format_percent(num(r["identity_accuracy"])) + "%** (real test faces: " +
         format_percent(num(r["identity_accuracy_real"])) + "%, chance " +
@@ -200,7 +194,7 @@ std::string synthesis_markdown(const nlohmann::json& r) {
     for (const auto& name : r[std::string(key) + "_names"]) {
       const auto& cell = group[name.get<std::string>()];
       rows.push_back({name.get<std::string>(), std::to_string(cell.value("pairs", 0)),
-                      fmt(num(cell["l1"]), 4), fmt(num(cell["ssim"]), 3)});
+                      format_number(num(cell["l1"]), 4), format_number(num(cell["ssim"]), 3)});
     }
     md += markdown_table({std::string("target ") + key, "pairs", "L1", "SSIM"}, rows) + "\n";
   }

@@ -64,6 +64,13 @@ TEST(Plot, LineChartRejectsBadInput) {
   EXPECT_THROW_MSG(line_chart({Series{"s", {1}, {1}}}, o), ConfigError, "too small");
 }
 
+TEST(Plot, FormatNumber) {
+  EXPECT_EQ(format_number(0.12345, 3), "0.123");
+  EXPECT_EQ(format_number(2, 0), "2");
+  EXPECT_EQ(format_number(NAN, 2), "-");
+  EXPECT_EQ(format_number(INFINITY, 2), "-");
+}
+
 TEST(Plot, HeatColourEnds) {
   EXPECT_EQ(heat_colour(0), (std::array<uint8_t, 3>{255, 255, 255}));
   EXPECT_EQ(heat_colour(1), (std::array<uint8_t, 3>{8, 48, 107}));

@@ -29,6 +29,9 @@ struct LineChartOptions {
   int height = 520;
 };
 
+// v with `decimals` decimals ("%.*f"), or "-" when v is not finite (NaN: not measured).
+std::string format_number(double v, int decimals);
+
 // Axis ticks at "nice" steps (1, 2 or 5 x 10^k) covering [lo, hi] with at most `max_ticks`
 // ticks inside the range. lo == hi gives {lo}. Throws ConfigError if lo > hi or max_ticks < 2.
 std::vector<double> nice_ticks(double lo, double hi, int max_ticks = 6);
