@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "posefer/check.h"
 #include "posefer/trainer.h"
 
@@ -43,14 +44,7 @@ struct Options {
 }
 
 double to_number(const std::string& flag, const std::string& s) {
-  try {
-    size_t used = 0;
-    const double v = std::stod(s, &used);
-    if (used != s.size()) throw std::invalid_argument(s);
-    return v;
-  } catch (const std::exception&) {
-    usage(flag + ": not a number: '" + s + "'");
-  }
+  return posefer::bench::to_number("posefer_bench", flag, s);
 }
 
 Options parse(int argc, char** argv) {
@@ -87,21 +81,9 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-double peak_rss_mib() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux: KiB
-}
+using posefer::bench::median;
+using posefer::bench::peak_rss_mib;
+using posefer::bench::seconds_since;
 
 std::vector<std::string> names(const char* prefix, int n) {
   std::vector<std::string> v;
