@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "posefer/deconv.h"
 
 namespace {
@@ -55,14 +56,7 @@ struct Options {
 }
 
 double to_number(const std::string& flag, const std::string& s) {
-  try {
-    size_t used = 0;
-    const double v = std::stod(s, &used);
-    if (used != s.size()) throw std::invalid_argument(s);
-    return v;
-  } catch (const std::exception&) {
-    usage(flag + ": not a number: '" + s + "'");
-  }
+  return posefer::bench::to_number("bench_deconv", flag, s);
 }
 
 std::vector<double> to_list(const std::string& flag, const std::string& s) {
@@ -140,11 +134,9 @@ double median_ms(int runs, const std::function<void()>& f) {
   for (int i = 0; i < runs; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     f();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                     .count());
+    ms.push_back(1e3 * posefer::bench::seconds_since(t0));
   }
-  std::sort(ms.begin(), ms.end());
-  return ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  return posefer::bench::median(ms);
 }
 
 struct Timing {

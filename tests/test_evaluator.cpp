@@ -3,22 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "posefer/check.h"
+#include "model_test_util.h"
 #include "test_support.h"
 
 namespace posefer {
 namespace {
 
-ModelConfig tiny() {
-  ModelConfig c;
-  c.image_size = 32;
-  c.channels = 1;
-  c.num_expressions = 2;
-  c.num_poses = 2;
-  c.gen_width = 0.05;
-  c.disc_width = 0.1;
-  c.cls_width = 0.05;
-  return c;
-}
+ModelConfig tiny() { return test::tiny_model_config(); }
 
 // Images whose left half is bright for pose 1 and whose top half is bright for expression 1.
 ImageSet toy_set(int64_t n, uint64_t seed) {

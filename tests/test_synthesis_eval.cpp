@@ -6,6 +6,7 @@
 
 #include "posefer/check.h"
 #include "posefer/generator.h"
+#include "model_test_util.h"
 #include "test_support.h"
 
 namespace posefer {
@@ -68,17 +69,7 @@ struct Fixture {
   }
 };
 
-ModelConfig tiny() {
-  ModelConfig c;
-  c.image_size = 32;
-  c.channels = 1;
-  c.num_expressions = 2;
-  c.num_poses = 2;
-  c.gen_width = 0.05;
-  c.disc_width = 0.1;
-  c.cls_width = 0.05;
-  return c;
-}
+ModelConfig tiny() { return test::tiny_model_config(); }
 
 TEST(SynthesisEval, PairsEveryInputWithItsGroundTruth) {
   Fixture fx;

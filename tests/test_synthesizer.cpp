@@ -3,20 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "posefer/check.h"
+#include "model_test_util.h"
 #include "test_support.h"
 
 namespace posefer {
 namespace {
 
-ModelConfig tiny() {
-  ModelConfig c;
-  c.image_size = 32;
-  c.channels = 1;
-  c.num_expressions = 3;
-  c.num_poses = 2;
-  c.gen_width = 0.05;
-  return c;
-}
+ModelConfig tiny() { return test::tiny_model_config(3, 2); }
 
 TEST(Synthesizer, GridHasPoseRowsAndInputColumn) {
   torch::manual_seed(0);
