@@ -63,6 +63,7 @@ Action add_train(CLI::App& app) {
   cmd->add_option("--adv-id", c.loss.adv_id, "Weight of G_enc's adversarial loss against D_i")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--cls-feedback", c.loss.cls_feedback, "Weight of the classifier loss on generated faces in G's loss (0 = off)")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--cls-feedback-warmup", c.loss.cls_feedback_warmup, "Epochs before classifier feedback reaches G")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--cross-l1", c.loss.cross_l1, "Weight of L1(G(x_a, e_b, p_b), x_b) for another photo b of the same person (0 = paper's objective)")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--pose-cls", c.loss.pose_cls, "Weight of the classifier's pose loss")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--lr", c.optim.lr, "Adam learning rate of G, D_att, D_i")->check(CLI::Range(1e-7, 1.0));
   cmd->add_option("--cls-lr", c.optim.cls_lr, "Adam learning rate of the classifier")->check(CLI::Range(1e-7, 1.0));

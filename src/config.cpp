@@ -30,7 +30,8 @@ void ModelConfig::validate() const {
 void LossConfig::validate() const {
   for (const auto& [name, v] : {std::pair<const char*, double>{"alpha", alpha}, {"beta", beta},
                                 {"adv_att", adv_att}, {"adv_id", adv_id},
-                                {"cls_feedback", cls_feedback}, {"pose_cls", pose_cls}}) {
+                                {"cls_feedback", cls_feedback}, {"pose_cls", pose_cls},
+                                {"cross_l1", cross_l1}}) {
     POSEFER_CHECK_CONFIG(v >= 0 && v < 1e6, "loss weight ", name, " must be in [0, 1e6), got ", v);
   }
   POSEFER_CHECK_CONFIG(cls_feedback_warmup >= 0, "cls_feedback_warmup must be >= 0, got ",
@@ -99,7 +100,7 @@ void TrainConfig::validate() const {
   X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init) \
   X(fast_deconv)
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
-  X(cls_feedback_warmup) X(pose_cls)
+  X(cls_feedback_warmup) X(pose_cls) X(cross_l1)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor)
 #define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(crop) \
   X(crop_fraction) X(max_train) X(max_test) X(align) X(align_cache) X(pose_from_landmarks) \

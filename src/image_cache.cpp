@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -54,6 +55,7 @@ ImageSet build_image_set(const Dataset& dataset, const std::vector<size_t>& indi
   if (m == 0) {
     set.expression = torch::empty({0}, torch::kInt64);
     set.pose = torch::empty({0}, torch::kInt64);
+    set.subject = torch::empty({0}, torch::kInt64);
     return set;
   }
 
@@ -131,16 +133,19 @@ ImageSet build_image_set(const Dataset& dataset, const std::vector<size_t>& indi
     // Compact: drop the rows of unreadable images, keeping the order of `indices`.
     set.images = set.images.index_select(0, torch::tensor(keep, torch::kInt64));
   }
-  std::vector<int64_t> expr, pose;
+  std::vector<int64_t> expr, pose, subject;
+  std::map<std::string, int64_t> subject_ids;
   for (int64_t i : keep) {
     const size_t idx = indices[static_cast<size_t>(i)];
     const Sample& s = dataset.samples[idx];
     set.sample_index.push_back(idx);
     expr.push_back(s.expression);
     pose.push_back(s.pose);
+    subject.push_back(subject_ids.emplace(s.subject, static_cast<int64_t>(subject_ids.size())).first->second);
   }
   set.expression = torch::tensor(expr, torch::kInt64);
   set.pose = torch::tensor(pose, torch::kInt64);
+  set.subject = torch::tensor(subject, torch::kInt64);
 
   if (options.progress) {
     const double secs =

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -20,12 +21,34 @@ namespace posefer {
 namespace fs = std::filesystem;
 
 std::vector<std::string> StepLosses::names() {
-  return {"l1", "tv", "g_adv_att", "g_adv_id", "g_cls", "g_total",
+  return {"l1", "tv", "g_adv_att", "g_adv_id", "g_cls", "cross_l1", "g_total",
           "d_att", "d_i", "c_real", "c_gen", "c_acc"};
 }
 
 std::vector<double> StepLosses::values() const {
-  return {l1, tv, g_adv_att, g_adv_id, g_cls, g_total, d_att, d_i, c_real, c_gen, c_acc};
+  return {l1, tv, g_adv_att, g_adv_id, g_cls, cross_l1, g_total, d_att, d_i, c_real, c_gen, c_acc};
+}
+
+std::vector<std::vector<int64_t>> cross_partners(const torch::Tensor& subject, const torch::Tensor& expression,
+                                                 const torch::Tensor& pose) {
+  POSEFER_CHECK_SHAPE(subject.dim() == 1 && expression.sizes() == subject.sizes() && pose.sizes() == subject.sizes(),
+                      "cross_partners: subject ", subject.sizes(), ", expression ", expression.sizes(), " and pose ",
+                      pose.sizes(), " must be equal-length vectors");
+  const int64_t m = subject.size(0);
+  auto s = subject.to(torch::kInt64).contiguous(), e = expression.to(torch::kInt64).contiguous(),
+       p = pose.to(torch::kInt64).contiguous();
+  const int64_t* sp = s.data_ptr<int64_t>();
+  const int64_t* ep = e.data_ptr<int64_t>();
+  const int64_t* pp = p.data_ptr<int64_t>();
+  std::map<int64_t, std::vector<int64_t>> by_subject;
+  for (int64_t i = 0; i < m; ++i) by_subject[sp[i]].push_back(i);
+  std::vector<std::vector<int64_t>> out(static_cast<size_t>(m));
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j : by_subject[sp[i]]) {
+      if (ep[j] != ep[i] || pp[j] != pp[i]) out[static_cast<size_t>(i)].push_back(j);
+    }
+  }
+  return out;
 }
 
 torch::Device resolve_device(const std::string& name) {
@@ -139,7 +162,8 @@ void Trainer::save(const std::string& path) {
 }
 
 StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& e,
-                                   const torch::Tensor& p, bool feedback, bool update_discriminators,
+                                   const torch::Tensor& p, const CrossTargets* cross, bool feedback,
+                                   bool update_discriminators,
                                    torch::Tensor* generated, torch::Tensor* gen_e, torch::Tensor* gen_p) {
   auto& m = *model_;
   const auto& L = config_.loss;
@@ -168,6 +192,12 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
   auto g_att = adversarial_bce(m.d_att->forward(recon, e, p), true);
   auto g_id = adversarial_bce(m.d_i->forward(f), true);
   auto total = L.alpha * l1 + L.beta * tv + L.adv_att * g_att + L.adv_id * g_id;
+  if (cross && L.cross_l1 > 0 && cross->rows.defined() && cross->rows.numel() > 0) {
+    auto other = m.gen->decoder->forward(f.index_select(0, cross->rows), cross->expression, cross->pose);
+    auto c = content_l1(other, cross->x);
+    total = total + L.cross_l1 * c;
+    s.cross_l1 = c.item<double>();
+  }
   if (feedback) {
     auto e2 = random_labels(x.size(0), config_.model.num_expressions, device_);
     auto p2 = random_labels(x.size(0), config_.model.num_poses, device_);
@@ -194,7 +224,7 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
 }
 
 StepLosses Trainer::train_step(const torch::Tensor& x_in, const torch::Tensor& e_in,
-                               const torch::Tensor& p_in, int64_t epoch) {
+                               const torch::Tensor& p_in, int64_t epoch, const CrossTargets* cross_in) {
   POSEFER_CHECK_SHAPE(x_in.dim() == 4 && x_in.size(0) >= 2, "train_step: need a batch of >= 2 images, got ",
                       x_in.sizes());
   auto& m = *model_;
@@ -203,13 +233,20 @@ StepLosses Trainer::train_step(const torch::Tensor& x_in, const torch::Tensor& e
   auto x = x_in.to(device_), e = e_in.to(device_), p = p_in.to(device_);
   const bool feedback = config_.train_gan && L.cls_feedback > 0 && epoch >= L.cls_feedback_warmup;
   torch::Tensor fb_images, fb_e, fb_p;
+  CrossTargets cross_dev;
+  const CrossTargets* cross = nullptr;
+  if (cross_in && cross_in->rows.defined() && cross_in->rows.numel() > 0) {
+    cross_dev = {cross_in->rows.to(device_), cross_in->x.to(device_), cross_in->expression.to(device_),
+                 cross_in->pose.to(device_)};
+    cross = &cross_dev;
+  }
   StepLosses s;
   if (config_.train_gan) {
-    s = generator_step(x, e, p, feedback, true, &fb_images, &fb_e, &fb_p);
+    s = generator_step(x, e, p, cross, feedback, true, &fb_images, &fb_e, &fb_p);
     // Extra steps balance G against D (CAAE); the classifier feedback is left out of them,
     // since it costs a second decoder and classifier pass and only needs to act once per batch.
     for (int i = 0; i < config_.extra_g_steps; ++i) {
-      generator_step(x, e, p, false, false, nullptr, nullptr, nullptr);
+      generator_step(x, e, p, cross, false, false, nullptr, nullptr, nullptr);
     }
   }
 
@@ -292,6 +329,18 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
                model_->parameter_count(*model_->d_att), model_->parameter_count(*model_->d_i),
                model_->parameter_count(*model_->cls));
 
+  // Cross-reconstruction partners (same person, other labels); empty lists when the set has
+  // one photo per person or the term is off.
+  std::vector<std::vector<int64_t>> partners;
+  if (config_.train_gan && config_.loss.cross_l1 > 0 && train.subject.defined()) {
+    partners = cross_partners(train.subject, train.expression, train.pose);
+    int64_t with = 0;
+    for (const auto& v : partners) with += v.empty() ? 0 : 1;
+    spdlog::info("cross-reconstruction: {} of {} training images have a photo of the same person at other labels",
+                 with, n);
+    if (with == 0) partners.clear();
+  }
+
   ProgressOptions popt;
   popt.enabled = config_.progress;
   popt.unit = "img";
@@ -330,7 +379,24 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
       auto x = train.batch_images(rows);
       auto e = train.expression.index_select(0, rows);
       auto p = train.pose.index_select(0, rows);
-      const StepLosses s = train_step(x, e, p, epoch);
+      CrossTargets cross;
+      if (!partners.empty()) {
+        std::vector<int64_t> pos, other;
+        const auto rows_c = rows.contiguous();
+        const int64_t* rp = rows_c.data_ptr<int64_t>();
+        for (int64_t i = 0; i < len; ++i) {
+          const auto& cand = partners[static_cast<size_t>(rp[i])];
+          if (cand.empty()) continue;
+          pos.push_back(i);
+          other.push_back(cand[shuffle_rng_() % cand.size()]);
+        }
+        if (!pos.empty()) {
+          auto other_rows = torch::tensor(other, torch::kInt64);
+          cross = {torch::tensor(pos, torch::kInt64), train.batch_images(other_rows),
+                   train.expression.index_select(0, other_rows), train.pose.index_select(0, other_rows)};
+        }
+      }
+      const StepLosses s = train_step(x, e, p, epoch, &cross);
       ++state_.step_in_epoch;
       ++state_.global_step;
       ++epoch_steps;

@@ -24,7 +24,7 @@ Dataset make_set(const ScratchDir& d, int n, const std::vector<int>& corrupt = {
   for (int i = 0; i < n; ++i) {
     Sample s;
     s.path = d / ("img" + std::to_string(i) + ".png");
-    s.subject = "s" + std::to_string(i);
+    s.subject = "s" + std::to_string(i / 2);
     s.expression = i % 3;
     s.pose = i % 2;
     if (std::find(corrupt.begin(), corrupt.end(), i) != corrupt.end()) {
@@ -65,6 +65,8 @@ TEST(ImageCache, SkipsCorruptAndKeepsOrder) {
   EXPECT_EQ(uniform_value(set.images[2]), 30);
   EXPECT_TRUE(set.expression.equal(torch::tensor({1, 0, 0}, torch::kInt64)));
   EXPECT_TRUE(set.pose.equal(torch::tensor({0, 0, 1}, torch::kInt64)));
+  // Samples 4, 0, 3 are people s2, s0, s1: dense ids by first appearance.
+  EXPECT_TRUE(set.subject.equal(torch::tensor({0, 1, 2}, torch::kInt64)));
   ASSERT_EQ(set.skipped.size(), 1u);
   EXPECT_NE(set.skipped[0].find("img2.png: cannot read image (not an image or corrupt)"),
             std::string::npos)

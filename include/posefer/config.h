@@ -50,6 +50,9 @@ struct LossConfig {
   double cls_feedback = 0.01;
   int cls_feedback_warmup = 5;   // epochs before the classifier feedback reaches G
   double pose_cls = 1.0;         // weight of C_exp's pose-head CE relative to the expression CE
+  // Cross-reconstruction L1(G(x_a, e_b, p_b), x_b) for a photo b of the same person as a at other
+  // labels (0 = the paper's objective). Not in the paper; see trainer.h for why it is on.
+  double cross_l1 = 1.0;
   void validate() const;
 };
 

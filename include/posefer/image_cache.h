@@ -27,6 +27,7 @@ struct ImageSet {
   torch::Tensor images;      // uint8 [M, C, N, N]
   torch::Tensor expression;  // int64 [M]
   torch::Tensor pose;        // int64 [M]
+  torch::Tensor subject;     // int64 [M]: dense person ids (0..S-1, by first appearance in the set)
   std::vector<size_t> sample_index;  // index into Dataset::samples for each row
   std::vector<std::string> skipped;  // "path: reason" for images that failed to decode
 
