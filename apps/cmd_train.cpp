@@ -10,22 +10,10 @@
 
 namespace posefer::cli {
 
-Action add_train(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train the joint model and the expression classifier");
-  auto job = std::make_shared<TrainJob>();
-  auto& c = job->config;
-  auto resume_dir = std::make_shared<std::string>();
-  auto no_progress = std::make_shared<bool>(false);
-  auto no_eval = std::make_shared<bool>(false);
-  auto no_pose_head = std::make_shared<bool>(false);
-
-  cmd->add_option("--data", c.data.spec, "Data: cmu:<dir> | genki:<dir> | fer2013:<dir> | manifest:<csv>");
-  cmd->add_option("--fold", c.data.fold, "Split: k/K (subject-independent fold), official, subjects:F");
-  cmd->add_option("--split-seed", c.data.split_seed, "Seed of the subject shuffle behind the split");
-  cmd->add_option("--out", job->run_dir, "Run directory (config, logs, checkpoint, evaluation)");
-  cmd->add_option("--resume", *resume_dir, "Continue the run in this directory from its checkpoint");
+void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
+  auto& c = job.config;
   cmd->add_option("--image-size", c.model.image_size, "Image side N (multiple of 32)")->check(CLI::Range(32, 512));
-  cmd->add_option("--channels", job->channels, "Image channels: 1, 3, or 0 = the data set's own")->check(CLI::IsMember({0, 1, 3}));
+  cmd->add_option("--channels", job.channels, "Image channels: 1, 3, or 0 = the data set's own")->check(CLI::IsMember({0, 1, 3}));
   cmd->add_option("--yaw-bins", c.data.yaw_bins, "GENKI: yaw bins (poses)")->check(CLI::Range(1, 9));
   cmd->add_option("--cmu-scale", c.data.cmu_scale, "CMU: image scale 1, 2 or 4")->check(CLI::IsMember({1, 2, 4}));
   cmd->add_option("--crop", c.data.crop, "Crop: auto | resize | center")->check(CLI::IsMember({"auto", "resize", "center"}));
@@ -41,6 +29,7 @@ Action add_train(CLI::App& app) {
                   "Head pose model JSON for --pose-from-landmarks (posefer headpose --out)");
   cmd->add_option("--max-train", c.data.max_train, "Use at most this many training images (seeded; 0 = all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-test", c.data.max_test, "Use at most this many val/test images (seeded; 0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--extra-train", c.data.extra_train, "manifest:<csv> of extra training images (e.g. posefer augment's faces), same class names");
 
   cmd->add_option("--epochs", c.epochs, "Training epochs")->check(CLI::Range(1, 100000));
   cmd->add_option("--batch", c.batch_size, "Real images per step")->check(CLI::Range(2, 4096));
@@ -52,7 +41,7 @@ Action add_train(CLI::App& app) {
   cmd->add_option("--gen-width", c.model.gen_width, "Generator width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--disc-width", c.model.disc_width, "D_att width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--cls-width", c.model.cls_width, "Classifier (VGG-19) width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
-  cmd->add_flag("--no-pose-head", *no_pose_head, "Classifier without the pose head");
+  cmd->add_flag("--no-pose-head", flags.no_pose_head, "Classifier without the pose head");
   cmd->add_flag("!--no-cls-bn", c.model.cls_batch_norm, "Classifier without batch norm (plain VGG-19)");
   cmd->add_flag("!--no-fast-deconv", c.model.fast_deconv,
                 "G_dec with plain ConvTranspose2d instead of the polyphase form (same results, slower on CPU)");
@@ -74,16 +63,37 @@ Action add_train(CLI::App& app) {
   cmd->add_option("--seed", c.seed, "Seed of weights, shuffling, codes and dropout");
   cmd->add_option("--threads", c.threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--device", c.device, "cpu | cuda | auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--judge-epochs", job->eval.judge_epochs, "Epochs of the independent judge in the evaluation")->check(CLI::Range(1, 1000));
+  cmd->add_option("--judge-epochs", job.eval.judge_epochs, "Epochs of the independent judge in the evaluation")->check(CLI::Range(1, 1000));
+  cmd->add_flag("--select-on-val", c.select_on_val, "Keep best.pt (best validation accuracy) and evaluate it");
+  cmd->add_flag("--no-progress", flags.no_progress, "No progress bars");
+}
+
+void apply_run_flags(const RunFlags& flags, TrainJob& job) {
+  job.config.progress = !flags.no_progress;
+  job.eval.progress = !flags.no_progress;
+  job.config.model.pose_head = !flags.no_pose_head;
+}
+
+Action add_train(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train the joint model and the expression classifier");
+  auto job = std::make_shared<TrainJob>();
+  auto& c = job->config;
+  auto resume_dir = std::make_shared<std::string>();
+  auto no_eval = std::make_shared<bool>(false);
+  auto flags = std::make_shared<RunFlags>();
+
+  cmd->add_option("--data", c.data.spec, "Data: cmu:<dir> | genki:<dir> | fer2013:<dir> | manifest:<csv>");
+  cmd->add_option("--fold", c.data.fold, "Split: k/K (subject-independent fold), official, subjects:F");
+  cmd->add_option("--split-seed", c.data.split_seed, "Seed of the subject shuffle behind the split");
+  cmd->add_option("--out", job->run_dir, "Run directory (config, logs, checkpoint, evaluation)");
+  cmd->add_option("--resume", *resume_dir, "Continue the run in this directory from its checkpoint");
+  add_run_options(cmd, *job, *flags);
   cmd->add_flag("--no-eval", *no_eval, "Skip the evaluation on the test part");
-  cmd->add_flag("--no-progress", *no_progress, "No progress bar");
 
   return [=]() {
     TrainJob j = *job;
-    j.config.progress = !*no_progress;
-    j.eval.progress = !*no_progress;
+    apply_run_flags(*flags, j);
     j.evaluate = !*no_eval;
-    j.config.model.pose_head = !*no_pose_head;
     if (!resume_dir->empty()) {
       if (!j.run_dir.empty() && j.run_dir != *resume_dir) {
         throw ConfigError("give either --resume DIR or --out DIR, not both");

@@ -7,6 +7,10 @@
 #include <functional>
 #include <string>
 
+namespace posefer {
+struct TrainJob;  // pipeline.h
+}
+
 namespace posefer::cli {
 
 // Returns the action to run when the subcommand was chosen.
@@ -21,6 +25,19 @@ Action add_peer(CLI::App& app);
 Action add_headpose(CLI::App& app);
 Action add_make_faces(CLI::App& app);
 Action add_demo(CLI::App& app);
+Action add_augment(CLI::App& app);
+Action add_experiment(CLI::App& app);
+
+// Flags of `train` that do not map onto a config field directly.
+struct RunFlags {
+  bool no_pose_head = false;
+  bool no_progress = false;
+};
+// The data-preparation, model, loss, schedule and runtime flags of a training run (everything of
+// `train` but --data, --fold, --split-seed, --out, --resume, --no-eval), defined once and shared
+// by `train` and `experiment`. apply_run_flags copies RunFlags into the job after parsing.
+void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags);
+void apply_run_flags(const RunFlags& flags, TrainJob& job);
 
 // Default folder of `--align auto`: $XDG_CACHE_HOME/posefer/aligned, else
 // $HOME/.cache/posefer/aligned (else .cache/posefer/aligned under the working directory).

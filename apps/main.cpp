@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
   auto headpose = posefer::cli::add_headpose(app);
   auto make_faces = posefer::cli::add_make_faces(app);
   auto demo = posefer::cli::add_demo(app);
+  auto augment = posefer::cli::add_augment(app);
+  auto experiment = posefer::cli::add_experiment(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -93,6 +95,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("headpose")) return headpose();
     if (app.got_subcommand("make-faces")) return make_faces();
     if (app.got_subcommand("demo")) return demo();
+    if (app.got_subcommand("augment")) return augment();
+    if (app.got_subcommand("experiment")) return experiment();
   } catch (const std::exception& e) {
     std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
     return 1;

@@ -52,6 +52,8 @@ nlohmann::json state_meta(const TrainConfig& config, const TrainState& s) {
   j["step_in_epoch"] = s.step_in_epoch;
   j["global_step"] = s.global_step;
   j["shuffle_rng"] = s.shuffle_rng;
+  j["best_val"] = s.best_val;
+  j["best_epoch"] = s.best_epoch;
   j["expression_names"] = s.expression_names;
   j["pose_names"] = s.pose_names;
   return j;
@@ -147,6 +149,8 @@ void load_checkpoint(const std::string& path, JointModel& model, TrainState& sta
     state.step_in_epoch = meta.at("step_in_epoch");
     state.global_step = meta.at("global_step");
     state.shuffle_rng = meta.at("shuffle_rng");
+    state.best_val = meta.value("best_val", -1.0);
+    state.best_epoch = meta.value("best_epoch", int64_t{0});
     state.expression_names = meta.at("expression_names").get<std::vector<std::string>>();
     state.pose_names = meta.at("pose_names").get<std::vector<std::string>>();
     torch::Tensor t;

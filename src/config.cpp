@@ -104,9 +104,9 @@ void TrainConfig::validate() const {
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor)
 #define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(crop) \
   X(crop_fraction) X(max_train) X(max_test) X(align) X(align_cache) X(pose_from_landmarks) \
-  X(head_pose_model)
+  X(head_pose_model) X(extra_train)
 #define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
-  X(gen_warmup) X(extra_g_steps) X(train_gan) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
+  X(gen_warmup) X(extra_g_steps) X(select_on_val) X(train_gan) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
 
 void to_json(nlohmann::json& j, const ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_OUT) }
 void from_json(const nlohmann::json& j, ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_IN) }

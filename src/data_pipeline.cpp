@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "posefer/check.h"
+#include "posefer/labels.h"
 #include "posefer/image_io.h"
 
 namespace posefer {
@@ -175,6 +176,44 @@ AlignedUse use_aligned_faces(Dataset& dataset, Split& split, const DataSpec& spe
   return use;
 }
 
+namespace {
+std::string names_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out;
+}
+}  // namespace
+
+size_t add_extra_training(Dataset& dataset, Split& split, const std::string& spec_text) {
+  return with_context("extra training images " + spec_text, [&] {
+    const DataSpec spec = parse_data_spec(spec_text);
+    POSEFER_CHECK_INPUT(spec.kind == "manifest", "must be a manifest:<csv> spec, got kind '", spec.kind, "'");
+    const Dataset extra = load_dataset(spec);
+    const std::vector<int> expr = map_expressions(extra.expression_names, dataset.expression_names);
+    std::vector<int> pose(extra.pose_names.size(), -1);
+    for (size_t i = 0; i < extra.pose_names.size(); ++i) {
+      const auto it = std::find(dataset.pose_names.begin(), dataset.pose_names.end(), extra.pose_names[i]);
+      if (it != dataset.pose_names.end()) pose[i] = static_cast<int>(it - dataset.pose_names.begin());
+    }
+    for (const Sample& s : extra.samples) {
+      POSEFER_CHECK_INPUT(expr[static_cast<size_t>(s.expression)] >= 0, s.path, ": expression '",
+                          extra.expression_names[static_cast<size_t>(s.expression)],
+                          "' is not a class of the data set (", names_list(dataset.expression_names), ")");
+      POSEFER_CHECK_INPUT(pose[static_cast<size_t>(s.pose)] >= 0, s.path, ": pose '",
+                          extra.pose_names[static_cast<size_t>(s.pose)], "' is not a pose of the data set (",
+                          names_list(dataset.pose_names), ")");
+      Sample copy = s;
+      copy.expression = expr[static_cast<size_t>(s.expression)];
+      copy.pose = pose[static_cast<size_t>(s.pose)];
+      // Own subject namespace: an extra image never joins a real person's cross-reconstruction pairs.
+      copy.subject = "extra:" + s.subject;
+      split.train.push_back(dataset.samples.size());
+      dataset.samples.push_back(std::move(copy));
+    }
+    return extra.samples.size();
+  });
+}
+
 PreparedData prepare_data(const DataConfig& data, const PrepareOptions& options) {
   data.validate();
   return with_context("data " + data.spec, [&] {
@@ -219,6 +258,10 @@ PreparedData prepare_data(const DataConfig& data, const PrepareOptions& options)
     out.split.train = subsample(out.split.train, data.max_train, data.split_seed + 11);
     out.split.val = subsample(out.split.val, data.max_test, data.split_seed + 12);
     out.split.test = subsample(out.split.test, data.max_test, data.split_seed + 13);
+    if (!data.extra_train.empty()) {
+      const size_t added = add_extra_training(out.dataset, out.split, data.extra_train);
+      spdlog::info("extra training images from {}: {}", data.extra_train, added);
+    }
     spdlog::info("{}: {} images ({} skipped), {} expressions x {} poses; split {}: train {}, val {}, test {}",
                  out.dataset.name, out.dataset.samples.size(), out.dataset.skipped.size(),
                  out.dataset.expression_names.size(), out.dataset.pose_names.size(), data.fold,

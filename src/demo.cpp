@@ -57,71 +57,6 @@ nlohmann::json render_key(const MakeFacesJob& f) {
 }
 
 // Index of the pose whose images have the smallest mean |yaw| (the frontal view).
-int64_t frontal_pose(const Dataset& ds) {
-  std::vector<double> sum(ds.pose_names.size(), 0), count(ds.pose_names.size(), 0);
-  for (const auto& s : ds.samples) {
-    sum[s.pose] += std::abs(s.yaw_deg) + std::abs(s.pitch_deg);
-    count[s.pose] += 1;
-  }
-  int64_t best = 0;
-  for (size_t p = 0; p < sum.size(); ++p) {
-    if (count[p] > 0 && (count[best] == 0 || sum[p] / count[p] < sum[best] / count[best])) best = static_cast<int64_t>(p);
-  }
-  return best;
-}
-
-struct SheetResult {
-  std::string file;     // file name under out
-  std::string subject;
-};
-
-// input | generated grid | true renders, for one test subject.
-SheetResult synthesis_sheet(JointModel& model, const ImageSet& test, const Dataset& ds,
-                            const std::string& subject, const std::string& out_dir) {
-  const int64_t E = static_cast<int64_t>(ds.expression_names.size());
-  const int64_t P = static_cast<int64_t>(ds.pose_names.size());
-  const auto neutral_it = std::find(ds.expression_names.begin(), ds.expression_names.end(), "neutral");
-  const int64_t e0 = neutral_it == ds.expression_names.end() ? 0 : neutral_it - ds.expression_names.begin();
-  const int64_t p0 = frontal_pose(ds);
-  std::map<std::pair<int64_t, int64_t>, int64_t> rows;  // (e, p) -> test row
-  for (int64_t r = 0; r < test.size(); ++r) {
-    const auto& s = ds.samples[test.sample_index[r]];
-    if (s.subject == subject) rows.emplace(std::make_pair(int64_t{s.expression}, int64_t{s.pose}), r);
-  }
-  POSEFER_CHECK_INPUT(!rows.empty(), "synthesis sheet: no test image of subject ", subject);
-  auto it = rows.find({e0, p0});
-  if (it == rows.end()) it = rows.begin();
-  auto x = test.batch_images(torch::tensor({it->second}, torch::kInt64)).to(model.device);
-  const auto C = x.size(1), N = x.size(2);
-  // Generated grid: rows = poses, columns = expressions.
-  auto e = torch::arange(E, torch::kInt64).repeat({P});
-  auto p = torch::arange(P, torch::kInt64).repeat_interleave(E);
-  torch::Tensor gen;
-  {
-    torch::NoGradGuard no_grad;
-    model.eval();
-    auto f = model.gen->encoder->forward(x).expand({P * E, -1});
-    gen = model.gen->decoder->forward(f, e.to(model.device), p.to(model.device)).cpu();
-  }
-  // Ground truth in the same layout; cells without a render stay white.
-  auto truth = torch::ones({P * E, C, N, N});
-  for (int64_t pi = 0; pi < P; ++pi)
-    for (int64_t ei = 0; ei < E; ++ei) {
-      const auto t = rows.find({ei, pi});
-      if (t != rows.end()) truth[pi * E + ei] = test.batch_images(torch::tensor({t->second}, torch::kInt64))[0];
-    }
-  const std::string input_label = ds.expression_names[it->first.first] + ", " + ds.pose_names[it->first.second];
-  const RgbImage input = labelled_grid(x.cpu(), {""}, {""}, "input x (" + subject + ")");
-  const RgbImage g = labelled_grid(gen, ds.pose_names, ds.expression_names, "generated G(x, e, p)");
-  const RgbImage t = labelled_grid(truth, ds.pose_names, ds.expression_names, "ground truth (true renders)");
-  SheetResult r;
-  r.subject = subject;
-  r.file = "synthesis_" + subject + ".png";
-  write_rgb_png((fs::path(out_dir) / r.file).string(), hconcat({input, g, t}, 24), 9);
-  spdlog::info("synthesis sheet for {} (input: {}) written to {}/{}", subject, input_label, out_dir, r.file);
-  return r;
-}
-
 }  // namespace
 
 void DemoJob::validate() const {
@@ -241,10 +176,10 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
   write_file_atomic((out / "synthesis.json").string(), synthesis.dump(2) + "\n");
   std::set<std::string> test_subjects;
   for (size_t i : data.test.sample_index) test_subjects.insert(data.dataset.samples[i].subject);
-  std::vector<SheetResult> sheets;
+  std::vector<std::pair<std::string, std::string>> sheets;  // (person, file)
   for (const auto& s : test_subjects) {
     if (static_cast<int>(sheets.size()) >= job.grid_subjects) break;
-    sheets.push_back(synthesis_sheet(*lm.model, data.test, data.dataset, s, job.out));
+    sheets.emplace_back(s, write_synthesis_sheet(*lm.model, data.test, data.dataset, s, job.out));
   }
 
   // 4. Charts.
@@ -321,7 +256,7 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
                    "## Synthesis\n\n" +
                    markdown_table({"G(x, e, p) for new expressions and poses", "G", "input unchanged"}, synth_rows) + "\n" +
                    markdown_table({"check", "value", "reference"}, check_rows) + "\n";
-  for (const auto& s : sheets) md += "![synthesis " + s.subject + "](" + s.file + ")\n\n";
+  for (const auto& [who, file] : sheets) md += "![synthesis " + who + "](" + file + ")\n\n";
   md += "## Training curves\n\n![losses](loss.png)\n\n![accuracy](accuracy.png)\n";
   write_file_atomic((out / "report.md").string(), md);
 
@@ -334,7 +269,7 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
   page.heading(2, "Synthesis: G(x, e, p) beside the true renders");
   page.paragraph("Each sheet: the input face, the faces the generator makes from it at every expression "
                  "(columns) and pose (rows), and the true renders of the same person.");
-  for (const auto& s : sheets) page.image(s.file, "Test person " + s.subject);
+  for (const auto& [who, file] : sheets) page.image(file, "Test person " + who);
   page.table({"G(x, e, p) for new expressions and poses", "G", "input unchanged"}, synth_rows);
   page.table({"check", "value", "reference"}, check_rows);
   page.heading(2, "Training curves");

@@ -1,5 +1,8 @@
 #include "posefer/labels.h"
 
+#include <algorithm>
+#include <map>
+
 #include "posefer/check.h"
 
 namespace posefer {
@@ -25,6 +28,31 @@ torch::Tensor tile_code(const torch::Tensor& code, int64_t times) {
 
 torch::Tensor random_labels(int64_t count, int64_t n, const torch::Device& device) {
   return torch::randint(0, n, {count}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+}
+
+std::string canonical_expression(const std::string& name) {
+  std::string n = name;
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
+  static const std::map<std::string, std::string> kSynonyms = {
+      {"happiness", "happy"}, {"smile", "happy"},        {"sadness", "sad"},
+      {"anger", "angry"},     {"fearful", "fear"},        {"afraid", "fear"},
+      {"disgusted", "disgust"}, {"surprised", "surprise"}, {"contemptuous", "contempt"}};
+  const auto it = kSynonyms.find(n);
+  return it == kSynonyms.end() ? n : it->second;
+}
+
+std::vector<int> map_expressions(const std::vector<std::string>& from, const std::vector<std::string>& to) {
+  std::vector<int> out(from.size(), -1);
+  for (size_t i = 0; i < from.size(); ++i) {
+    const std::string c = canonical_expression(from[i]);
+    for (size_t j = 0; j < to.size(); ++j) {
+      if (canonical_expression(to[j]) == c) {
+        out[i] = static_cast<int>(j);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace posefer

@@ -257,4 +257,88 @@ std::string format_percent(double fraction, int decimals) {
   return buf;
 }
 
+ClassificationReport classification_report_from_json(const nlohmann::json& j) {
+  auto nums = [](const nlohmann::json& a) {
+    std::vector<double> v;
+    for (const auto& x : a) v.push_back(x.is_null() ? std::nan("") : x.get<double>());
+    return v;
+  };
+  try {
+    ClassificationReport r;
+    r.class_names = j.at("class_names").get<std::vector<std::string>>();
+    r.group_names = j.at("group_names").get<std::vector<std::string>>();
+    r.confusion = j.at("confusion").get<std::vector<std::vector<int64_t>>>();
+    r.count = j.at("count").get<int64_t>();
+    r.accuracy = j.at("accuracy").is_null() ? std::nan("") : j.at("accuracy").get<double>();
+    r.class_accuracy = nums(j.at("class_accuracy"));
+    r.class_count = j.at("class_count").get<std::vector<int64_t>>();
+    r.group_accuracy = nums(j.at("group_accuracy"));
+    r.group_count = j.at("group_count").get<std::vector<int64_t>>();
+    for (const auto& row : j.at("group_class_accuracy")) r.group_class_accuracy.push_back(nums(row));
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("classification report: ") + e.what());
+  }
+}
+
+namespace {
+// Mean of the finite values; NaN when there is none.
+double finite_mean(const std::vector<double>& values) {
+  double sum = 0;
+  int n = 0;
+  for (double v : values) {
+    if (std::isfinite(v)) {
+      sum += v;
+      ++n;
+    }
+  }
+  return n ? sum / n : std::nan("");
+}
+}  // namespace
+
+ClassificationReport mean_report(const std::vector<ClassificationReport>& reports) {
+  POSEFER_CHECK_SHAPE(!reports.empty(), "mean_report: no reports");
+  const ClassificationReport& first = reports.front();
+  for (const auto& r : reports) {
+    POSEFER_CHECK_SHAPE(r.class_names == first.class_names && r.group_names == first.group_names,
+                        "mean_report: reports over different classes or groups");
+  }
+  const size_t C = first.class_names.size(), G = first.group_names.size();
+  ClassificationReport out;
+  out.class_names = first.class_names;
+  out.group_names = first.group_names;
+  out.confusion.assign(C, std::vector<int64_t>(C, 0));
+  out.class_count.assign(C, 0);
+  out.group_count.assign(G, 0);
+  std::vector<double> acc;
+  std::vector<std::vector<double>> cls(C), grp(G);
+  std::vector<std::vector<std::vector<double>>> gc(G, std::vector<std::vector<double>>(C));
+  for (const auto& r : reports) {
+    out.count += r.count;
+    acc.push_back(r.accuracy);
+    for (size_t a = 0; a < C && a < r.confusion.size(); ++a)
+      for (size_t b = 0; b < C && b < r.confusion[a].size(); ++b) out.confusion[a][b] += r.confusion[a][b];
+    for (size_t c = 0; c < C; ++c) {
+      if (c < r.class_count.size()) out.class_count[c] += r.class_count[c];
+      if (c < r.class_accuracy.size()) cls[c].push_back(r.class_accuracy[c]);
+    }
+    for (size_t g = 0; g < G; ++g) {
+      if (g < r.group_count.size()) out.group_count[g] += r.group_count[g];
+      if (g < r.group_accuracy.size()) grp[g].push_back(r.group_accuracy[g]);
+      for (size_t c = 0; c < C; ++c) {
+        if (g < r.group_class_accuracy.size() && c < r.group_class_accuracy[g].size())
+          gc[g][c].push_back(r.group_class_accuracy[g][c]);
+      }
+    }
+  }
+  out.accuracy = finite_mean(acc);
+  for (size_t c = 0; c < C; ++c) out.class_accuracy.push_back(finite_mean(cls[c]));
+  out.group_class_accuracy.assign(G, std::vector<double>(C));
+  for (size_t g = 0; g < G; ++g) {
+    out.group_accuracy.push_back(finite_mean(grp[g]));
+    for (size_t c = 0; c < C; ++c) out.group_class_accuracy[g][c] = finite_mean(gc[g][c]);
+  }
+  return out;
+}
+
 }  // namespace posefer

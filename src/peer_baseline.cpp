@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "posefer/check.h"
+#include "posefer/labels.h"
 #include "posefer/dataset.h"
 #include "posefer/image_io.h"
 #include "posefer/progress.h"
@@ -20,12 +21,8 @@ std::string lower(std::string s) {
 
 // face-api class index of a data-set class name, or -1.
 int faceapi_index(const std::string& name) {
-  static const std::map<std::string, int> kSynonyms = {
-      {"neutral", 0},  {"happy", 1},    {"happiness", 1}, {"smile", 1},     {"sad", 2},
-      {"sadness", 2},  {"angry", 3},    {"anger", 3},     {"fear", 4},      {"fearful", 4},
-      {"afraid", 4},   {"disgust", 5},  {"disgusted", 5}, {"surprise", 6},  {"surprised", 6}};
-  auto it = kSynonyms.find(lower(name));
-  return it == kSynonyms.end() ? -1 : it->second;
+  const std::vector<std::string> faceapi(kFaceApiExpressions.begin(), kFaceApiExpressions.end());
+  return map_expressions({name}, faceapi)[0];
 }
 
 }  // namespace

@@ -103,6 +103,13 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
     spdlog::warn("no test images in split {}: skipping evaluation", job.config.data.fold);
     return result;
   }
+  if (job.config.select_on_val && trainer.state().best_epoch > 0) {
+    // Model selection on the validation part: evaluate the best epoch's nets.
+    TrainState best;
+    load_checkpoint(job.run_dir + "/best.pt", trainer.model(), best);
+    spdlog::info("evaluating the epoch with the best validation accuracy: {} ({:.1f}%)", best.best_epoch,
+                 100 * best.best_val);
+  }
   result.eval = evaluate_classifier(trainer.model(), test, data.dataset.expression_names,
                                     data.dataset.pose_names);
   if (job.eval.disentangle && job.config.train_gan) {

@@ -4,7 +4,14 @@
 #include <map>
 #include <tuple>
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+
 #include "posefer/check.h"
+#include "posefer/make_faces.h"
+#include "posefer/report.h"
 #include "posefer/metrics.h"
 #include "posefer/plot.h"
 #include "posefer/progress.h"
@@ -200,5 +207,69 @@ std::string synthesis_markdown(const nlohmann::json& r) {
   }
   return md;
 }
+
+namespace {
+
+namespace fs = std::filesystem;
+
+int64_t frontal_pose(const Dataset& ds) {
+  std::vector<double> sum(ds.pose_names.size(), 0), count(ds.pose_names.size(), 0);
+  for (const auto& s : ds.samples) {
+    sum[s.pose] += std::abs(s.yaw_deg) + std::abs(s.pitch_deg);
+    count[s.pose] += 1;
+  }
+  int64_t best = 0;
+  for (size_t p = 0; p < sum.size(); ++p) {
+    if (count[p] > 0 && (count[best] == 0 || sum[p] / count[p] < sum[best] / count[best])) best = static_cast<int64_t>(p);
+  }
+  return best;
+}
+
+}  // namespace
+
+std::string write_synthesis_sheet(JointModel& model, const ImageSet& test, const Dataset& ds,
+                            const std::string& subject, const std::string& out_dir) {
+  const int64_t E = static_cast<int64_t>(ds.expression_names.size());
+  const int64_t P = static_cast<int64_t>(ds.pose_names.size());
+  const auto neutral_it = std::find(ds.expression_names.begin(), ds.expression_names.end(), "neutral");
+  const int64_t e0 = neutral_it == ds.expression_names.end() ? 0 : neutral_it - ds.expression_names.begin();
+  const int64_t p0 = frontal_pose(ds);
+  std::map<std::pair<int64_t, int64_t>, int64_t> rows;  // (e, p) -> test row
+  for (int64_t r = 0; r < test.size(); ++r) {
+    const auto& s = ds.samples[test.sample_index[r]];
+    if (s.subject == subject) rows.emplace(std::make_pair(int64_t{s.expression}, int64_t{s.pose}), r);
+  }
+  POSEFER_CHECK_INPUT(!rows.empty(), "synthesis sheet: no test image of subject ", subject);
+  auto it = rows.find({e0, p0});
+  if (it == rows.end()) it = rows.begin();
+  auto x = test.batch_images(torch::tensor({it->second}, torch::kInt64)).to(model.device);
+  const auto C = x.size(1), N = x.size(2);
+  // Generated grid: rows = poses, columns = expressions.
+  auto e = torch::arange(E, torch::kInt64).repeat({P});
+  auto p = torch::arange(P, torch::kInt64).repeat_interleave(E);
+  torch::Tensor gen;
+  {
+    torch::NoGradGuard no_grad;
+    model.eval();
+    auto f = model.gen->encoder->forward(x).expand({P * E, -1});
+    gen = model.gen->decoder->forward(f, e.to(model.device), p.to(model.device)).cpu();
+  }
+  // Ground truth in the same layout; cells without a render stay white.
+  auto truth = torch::ones({P * E, C, N, N});
+  for (int64_t pi = 0; pi < P; ++pi)
+    for (int64_t ei = 0; ei < E; ++ei) {
+      const auto t = rows.find({ei, pi});
+      if (t != rows.end()) truth[pi * E + ei] = test.batch_images(torch::tensor({t->second}, torch::kInt64))[0];
+    }
+  const std::string input_label = ds.expression_names[it->first.first] + ", " + ds.pose_names[it->first.second];
+  const RgbImage input = labelled_grid(x.cpu(), {""}, {""}, "input x (" + subject + ")");
+  const RgbImage g = labelled_grid(gen, ds.pose_names, ds.expression_names, "generated G(x, e, p)");
+  const RgbImage t = labelled_grid(truth, ds.pose_names, ds.expression_names, "ground truth (true renders)");
+  const std::string file = "synthesis_" + subject + ".png";
+  write_rgb_png((fs::path(out_dir) / file).string(), hconcat({input, g, t}, 24), 9);
+  spdlog::info("synthesis sheet for {} (input: {}) written to {}/{}", subject, input_label, out_dir, file);
+  return file;
+}
+
 
 }  // namespace posefer

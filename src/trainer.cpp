@@ -440,6 +440,11 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
       append_line(epoch_log, join_csv(epoch_cols), line);
     }
     if (val_acc >= 0) spdlog::info("epoch {}: validation expression accuracy {:.1f}%", state_.epoch, 100 * val_acc);
+    if (config_.select_on_val && val_acc > state_.best_val && !run_dir_.empty()) {
+      state_.best_val = val_acc;
+      state_.best_epoch = state_.epoch;
+      save(run_dir_ + "/best.pt");
+    }
     if (!ckpt.empty() && (state_.epoch % config_.checkpoint_every == 0 || state_.epoch == config_.epochs)) {
       save(ckpt);
     }

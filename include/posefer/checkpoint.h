@@ -23,6 +23,8 @@ struct TrainState {
   torch::Tensor torch_rng;     // torch default CPU generator state (uint8)
   std::vector<std::string> expression_names;  // label vocabularies of the training data
   std::vector<std::string> pose_names;
+  double best_val = -1;        // best validation accuracy so far (select_on_val; -1 = none yet)
+  int64_t best_epoch = 0;      // epoch (1-based) that reached it
 };
 
 // Writes `path` atomically. Throws Error naming the path.

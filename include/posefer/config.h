@@ -85,6 +85,10 @@ struct DataConfig {
   std::string align_cache;        // where "auto" keeps aligned sets (the CLI sets it; required for auto)
   int pose_from_landmarks = 0;    // P > 0: poses = landmark-estimated yaw in P bins over [-45, 45] (needs align)
   std::string head_pose_model;    // pose_from_landmarks: model JSON written by `posefer headpose --out`
+  // "manifest:<csv>" of extra images added to the training part only, e.g. the faces
+  // `posefer augment` generated for this data set; their expression and pose names must be this
+  // data set's (expressions matched by canonical name, labels.h). "" = none.
+  std::string extra_train;
   void validate() const;
 };
 
@@ -98,6 +102,9 @@ struct TrainConfig {
   int gen_k = 1;                 // k: generated faces per real face for the classifier (0 = real only)
   int gen_warmup = 5;            // epochs before generated faces reach the classifier
   int extra_g_steps = 1;         // extra generator-only steps per batch (CAAE-style; no classifier feedback)
+  // Model selection on the validation part (e.g. FER2013 PublicTest): after each epoch whose
+  // validation accuracy beats the best so far, write best.pt; the final evaluation uses it.
+  bool select_on_val = false;
   bool train_gan = true;         // false: train only C_exp on real images (the k = 0 baseline, ~5x faster)
   int checkpoint_every = 5;      // epochs between checkpoints (the last epoch always saves)
   uint64_t seed = 1;             // seeds weights, shuffling, codes and dropout

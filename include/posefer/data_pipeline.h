@@ -48,6 +48,11 @@ struct PrepareOptions {
   int threads = 0;        // decoding threads (0 = cores)
 };
 
+// Appends the images of `spec` ("manifest:<csv>") to `dataset` and to split.train, their labels
+// mapped onto the data set's names (expressions by canonical name). Returns how many.
+// Throws InputError naming the image whose expression or pose the data set lacks.
+size_t add_extra_training(Dataset& dataset, Split& split, const std::string& spec);
+
 // Throws InputError / ConfigError with the data spec as context.
 PreparedData prepare_data(const DataConfig& data, const PrepareOptions& options);
 

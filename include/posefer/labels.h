@@ -4,6 +4,9 @@
 
 #include <torch/torch.h>
 
+#include <string>
+#include <vector>
+
 namespace posefer {
 
 // labels: int64 [B] in [0, n) -> float [B, n] with +1 at the label, -1 elsewhere.
@@ -15,5 +18,14 @@ torch::Tensor tile_code(const torch::Tensor& code, int64_t times);
 
 // Uniformly random labels in [0, n): int64 [count] (uses torch's default generator).
 torch::Tensor random_labels(int64_t count, int64_t n, const torch::Device& device);
+
+// The common name of an expression class across data sets: lower case, with synonyms folded
+// (happiness/smile -> happy, sadness -> sad, anger -> angry, fearful/afraid -> fear,
+// disgusted -> disgust, surprised -> surprise, contemptuous -> contempt). Other names come back
+// lower-cased.
+std::string canonical_expression(const std::string& name);
+
+// For each class of `from`, the index of the class of `to` with the same canonical name, or -1.
+std::vector<int> map_expressions(const std::vector<std::string>& from, const std::vector<std::string>& to);
 
 }  // namespace posefer

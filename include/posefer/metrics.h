@@ -32,6 +32,15 @@ ClassificationReport classification_report(const torch::Tensor& pred, const torc
                                            const std::vector<std::string>& group_names = {});
 
 nlohmann::json to_json(const ClassificationReport& report);
+// The inverse of to_json (null accuracies become NaN). Throws InputError naming a missing or
+// mistyped field.
+ClassificationReport classification_report_from_json(const nlohmann::json& j);
+
+// Cross-validation summary of reports over the same classes and groups (one per fold): counts
+// and confusion matrices summed; accuracy, class, group and group x class accuracies the mean
+// over the reports that have the cell (NaN where none has). Throws ShapeError on an empty list or
+// reports with different class or group names.
+ClassificationReport mean_report(const std::vector<ClassificationReport>& reports);
 
 // Markdown: overall line, per-group table, per-class table, group x class table, confusion
 // matrix (counts). Percentages with one decimal. `title` becomes a "### " heading if not empty.

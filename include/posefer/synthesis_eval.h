@@ -48,4 +48,13 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
 // A Markdown section ("### Synthesis against ground truth") for evaluate_synthesis's JSON.
 std::string synthesis_markdown(const nlohmann::json& result);
 
+// The paper's Fig. 6 for one test person, as a PNG: input x | G(x, e, p) for every pose (rows) x
+// expression (columns) | the person's true test images in the same layout (white where the set
+// has none). x is the person's neutral (else first) expression at the most frontal pose (smallest
+// mean |yaw| + |pitch|; the first pose when yaw is unknown), else any of their images. Writes
+// out_dir/synthesis_<subject>.png and returns that file name. Throws InputError when `subject`
+// has no test image.
+std::string write_synthesis_sheet(JointModel& model, const ImageSet& test, const Dataset& dataset,
+                                  const std::string& subject, const std::string& out_dir);
+
 }  // namespace posefer
