@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.h"
+#include "posefer/data_pipeline.h"
 #include "posefer/dataset_align.h"
 
 namespace posefer::cli {
@@ -18,7 +19,8 @@ Action add_align(CLI::App& app) {
   auto no_progress = std::make_shared<bool>(false);
   auto threads = std::make_shared<int>(0);
   job->detector.model_dir = default_faceapi_model_dir();
-  cmd->add_option("--data", job->data, "Data spec <kind>:<path> (cmu, genki, fer2013, manifest)")->required();
+  auto reader = std::make_shared<DataConfig>();
+  cmd->add_option("--data", job->data, data_spec_help())->required();
   cmd->add_option("--out", job->out_dir, "Output folder")->required();
   cmd->add_option("--size", job->align.size, "Side N of the aligned crops")->check(CLI::Range(8, 4096));
   cmd->add_option("--channels", job->align.channels, "Channels of the crops (1 or 3)")->check(CLI::IsMember({1, 3}));
@@ -37,8 +39,7 @@ Action add_align(CLI::App& app) {
                 "Where still no face is found, take the whole image as the face box (face crops, e.g. FER2013)");
   cmd->add_flag("--whole-image", job->whole_image,
                 "No detection: the whole image is the face box (face crops such as FER2013's 48x48)");
-  cmd->add_option("--cmu-scale", job->dataset.cmu_scale, "CMU: image scale 1, 2 or 4")->check(CLI::IsMember({1, 2, 4}));
-  cmd->add_option("--yaw-bins", job->dataset.yaw_bins, "GENKI: yaw bins of the per-pose counts")->check(CLI::Range(1, 9));
+  add_reader_flags(cmd, *reader);
   cmd->add_option("--limit", job->limit, "Only the first N images (0 = all)")->check(CLI::Range(0, 100000000));
   cmd->add_option("--threads", *threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--no-progress", *no_progress, "No progress bar");
@@ -47,6 +48,7 @@ Action add_align(CLI::App& app) {
     DatasetAlignJob j = *job;
     j.multi = parse_multi_face_policy(*multi);
     j.progress = !*no_progress;
+    j.dataset = dataset_options(*reader, *threads, j.progress);
     const auto r = run_dataset_align_job(j);
     std::cout << r.to_markdown() << "\n";
     return 0;

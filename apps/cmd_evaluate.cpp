@@ -43,6 +43,7 @@ Action add_evaluate(CLI::App& app) {
       if (!job->fold.empty()) pj.fold = job->fold;
       pj.detector.model_dir = *models;
       pj.progress = !*no_progress;
+      pj.dataset.cache_dir = default_data_cache_dir();  // bu3dfe / fer2013csv files (made once)
       set_threads(job->threads);
       const auto r = run_peer_eval(pj);
       std::cout << r.to_markdown("face-api FaceExpressionNet on " + pj.data + " (" + pj.fold + ", test)") << "\n";

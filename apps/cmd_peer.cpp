@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.h"
+#include "posefer/data_pipeline.h"
 #include "posefer/image_io.h"
 #include "posefer/peer_baseline.h"
 
@@ -19,7 +20,9 @@ Action add_peer(CLI::App& app) {
   auto threads = std::make_shared<int>(0);
   auto json_out = std::make_shared<std::string>();
   job->detector.model_dir = default_faceapi_model_dir();
-  cmd->add_option("--data", job->data, "Data spec <kind>:<path>")->required();
+  auto reader = std::make_shared<DataConfig>();
+  cmd->add_option("--data", job->data, data_spec_help())->required();
+  add_reader_flags(cmd, *reader);
   cmd->add_option("--fold", job->fold, "Split whose test part is scored (k/K, official, subjects:F) or all");
   cmd->add_option("--split-seed", job->split_seed, "Seed of the split");
   cmd->add_option("--max-test", job->max_test, "Score at most this many test images (0 = all)")->check(CLI::Range(0, 100000000));
@@ -35,6 +38,7 @@ Action add_peer(CLI::App& app) {
     if (*threads > 0) torch::set_num_threads(*threads);
     PeerEvalJob j = *job;
     j.progress = !*no_progress;
+    j.dataset = dataset_options(*reader, *threads, j.progress);
     const auto r = run_peer_eval(j);
     std::cout << r.to_markdown("face-api FaceExpressionNet on " + j.data + " (" + j.fold + ", test)") << "\n";
     if (!json_out->empty()) {

@@ -14,8 +14,7 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   auto& c = job.config;
   cmd->add_option("--image-size", c.model.image_size, "Image side N (multiple of 32)")->check(CLI::Range(32, 512));
   cmd->add_option("--channels", job.channels, "Image channels: 1, 3, or 0 = the data set's own")->check(CLI::IsMember({0, 1, 3}));
-  cmd->add_option("--yaw-bins", c.data.yaw_bins, "GENKI: yaw bins (poses)")->check(CLI::Range(1, 9));
-  cmd->add_option("--cmu-scale", c.data.cmu_scale, "CMU: image scale 1, 2 or 4")->check(CLI::IsMember({1, 2, 4}));
+  add_reader_flags(cmd, c.data);
   cmd->add_option("--crop", c.data.crop, "Crop: auto | resize | center")->check(CLI::IsMember({"auto", "resize", "center"}));
   cmd->add_option("--crop-fraction", c.data.crop_fraction, "Centre crop side relative to the shorter side")->check(CLI::Range(0.1, 1.0));
   cmd->add_option("--align", c.data.align,
@@ -82,7 +81,7 @@ Action add_train(CLI::App& app) {
   auto no_eval = std::make_shared<bool>(false);
   auto flags = std::make_shared<RunFlags>();
 
-  cmd->add_option("--data", c.data.spec, "Data: cmu:<dir> | genki:<dir> | fer2013:<dir> | manifest:<csv>");
+  cmd->add_option("--data", c.data.spec, data_spec_help());
   cmd->add_option("--fold", c.data.fold, "Split: k/K (subject-independent fold), official, subjects:F");
   cmd->add_option("--split-seed", c.data.split_seed, "Seed of the subject shuffle behind the split");
   cmd->add_option("--out", job->run_dir, "Run directory (config, logs, checkpoint, evaluation)");

@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 
+#include "posefer/config.h"
+
 namespace posefer {
 struct TrainJob;  // pipeline.h
 }
@@ -42,6 +44,18 @@ void apply_run_flags(const RunFlags& flags, TrainJob& job);
 // Default folder of `--align auto`: $XDG_CACHE_HOME/posefer/aligned, else
 // $HOME/.cache/posefer/aligned (else .cache/posefer/aligned under the working directory).
 std::string default_align_cache_dir();
+
+// Default folder of the files readers make (bu3dfe renders, fer2013csv PNGs):
+// $XDG_CACHE_HOME/posefer/data, else $HOME/.cache/posefer/data.
+std::string default_data_cache_dir();
+
+// Help text of --data: every kind and its path.
+const char* data_spec_help();
+
+// Adds the reader flags (--yaw-bins, --cmu-scale, --multipie-*, --bu3dfe-*, --render-size,
+// --rafd-gaze, --data-cache) bound to `data`, with their defaults and range checks; sets
+// data.data_cache to default_data_cache_dir().
+void add_reader_flags(CLI::App* cmd, DataConfig& data);
 
 // True once SIGINT/SIGTERM arrived (installed by main).
 bool stop_requested();

@@ -41,12 +41,18 @@ void reexec_with_fast_blas(char** argv) {
 namespace posefer::cli {
 bool stop_requested() { return g_stop != 0; }
 
-std::string default_align_cache_dir() {
+namespace {
+// $XDG_CACHE_HOME/posefer, else $HOME/.cache/posefer (else .cache/posefer).
+std::string cache_base_dir() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   const char* home = std::getenv("HOME");
   const std::string base = xdg && *xdg ? xdg : home && *home ? std::string(home) + "/.cache" : ".cache";
-  return base + "/posefer/aligned";
+  return base + "/posefer";
 }
+}  // namespace
+
+std::string default_align_cache_dir() { return cache_base_dir() + "/aligned"; }
+std::string default_data_cache_dir() { return cache_base_dir() + "/data"; }
 }  // namespace posefer::cli
 
 int main(int argc, char** argv) {

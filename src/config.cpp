@@ -52,6 +52,13 @@ void DataConfig::validate() const {
   POSEFER_CHECK_CONFIG(yaw_bins >= 1 && yaw_bins <= 9, "yaw_bins must be in [1, 9], got ", yaw_bins);
   POSEFER_CHECK_CONFIG(cmu_scale == 1 || cmu_scale == 2 || cmu_scale == 4,
                        "cmu_scale must be 1, 2 or 4, got ", cmu_scale);
+  POSEFER_CHECK_CONFIG(bu3dfe_intensity >= 0 && bu3dfe_intensity <= 4,
+                       "bu3dfe_intensity must be in [0, 4] (0 = all), got ", bu3dfe_intensity);
+  POSEFER_CHECK_CONFIG(render_size >= 32 && render_size <= 1024,
+                       "render_size must be in [32, 1024], got ", render_size);
+  POSEFER_CHECK_CONFIG(rafd_gaze == "all" || rafd_gaze == "frontal" || rafd_gaze == "left" ||
+                           rafd_gaze == "right",
+                       "rafd_gaze must be all, frontal, left or right, got '", rafd_gaze, "'");
   POSEFER_CHECK_CONFIG(crop == "auto" || crop == "resize" || crop == "center",
                        "crop must be auto, resize or center, got '", crop, "'");
   POSEFER_CHECK_CONFIG(crop_fraction > 0.1 && crop_fraction <= 1.0,
@@ -102,9 +109,10 @@ void TrainConfig::validate() const {
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
   X(cls_feedback_warmup) X(pose_cls) X(cross_l1)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor)
-#define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(crop) \
-  X(crop_fraction) X(max_train) X(max_test) X(align) X(align_cache) X(pose_from_landmarks) \
-  X(head_pose_model) X(extra_train)
+#define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) \
+  X(multipie_cameras) X(multipie_illumination) X(bu3dfe_intensity) X(bu3dfe_neutral) \
+  X(render_size) X(rafd_gaze) X(data_cache) X(crop) X(crop_fraction) X(max_train) X(max_test) \
+  X(align) X(align_cache) X(pose_from_landmarks) X(head_pose_model) X(extra_train)
 #define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
   X(gen_warmup) X(extra_g_steps) X(select_on_val) X(train_gan) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
 

@@ -10,6 +10,7 @@
 
 #include "posefer/check.h"
 #include "posefer/labels.h"
+#include "posefer/dataset_util.h"
 #include "posefer/image_io.h"
 
 namespace posefer {
@@ -19,24 +20,11 @@ namespace fs = std::filesystem;
 
 constexpr const char* kCompleteMarker = "complete.json";
 
-// 64-bit FNV-1a: a hash that is the same on every platform and standard library.
-uint64_t fnv1a64(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 // Everything that changes what the job writes, as one readable line.
 std::string auto_align_key(const DataConfig& data, const DatasetAlignJob& job) {
   const DataSpec spec = parse_data_spec(data.spec);
-  std::error_code ec;
-  fs::path canonical = fs::weakly_canonical(fs::absolute(spec.path), ec);
-  if (ec) canonical = fs::absolute(spec.path);
   std::ostringstream os;
-  os << "posefer-align v1|" << spec.kind << ":" << canonical.string() << "|size=" << job.align.size
+  os << "posefer-align v1|" << spec.kind << ":" << data_util::canonical_path(spec.path) << "|size=" << job.align.size
      << "|channels=" << job.align.channels << "|margin=" << job.align.margin
      << "|input=" << job.detector.detector.input_size
      << "|score=" << job.detector.detector.score_threshold
@@ -44,6 +32,16 @@ std::string auto_align_key(const DataConfig& data, const DatasetAlignJob& job) {
      << "|multi=" << static_cast<int>(job.multi) << "|haar=" << job.haar_fallback
      << "|whole=" << job.whole_image << "|whole_fallback=" << job.whole_image_fallback
      << "|cmu_scale=" << job.dataset.cmu_scale << "|yaw_bins=" << job.dataset.yaw_bins;
+  // Reader options of the later kinds (older kinds keep their keys, so their caches stay valid).
+  const DatasetOptions& o = job.dataset;
+  if (spec.kind == "multipie" || spec.kind == "multipie-list") {
+    os << "|cameras=" << o.multipie_cameras << "|illumination=" << o.multipie_illumination;
+  } else if (spec.kind == "bu3dfe") {
+    os << "|intensity=" << o.bu3dfe_intensity << "|neutral=" << o.bu3dfe_neutral
+       << "|render_size=" << o.render_size;
+  } else if (spec.kind == "rafd") {
+    os << "|gaze=" << o.rafd_gaze;
+  }
   return os.str();
 }
 
@@ -68,6 +66,22 @@ void keep_samples(Dataset& dataset, Split& split, const std::vector<bool>& keep)
 
 }  // namespace
 
+DatasetOptions dataset_options(const DataConfig& data, int threads, bool progress) {
+  DatasetOptions o;
+  o.cmu_scale = data.cmu_scale;
+  o.yaw_bins = data.yaw_bins;
+  o.multipie_cameras = data.multipie_cameras;
+  o.multipie_illumination = data.multipie_illumination;
+  o.bu3dfe_intensity = data.bu3dfe_intensity;
+  o.bu3dfe_neutral = data.bu3dfe_neutral;
+  o.render_size = data.render_size;
+  o.rafd_gaze = data.rafd_gaze;
+  o.cache_dir = data.data_cache;
+  o.threads = threads;
+  o.progress = progress;
+  return o;
+}
+
 CropMode resolve_crop(const DataConfig& data, const std::string& kind) {
   // Aligned faces are square crops already (validate() refuses "center" with them).
   if (!data.align.empty() || data.crop == "resize") return CropMode::kResize;
@@ -81,12 +95,12 @@ DatasetAlignJob auto_align_job(const DataConfig& data, int image_size, const std
   DatasetAlignJob job;
   job.data = data.spec;
   job.out_dir = out_dir;
-  job.dataset.cmu_scale = data.cmu_scale;
-  job.dataset.yaw_bins = data.yaw_bins;
+  job.dataset = dataset_options(data);
   job.align.size = std::max(128, image_size);
-  job.align.channels = spec.kind == "cmu" || spec.kind == "fer2013" ? 1 : 3;
+  const bool fer = spec.kind == "fer2013" || spec.kind == "fer2013csv";
+  job.align.channels = spec.kind == "cmu" || fer ? 1 : 3;
   job.multi = MultiFacePolicy::kLargest;
-  job.whole_image = spec.kind == "fer2013";  // 48 x 48 face crops: the whole image is the face
+  job.whole_image = fer;  // 48 x 48 face crops: the whole image is the face
   job.haar_fallback = !job.whole_image;
   return job;
 }
@@ -95,10 +109,8 @@ std::string auto_align_dir(const DataConfig& data, int image_size) {
   POSEFER_CHECK_CONFIG(!data.align_cache.empty(),
                        "--align auto needs a cache folder (align_cache, --align-cache DIR)");
   const DatasetAlignJob job = auto_align_job(data, image_size, "");
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(fnv1a64(auto_align_key(data, job))));
-  return (fs::path(data.align_cache) / (parse_data_spec(data.spec).kind + "_" + hex)).string();
+  return data_util::keyed_cache_dir(data.align_cache, parse_data_spec(data.spec).kind,
+                                    auto_align_key(data, job));
 }
 
 std::string ensure_auto_aligned(const DataConfig& data, int image_size, bool progress) {
@@ -107,16 +119,9 @@ std::string ensure_auto_aligned(const DataConfig& data, int image_size, bool pro
   job.progress = progress;
   const std::string key = auto_align_key(data, job);
   const fs::path marker = fs::path(dir) / kCompleteMarker;
-  std::error_code ec;
-  if (fs::is_regular_file(marker, ec)) {
-    try {
-      if (nlohmann::json::parse(read_text_file(marker.string())).value("key", "") == key) {
-        spdlog::info("aligned faces: reusing {}", dir);
-        return dir;
-      }
-    } catch (const nlohmann::json::exception&) {
-      // A damaged marker: align again below.
-    }
+  if (data_util::marker_has_key(marker.string(), key)) {
+    spdlog::info("aligned faces: reusing {}", dir);
+    return dir;
   }
   spdlog::info("aligned faces: aligning {} once into {}", data.spec, dir);
   const DatasetAlignResult r = run_dataset_align_job(job);
@@ -219,12 +224,12 @@ PreparedData prepare_data(const DataConfig& data, const PrepareOptions& options)
   return with_context("data " + data.spec, [&] {
     PreparedData out;
     const DataSpec spec = parse_data_spec(data.spec);
-    DatasetOptions dopt;
-    dopt.yaw_bins = data.yaw_bins;
-    dopt.cmu_scale = data.cmu_scale;
-    out.dataset = load_dataset(spec, dopt);
+    out.dataset = load_dataset(spec, dataset_options(data, options.threads, options.progress));
     POSEFER_CHECK_INPUT(!out.dataset.samples.empty(), "no images found");
     for (const auto& s : out.dataset.skipped) spdlog::warn("skipped {}", s);
+    for (const auto& [reason, count] : out.dataset.filtered) {
+      spdlog::info("left out by the reader's options: {} file(s), {}", count, reason);
+    }
     // The split comes first, so aligned runs test on the same images (less those left out).
     out.split = make_split(out.dataset, data.fold, data.split_seed);
     if (!data.align.empty()) {

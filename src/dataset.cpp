@@ -14,12 +14,25 @@
 #include <system_error>
 
 #include "posefer/check.h"
+#include "posefer/dataset_bu3dfe.h"
+#include "posefer/dataset_fer2013csv.h"
+#include "posefer/dataset_folders.h"
+#include "posefer/dataset_multipie.h"
+#include "posefer/dataset_util.h"
 #include "posefer/image_io.h"
 
 namespace posefer {
 namespace {
 
 namespace fs = std::filesystem;
+using data_util::index_of;
+using data_util::join;
+using data_util::parse_double;
+using data_util::require_directory;
+using data_util::sorted_entries;
+using data_util::sorted_unique;
+using data_util::split;
+using data_util::trim;
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kYawRangeDeg = 45.0;  // GENKI yaw bins cover [-45, 45] degrees
@@ -32,78 +45,7 @@ const std::vector<std::string>& cmu_expressions() {
   static const std::vector<std::string> k{"neutral", "happy", "sad", "angry"};
   return k;
 }
-const std::vector<std::string>& fer_classes() {
-  static const std::vector<std::string> k{"angry", "disgust", "fear",    "happy",
-                                          "neutral", "sad",   "surprise"};
-  return k;
-}
-
-int index_of(const std::vector<std::string>& names, const std::string& name) {
-  const auto it = std::find(names.begin(), names.end(), name);
-  return it == names.end() ? -1 : static_cast<int>(it - names.begin());
-}
-
-std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
-  return out;
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : s) {
-    if (ch == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += ch;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
-// Whole-string number parse; false for "", "1x", "nan"-free garbage.
-bool parse_double(const std::string& text, double* out) {
-  const std::string s = trim(text);
-  if (s.empty()) return false;
-  errno = 0;
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v)) return false;
-  *out = v;
-  return true;
-}
-
-void require_directory(const std::string& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw InputError(dir + ": no such directory");
-}
-
-// Sorted entries of a directory (directory_iterator order is unspecified); hidden ones dropped.
-std::vector<fs::path> sorted_entries(const fs::path& dir, bool want_dirs) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.empty() || name[0] == '.') continue;
-    std::error_code ec2;
-    const bool is_dir = it->is_directory(ec2);
-    if (want_dirs ? is_dir : (!is_dir && it->is_regular_file(ec2))) out.push_back(it->path());
-  }
-  if (ec) throw InputError(dir.string() + ": cannot list directory: " + ec.message());
-  std::sort(out.begin(), out.end(),
-            [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
-  return out;
-}
+const std::vector<std::string>& fer_classes() { return data_util::basic7_expressions(); }
 
 // "-15", "7.5", "-32.1": shortest readable form with at most one decimal.
 std::string format_deg(double v) {
@@ -185,12 +127,6 @@ std::vector<CsvRecord> parse_csv(const std::string& text, const std::string& pat
   return records;
 }
 
-std::vector<std::string> sorted_unique(std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
-  return v;
-}
-
 }  // namespace
 
 std::vector<std::string> yaw_bin_names(int bins) {
@@ -213,17 +149,23 @@ int yaw_bin_of(double yaw_deg, int bins) {
   return bin;
 }
 
+const std::vector<std::string>& data_kinds() {
+  static const std::vector<std::string> k{"cmu",      "genki",         "fer2013", "fer2013csv",
+                                          "manifest", "multipie",      "multipie-list",
+                                          "bu3dfe",   "sfew",          "kdef",    "rafd"};
+  return k;
+}
+
 DataSpec parse_data_spec(const std::string& spec) {
   const auto colon = spec.find(':');
   if (colon == std::string::npos) {
-    throw InputError("data spec '" + spec +
-                     "': expected <kind>:<path> with kind cmu, genki, fer2013 or manifest");
+    throw InputError("data spec '" + spec + "': expected <kind>:<path> with kind " +
+                     join(data_kinds(), ", "));
   }
   DataSpec out{spec.substr(0, colon), spec.substr(colon + 1)};
-  if (out.kind != "cmu" && out.kind != "genki" && out.kind != "fer2013" &&
-      out.kind != "manifest") {
-    throw InputError("data spec '" + spec + "': unknown kind '" + out.kind +
-                     "' (expected cmu, genki, fer2013 or manifest)");
+  if (index_of(data_kinds(), out.kind) < 0) {
+    throw InputError("data spec '" + spec + "': unknown kind '" + out.kind + "' (expected " +
+                     join(data_kinds(), ", ") + ")");
   }
   if (out.path.empty()) throw InputError("data spec '" + spec + "': empty path");
   return out;
@@ -233,9 +175,16 @@ Dataset load_dataset(const DataSpec& spec, const DatasetOptions& options) {
   if (spec.kind == "cmu") return read_cmu_faces(spec.path, options);
   if (spec.kind == "genki") return read_genki4k(spec.path, options);
   if (spec.kind == "fer2013") return read_fer2013(spec.path);
+  if (spec.kind == "fer2013csv") return read_fer2013_csv(spec.path, options);
   if (spec.kind == "manifest") return read_manifest(spec.path);
-  throw InputError("unknown data set kind '" + spec.kind +
-                   "' (expected cmu, genki, fer2013 or manifest)");
+  if (spec.kind == "multipie") return read_multipie(spec.path, options);
+  if (spec.kind == "multipie-list") return read_multipie_list(spec.path, options);
+  if (spec.kind == "bu3dfe") return read_bu3dfe(spec.path, options);
+  if (spec.kind == "sfew") return read_sfew(spec.path);
+  if (spec.kind == "kdef") return read_kdef(spec.path);
+  if (spec.kind == "rafd") return read_rafd(spec.path, options);
+  throw InputError("unknown data set kind '" + spec.kind + "' (expected " +
+                   join(data_kinds(), ", ") + ")");
 }
 
 Dataset read_cmu_faces(const std::string& dir, const DatasetOptions& options) {

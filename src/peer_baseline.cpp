@@ -68,13 +68,13 @@ PeerEvalResult run_peer_eval(const PeerEvalJob& job) {
   POSEFER_CHECK_CONFIG(job.face == "auto" || job.face == "detect" || job.face == "whole",
                        "--face must be auto, detect or whole, got '", job.face, "'");
   const DataSpec spec = parse_data_spec(job.data);
-  const Dataset ds = load_dataset(spec);
+  const Dataset ds = load_dataset(spec, job.dataset);
   std::vector<size_t> all_indices(ds.samples.size());
   for (size_t i = 0; i < all_indices.size(); ++i) all_indices[i] = i;
   const auto test = subsample(job.fold == "all" ? all_indices : make_split(ds, job.fold, job.split_seed).test,
                               job.max_test, job.split_seed);
   POSEFER_CHECK_CONFIG(!test.empty(), "the test part of split '", job.fold, "' is empty");
-  const bool whole = job.face == "whole" || (job.face == "auto" && spec.kind == "fer2013");
+  const bool whole = job.face == "whole" || (job.face == "auto" && (spec.kind == "fer2013" || spec.kind == "fer2013csv"));
   const auto mapping = faceapi_class_mapping(ds.expression_names);
 
   FaceDetectorConfig dcfg = job.detector;

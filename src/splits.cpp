@@ -64,9 +64,17 @@ Split make_split(const Dataset& dataset, const std::string& spec, uint64_t seed)
         throw InputError(where + "data set '" + dataset.name +
                          "' has no official partition (samples carry no group)");
       }
-      if (g == "Training" || g == "train") out.train.push_back(i);
-      else if (g == "PublicTest" || g == "val") out.val.push_back(i);
-      else if (g == "PrivateTest" || g == "test") out.test.push_back(i);
+      std::string key;
+      for (char ch : g) {
+        if (ch != '_' && ch != ' ' && ch != '-') key += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      }
+      // SFEW: SFEW 1.0 SPI trains on Set 1 and tests on Set 2 (as the paper); SFEW 2.0's Val is
+      // its labelled test part (the Test labels are not public).
+      if (dataset.name == "sfew" && (key == "set1" || key == "train")) out.train.push_back(i);
+      else if (dataset.name == "sfew" && (key == "set2" || key == "val")) out.test.push_back(i);
+      else if (key == "training" || key == "train") out.train.push_back(i);
+      else if (key == "publictest" || key == "val") out.val.push_back(i);
+      else if (key == "privatetest" || key == "test") out.test.push_back(i);
       else throw InputError(where + dataset.samples[i].path + ": unknown group '" + g + "'");
     }
     return out;

@@ -54,6 +54,19 @@ inline void write_image(const std::string& path, const cv::Mat& img) {
   ASSERT_TRUE(cv::imwrite(path, img)) << path;
 }
 
+inline bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// True when one string of `v` holds both `a` and `b` (e.g. a skipped file and its reason).
+inline bool any_contains(const std::vector<std::string>& v, const std::string& a,
+                         const std::string& b) {
+  for (const auto& s : v) {
+    if (s.find(a) != std::string::npos && s.find(b) != std::string::npos) return true;
+  }
+  return false;
+}
+
 inline cv::Mat grey(int h, int w, int value) { return cv::Mat(h, w, CV_8UC1, cv::Scalar(value)); }
 
 inline std::string slurp(const std::string& path) {

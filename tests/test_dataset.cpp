@@ -20,16 +20,8 @@ using testing_util::write_bytes;
 using testing_util::write_image;
 namespace fs = std::filesystem;
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-bool any_contains(const std::vector<std::string>& v, const std::string& a, const std::string& b) {
-  for (const auto& s : v) {
-    if (s.find(a) != std::string::npos && s.find(b) != std::string::npos) return true;
-  }
-  return false;
-}
+using testing_util::any_contains;
+using testing_util::ends_with;
 
 // ---- data spec ----------------------------------------------------------------------------
 

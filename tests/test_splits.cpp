@@ -98,6 +98,16 @@ TEST(Splits, OfficialUsesGroups) {
   expect_throw_with<InputError>([&] { make_split(ds, "official", 0); }, "no official partition");
   ds.samples[2].group = "Holdout";
   expect_throw_with<InputError>([&] { make_split(ds, "official", 0); }, "unknown group 'Holdout'");
+
+  // SFEW: Set 1 / Train -> train, Set 2 / Val -> test (no validation part).
+  Dataset sfew = make_set(4, 1);
+  sfew.name = "sfew";
+  const char* sfew_groups[] = {"Set_1", "Set_2", "Train", "Val"};
+  for (size_t i = 0; i < 4; ++i) sfew.samples[i].group = sfew_groups[i];
+  const Split ss = make_split(sfew, "official", 0);
+  EXPECT_EQ(ss.train, (std::vector<size_t>{0, 2}));
+  EXPECT_TRUE(ss.val.empty());
+  EXPECT_EQ(ss.test, (std::vector<size_t>{1, 3}));
 }
 
 TEST(Splits, BadSpecsThrowConfigError) {

@@ -74,6 +74,14 @@ struct DataConfig {
   uint64_t split_seed = 1;        // seed of the subject shuffle behind the split
   int yaw_bins = 3;               // GENKI: yaw bins = poses
   int cmu_scale = 2;              // CMU: 1 (128x120), 2 (64x60), 4 (32x30)
+  // Reader options of the other sets (DatasetOptions in dataset.h has the details).
+  std::string multipie_cameras = "paper";     // Multi-PIE: camera list or "paper" (5 pans)
+  std::string multipie_illumination = "07";   // Multi-PIE: illumination list 00..18 or "all"
+  int bu3dfe_intensity = 4;       // BU-3DFE: intensity 1..4, 0 = all
+  bool bu3dfe_neutral = false;    // BU-3DFE: neutral scans as a 7th class
+  int render_size = 128;          // BU-3DFE: rendered view side (32..1024)
+  std::string rafd_gaze = "all";  // RaFD: all | frontal | left | right
+  std::string data_cache;         // where bu3dfe renders and fer2013csv PNGs go (the CLI sets it)
   std::string crop = "auto";      // resize | center | auto (center for genki, else resize)
   double crop_fraction = 0.75;    // center crop: side relative to min(h, w)
   int64_t max_train = 0;          // keep at most this many training images (seeded; 0 = all)

@@ -56,6 +56,10 @@ size_t add_extra_training(Dataset& dataset, Split& split, const std::string& spe
 // Throws InputError / ConfigError with the data spec as context.
 PreparedData prepare_data(const DataConfig& data, const PrepareOptions& options);
 
+// The reader options a DataConfig holds (cache folder included), with the given rendering
+// threads (0 = cores) and progress bar.
+DatasetOptions dataset_options(const DataConfig& data, int threads = 0, bool progress = true);
+
 // The crop mode a DataConfig resolves to for a data set kind ("auto": center for genki;
 // resize whenever faces are aligned).
 CropMode resolve_crop(const DataConfig& data, const std::string& kind);

@@ -12,18 +12,36 @@
 //   fer2013:<dir>   FER2013 folder layout: <dir>/{train,test}/<class>/{Training,PublicTest,
 //                   PrivateTest}_<id>.jpg. 7 classes angry,disgust,fear,happy,neutral,sad,surprise.
 //                   Sample::group is the usage from the file-name prefix. One pose bin ("all").
+//   fer2013csv:<file>  The original fer2013.csv (emotion,pixels,Usage); the same 7 classes and
+//                   groups as fer2013:. The 48x48 images are written once as PNGs into a cache
+//                   folder (dataset_fer2013csv.h).
 //   manifest:<csv>  CSV with header "path,subject,expression,pose" (extra columns allowed, e.g.
 //                   intensity,yaw,pitch). Relative paths are relative to the CSV's folder.
 //                   Expression/pose columns hold names; vocabularies are the sorted unique names,
 //                   except that poses are ordered by mean yaw, then mean pitch, when every row
 //                   has a yaw value (so grids run left to right).
+//   multipie:<dir>  CMU Multi-PIE multiview tree; multipie-list:<file> a "path label" list of
+//                   Multi-PIE images (dataset_multipie.h). 6 expressions neutral,smile,surprise,
+//                   squint,disgust,scream; poses = the selected cameras (default 5 pans).
+//   bu3dfe:<dir>    BU-3DFE 3D scans (VRML + BMP texture) rendered at 35 views into a cache
+//                   folder (dataset_bu3dfe.h).
+//   sfew:<dir>, kdef:<dir>, rafd:<dir>   SFEW folder-per-class, KDEF/AKDEF and RaFD file names
+//                   (dataset_folders.h).
 //
-// Throws InputError naming the file (and line, for CSV/labels) on a missing directory, an
-// unknown kind, a malformed name or line. Unreadable images are NOT detected here (readers do
-// not decode); the image cache reports them.
+// Pose names of the posed sets (multipie, bu3dfe, kdef, rafd) are pose_name() of
+// parametric_face.h ("p-30_t+0"), as the rendered faces of `posefer make-faces`, so vocabularies
+// match across data sets; Sample::yaw_deg / pitch_deg hold the angles. Expression names map onto
+// the basic seven (angry, disgust, fear, happy, neutral, sad, surprise) where the set has them.
+//
+// Throws InputError naming the file (and line, for CSV/labels/lists/VRML) on a missing
+// directory, an unknown kind, a malformed name or line. Files a reader does not recognise are
+// listed in Dataset::skipped ("path: reason"); files left out by an option (another camera,
+// illumination, intensity, gaze) are counted in Dataset::filtered. Unreadable images are NOT
+// detected here (readers do not decode); the image cache reports them.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,19 +55,34 @@ struct Sample {
   int pose = 0;           // index into Dataset::pose_names
   float yaw_deg = 0.f;    // head yaw in degrees when known (GENKI, manifest), else 0
   float pitch_deg = 0.f;  // head pitch in degrees when known, else 0
-  std::string group;      // usage tag from the layout (FER2013: Training/PublicTest/PrivateTest)
+  std::string group;      // usage tag from the layout (FER2013: Training/PublicTest/PrivateTest;
+                          // SFEW: split folder; KDEF: session A/B; Multi-PIE: session01..04)
 };
 
 // Reader options that change labels or which files are used.
 struct DatasetOptions {
   int cmu_scale = 2;   // CMU file scale: 1 (128x120, 313 files), 2 (64x60), 4 (32x30)
   int yaw_bins = 3;    // GENKI: number of yaw bins (1..9)
+  // Multi-PIE: cameras (poses) to keep, comma list of camera ids ("13_0,...") among the 13 at
+  // head height, or "paper" = 13_0,14_0,05_1,05_0,04_1 (-30..+30 degrees).
+  std::string multipie_cameras = "paper";
+  // Multi-PIE: illuminations to keep, comma list of two-digit indices 00..18, or "all".
+  std::string multipie_illumination = "07";
+  int bu3dfe_intensity = 4;     // BU-3DFE: expression intensity 1..4, or 0 = all four
+  bool bu3dfe_neutral = false;  // BU-3DFE: also the neutral scans (NE00) as a 7th class
+  int render_size = 128;        // BU-3DFE: side of the rendered views in pixels (32..1024)
+  std::string rafd_gaze = "all";  // RaFD: all | frontal | left | right
+  // Folder of the files readers make (BU-3DFE renders, fer2013.csv PNGs), each in a keyed
+  // sub-folder; required by those two kinds ("" = none given).
+  std::string cache_dir;
+  int threads = 0;              // workers for rendering (0 = all cores)
+  bool progress = true;         // progress bar on stderr while rendering / writing images
 };
 
 // A parsed "<kind>:<path>" data spec.
 struct DataSpec {
-  std::string kind;  // cmu | genki | fer2013 | manifest
-  std::string path;  // directory, or CSV file for manifest
+  std::string kind;  // one of data_kinds()
+  std::string path;  // directory, or file for manifest, fer2013csv, multipie-list
 };
 
 // Everything a reader found.
@@ -59,6 +92,7 @@ struct Dataset {
   std::vector<std::string> pose_names;        // P names, index = Sample::pose
   std::vector<Sample> samples;                // in a deterministic (sorted) order
   std::vector<std::string> skipped;           // "path: reason" for each file left out
+  std::map<std::string, int64_t> filtered;    // reason -> count of files left out by an option
   int native_channels = 3;                    // 1 if the set is greyscale, else 3
 };
 
@@ -66,6 +100,10 @@ struct Dataset {
 std::vector<std::string> yaw_bin_names(int bins);
 // Index of the bin holding yaw_deg among those bins (values outside clamp to the end bins).
 int yaw_bin_of(double yaw_deg, int bins);
+
+// The kinds load_dataset reads: cmu, genki, fer2013, fer2013csv, manifest, multipie,
+// multipie-list, bu3dfe, sfew, kdef, rafd.
+const std::vector<std::string>& data_kinds();
 
 // Parses "kind:path". Throws InputError for a missing ':' or an unknown kind.
 DataSpec parse_data_spec(const std::string& spec);

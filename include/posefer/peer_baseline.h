@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "posefer/dataset.h"
 #include "posefer/face_detector.h"
 #include "posefer/metrics.h"
 
@@ -29,7 +30,8 @@ struct PeerEvalJob {
   int64_t max_test = 0;             // score at most this many test images (seeded; 0 = all)
   std::string face = "auto";        // face box: "detect" (TinyFaceDetector, largest face; the whole
                                     // image when none), "whole" (the whole image: face crops),
-                                    // "auto" = whole for fer2013, else detect
+                                    // "auto" = whole for fer2013 / fer2013csv, else detect
+  DatasetOptions dataset;           // reader options (dataset.h)
   FaceDetectorConfig detector;      // models and detector settings
   bool progress = true;             // progress bar on stderr
 };

@@ -6,7 +6,9 @@
 //               subject is ever in both train and test. Validation is empty.
 //               (GENKI-4K has no subject ids, so each image is its own subject; FER2013 likewise.)
 //   "official"  the data set's own partition by Sample::group: FER2013 Training -> train,
-//               PublicTest -> val, PrivateTest -> test. InputError for sets without groups.
+//               PublicTest -> val, PrivateTest -> test; SFEW Set_1 (1.0 SPI) or Train (2.0) ->
+//               train, Set_2 or Val -> test (group names compared case-insensitively without
+//               '_', '-' and blanks). InputError for sets without groups or unknown groups.
 //   "subjects:F" a seeded subject split with fraction F (0<F<1) of subjects in train (BU-3DFE 80/20).
 // Throws ConfigError on a malformed spec or k >= K, K < 2, more folds than subjects.
 #pragma once
