@@ -6,13 +6,15 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace posefer::cli {
 
 // Returns the action to run when the subcommand was chosen.
 using Action = std::function<int()>;
 
-Action add_train(CLI::App& app);
+// `args`: the process's command line after argv[0] (train --nproc W re-runs it in W workers).
+Action add_train(CLI::App& app, std::vector<std::string> args);
 Action add_evaluate(CLI::App& app);
 Action add_synthesize(CLI::App& app);
 Action add_detect(CLI::App& app);
