@@ -280,9 +280,9 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
 
 StepLosses Trainer::train_step(const torch::Tensor& x_in, const torch::Tensor& e_in,
                                const torch::Tensor& p_in, int64_t epoch) {
-  POSEFER_CHECK_SHAPE(x_in.dim() == 4 && x_in.size(0) >= std::max(2, world_size()),
-                      "train_step: need a batch of >= max(2, world size ", world_size(), ") images, got ",
-                      x_in.sizes());
+  const int min_batch = std::max(2, world_size());  // batch norm; one image per rank
+  POSEFER_CHECK_SHAPE(x_in.dim() == 4 && x_in.size(0) >= min_batch, "train_step: need a batch of >= ",
+                      min_batch, " images, got ", x_in.sizes());
   const int64_t b = x_in.size(0);
   const Shard sh = shard_of(b, rank(), world_size());
   return shard_step(x_in.narrow(0, sh.begin, sh.size), e_in.narrow(0, sh.begin, sh.size),

@@ -148,9 +148,10 @@ std::unique_ptr<JointModel> load_nets(const TrainConfig& cfg, const fs::path& ck
 
 // 2 processes x B/2 images vs one process x B images for one epoch of 3 steps, every branch of
 // the step on (generated faces k = 2, classifier feedback, an extra G step), dropout off, the
-// nets in `dtype`. Checks every parameter and buffer within `tol` and returns the largest
-// difference; the logs (rank 0's only) must hold the global batch's losses.
-double two_processes_vs_one(torch::ScalarType dtype, double tol) {
+// nets in `dtype`. Checks every parameter and buffer within `tol` (and that training moved
+// some parameter by more than `min_moved`) and returns the largest difference; the logs (rank
+// 0's only) must hold the global batch's losses (within 1e-4 relative).
+double two_processes_vs_one(torch::ScalarType dtype, double tol, double min_moved) {
   const auto dist_dir = test::fresh_dir("two");
   const auto one_dir = test::fresh_dir("one");
   TrainConfig cfg = test::tiny_train_config();
@@ -184,7 +185,7 @@ double two_processes_vs_one(torch::ScalarType dtype, double tol) {
   Trainer fresh(cfg, "", kExpr, kPose);
   to_dtype(fresh.model(), dtype);
   const double moved = test::expect_same_nets(fresh.model(), one.model(), 1e9, /*with_buffers=*/false);
-  EXPECT_GT(moved, 100 * tol);
+  EXPECT_GT(moved, min_moved);
   std::cout << "max |2 processes - 1 process| = " << worst << " (training moved them by up to " << moved
             << ")\n";
 
@@ -208,15 +209,16 @@ double two_processes_vs_one(torch::ScalarType dtype, double tol) {
 
 // The acceptance test, in float64 so that rounding cannot be amplified (see the float32 test).
 TEST_F(DistributedTest, TwoProcessesMatchOneProcessWithTheGlobalBatch) {
-  EXPECT_LT(two_processes_vs_one(torch::kDouble, 1e-5), 1e-8);
+  EXPECT_LT(two_processes_vs_one(torch::kDouble, 1e-5, /*min_moved=*/1e-3), 1e-8);
 }
 
 // In float32 (production) Adam divides rounding-level gradients by their own size (biases before
 // batch norm have true gradient 0), so those parameters may differ by up to lr per step and run:
-// bound 2 * lr * steps (trainer.h states this).
+// bound 2 * lr * steps (trainer.h states this; it is as large as 3 steps' movement, so here the
+// logged losses, within 1e-4, are what can fail).
 TEST_F(DistributedTest, TwoProcessesInFloat32StayWithinAdamsRoundingBound) {
   const double lr = TrainConfig().optim.lr;
-  two_processes_vs_one(torch::kFloat, 2 * lr * 3);
+  two_processes_vs_one(torch::kFloat, 2 * lr * 3, /*min_moved=*/0);
 }
 
 // Synchronised batch norm on shards of 3 and 4 rows = one BatchNorm on all 7: outputs, input
@@ -343,14 +345,14 @@ LaunchOptions shell_workers(std::vector<std::string> scripts) {
 
 TEST(LauncherTest, AFailingWorkerStopsTheOthersWithItsRankAndStatus) {
   const auto t0 = Clock::now();
-  EXPECT_THROW_MSG(launch_workers(shell_workers({"sleep 60", "sleep 0.2; exit 3", "sleep 60"})), Error,
+  EXPECT_THROW_MSG(launch_workers(shell_workers({"exec sleep 60", "sleep 0.2; exit 3", "exec sleep 60"})), Error,
                    "worker 1 exited with status 3 (stopped the other workers)");
   EXPECT_LT(seconds_since(t0), 5.0);
 }
 
 TEST(LauncherTest, AKilledWorkerIsNamedWithItsSignal) {
   const auto t0 = Clock::now();
-  EXPECT_THROW_MSG(launch_workers(shell_workers({"sleep 60", "sleep 0.2; kill -9 $$"})), Error,
+  EXPECT_THROW_MSG(launch_workers(shell_workers({"exec sleep 60", "sleep 0.2; kill -9 $$"})), Error,
                    "worker 1 was killed by signal 9");
   EXPECT_LT(seconds_since(t0), 5.0);
 }
@@ -359,7 +361,8 @@ TEST(LauncherTest, ReturnsZeroOrInterruptedWhenEveryWorkerEndsWell) {
   EXPECT_EQ(launch_workers(shell_workers({"exit 0", "sleep 0.1; exit 0"})), 0);
   EXPECT_EQ(launch_workers(shell_workers({"exit 130", "exit 0"})), kInterruptedExitStatus);
   // A stop request reaches every worker as one SIGTERM.
-  auto o = shell_workers({"trap 'exit 130' TERM; sleep 30 & wait", "trap 'exit 130' TERM; sleep 30 & wait"});
+  const std::string waits = "sleep 30 & trap 'kill $!; exit 130' TERM; wait";  // no orphaned sleep
+  auto o = shell_workers({waits, waits});
   const auto t0 = Clock::now();
   o.should_stop = [&] { return seconds_since(t0) > 0.3; };
   EXPECT_EQ(launch_workers(o), kInterruptedExitStatus);
@@ -384,6 +387,7 @@ TEST_F(DistributedTest, BadSettingsGiveClearErrors) {
   TrainConfig cfg = test::tiny_train_config();
   cfg.batch_size = 3;
   const auto codes = run_ranks(2, 10, [&](int, std::shared_ptr<DistContext> ctx) {
+    ctx->barrier();  // both joined: one rank's exit cannot cut the other's rendezvous short
     try {
       Trainer t(cfg, "", kExpr, kPose, ctx);
     } catch (const ConfigError& e) {
