@@ -6,6 +6,8 @@
 
 #include "commands.h"
 #include "posefer/check.h"
+#include "posefer/distributed.h"
+#include "posefer/launcher.h"
 #include "posefer/pipeline.h"
 
 namespace posefer::cli {
@@ -41,6 +43,8 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--disc-width", c.model.disc_width, "D_att width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--cls-width", c.model.cls_width, "Classifier (VGG-19) width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_flag("--no-pose-head", flags.no_pose_head, "Classifier without the pose head");
+  cmd->add_option("--cls-dropout", c.model.cls_dropout, "Dropout probability in the classifier's FC layers (0 = off)")
+      ->check(CLI::Range(0.0, 0.95));
   cmd->add_flag("!--no-cls-bn", c.model.cls_batch_norm, "Classifier without batch norm (plain VGG-19)");
   cmd->add_flag("!--no-fast-deconv", c.model.fast_deconv,
                 "G_dec with plain ConvTranspose2d instead of the polyphase form (same results, slower on CPU)");
@@ -73,13 +77,26 @@ void apply_run_flags(const RunFlags& flags, TrainJob& job) {
   job.config.model.pose_head = !flags.no_pose_head;
 }
 
-Action add_train(CLI::App& app) {
+namespace {
+// The worker side of --nproc (hidden flags the launcher appends to the command line).
+struct WorkerFlags {
+  int rank = -1;  // >= 0: this process is worker `rank` of a data-parallel run
+  int world_size = 0;
+  int rendezvous_port = 0;
+};
+}  // namespace
+
+Action add_train(CLI::App& app, std::vector<std::string> args) {
   auto* cmd = app.add_subcommand("train", "Train the joint model and the expression classifier");
   auto job = std::make_shared<TrainJob>();
   auto& c = job->config;
   auto resume_dir = std::make_shared<std::string>();
   auto no_eval = std::make_shared<bool>(false);
   auto flags = std::make_shared<RunFlags>();
+  auto nproc = std::make_shared<int>(1);
+  auto master_port = std::make_shared<int>(0);
+  auto dist_timeout = std::make_shared<double>(kDefaultDistTimeoutS);
+  auto worker = std::make_shared<WorkerFlags>();
 
   cmd->add_option("--data", c.data.spec, data_spec_help());
   cmd->add_option("--fold", c.data.fold, "Split: k/K (subject-independent fold), official, subjects:F");
@@ -87,6 +104,18 @@ Action add_train(CLI::App& app) {
   cmd->add_option("--out", job->run_dir, "Run directory (config, logs, checkpoint, evaluation)");
   cmd->add_option("--resume", *resume_dir, "Continue the run in this directory from its checkpoint");
   add_run_options(cmd, *job, *flags);
+  cmd->add_option("--nproc", *nproc,
+                  "Data-parallel worker processes (Gloo on 127.0.0.1); each takes batch/nproc images of every batch")
+      ->check(CLI::Range(1, kMaxWorldSize));
+  cmd->add_option("--master-port", *master_port, "Rendezvous port for --nproc > 1 (0 = a free port)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--dist-timeout", *dist_timeout,
+                  "Seconds before a rendezvous or collective op of --nproc > 1 gives up (a stuck peer)")
+      ->check(CLI::Range(1.0, 604800.0));
+  // Set by the launcher for its workers; not for users.
+  cmd->add_option("--rank", worker->rank)->group("");
+  cmd->add_option("--world-size", worker->world_size)->group("");
+  cmd->add_option("--rendezvous-port", worker->rendezvous_port)->group("");
   cmd->add_flag("--no-eval", *no_eval, "Skip the evaluation on the test part");
 
   return [=]() {
@@ -103,12 +132,50 @@ Action add_train(CLI::App& app) {
       if (j.config.data.spec.empty()) throw ConfigError("--data is required (e.g. --data cmu:../shared/datasets/cmu-faces/faces)");
       if (j.run_dir.empty()) throw ConfigError("--out is required (the run directory)");
     }
+    if (worker->rank < 0 && *nproc > 1) {
+      // The launcher: check what it can, then run this command line once per worker.
+      check_data_parallel(j.resume ? read_checkpoint_config(j.run_dir + "/checkpoint.pt").batch_size
+                                   : j.config.batch_size,
+                          *nproc);
+      LaunchOptions lo;
+      lo.exe = "/proc/self/exe";
+      lo.world_size = *nproc;
+      lo.port = *master_port;
+      lo.timeout_s = *dist_timeout;
+      lo.should_stop = [] { return stop_requested(); };
+      lo.args = [args, n = *nproc](int rank, int port) {
+        auto a = args;
+        for (const auto& [flag, v] : {std::pair<const char*, int>{"--rank", rank}, {"--world-size", n},
+                                      {"--rendezvous-port", port}}) {
+          a.push_back(flag);
+          a.push_back(std::to_string(v));
+        }
+        return a;
+      };
+      return launch_workers(lo);
+    }
+    bool main_rank = true;
+    if (worker->rank >= 0) {
+      DistOptions d;
+      d.rank = worker->rank;
+      d.world_size = worker->world_size;
+      d.port = worker->rendezvous_port;
+      d.timeout_s = *dist_timeout;
+      j.dist = DistContext::connect(d);
+      main_rank = j.dist->is_main();
+      if (!main_rank) {  // rank 0 speaks for the run
+        j.config.progress = false;
+        j.eval.progress = false;
+        if (spdlog::get_level() < spdlog::level::warn) spdlog::set_level(spdlog::level::warn);
+      }
+    }
     TrainHooks hooks;
     hooks.should_stop = [] { return stop_requested(); };
     auto r = run_train_job(j, hooks);
+    if (!main_rank) return r.train.interrupted ? kInterruptedExitStatus : 0;
     if (r.train.interrupted) {
       std::cout << "interrupted; resume with: posefer train --resume " << j.run_dir << "\n";
-      return 130;
+      return kInterruptedExitStatus;
     }
     if (r.evaluated) {
       std::cout << r.eval.to_markdown("Test results: " + j.config.data.spec) << "\n";

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "posefer/config.h"
 
@@ -18,7 +19,8 @@ namespace posefer::cli {
 // Returns the action to run when the subcommand was chosen.
 using Action = std::function<int()>;
 
-Action add_train(CLI::App& app);
+// `args`: the process's command line after argv[0] (train --nproc W re-runs it in W workers).
+Action add_train(CLI::App& app, std::vector<std::string> args);
 Action add_evaluate(CLI::App& app);
 Action add_synthesize(CLI::App& app);
 Action add_detect(CLI::App& app);

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "Log level: debug, info, warn, error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
-  auto train = posefer::cli::add_train(app);
+  auto train = posefer::cli::add_train(app, std::vector<std::string>(argv + 1, argv + argc));
   auto evaluate = posefer::cli::add_evaluate(app);
   auto synthesize = posefer::cli::add_synthesize(app);
   auto detect = posefer::cli::add_detect(app);

@@ -114,6 +114,7 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, JointMo
     for_each_part(model, [&](const char* key, auto& part) { write_sub(root, key, part); });
     if (state.permutation.defined()) root.write("permutation", state.permutation.cpu());
     if (state.torch_rng.defined()) root.write("torch_rng", state.torch_rng);
+    if (state.step_rng.defined()) root.write("step_rng", state.step_rng);
     const fs::path p(path);
     if (p.has_parent_path()) fs::create_directories(p.parent_path());
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -157,12 +158,11 @@ void load_checkpoint(const std::string& path, JointModel& model, TrainState& sta
     state.permutation = root.try_read("permutation", t) ? t : torch::Tensor();
     torch::Tensor r;
     state.torch_rng = root.try_read("torch_rng", r) ? r : torch::Tensor();
+    torch::Tensor sr;
+    state.step_rng = root.try_read("step_rng", sr) ? sr : torch::Tensor();
   });
   // Optimiser state tensors come back on the CPU; modules were moved by load().
-  model.gen->to(model.device);
-  model.d_att->to(model.device);
-  model.d_i->to(model.device);
-  model.cls->to(model.device);
+  for (torch::nn::Module* m : model.nets()) m->to(model.device);
 }
 
 }  // namespace posefer

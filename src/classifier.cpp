@@ -2,6 +2,7 @@
 
 #include "posefer/check.h"
 #include "posefer/generator.h"
+#include "posefer/sync_batch_norm.h"
 
 namespace posefer {
 
@@ -24,8 +25,8 @@ ClassifierImpl::ClassifierImpl(const ModelConfig& cfg) : config(cfg) {
   }
   const int64_t side = cfg.image_size / 32;
   const int64_t hidden = scaled_channels(4096, cfg.cls_width);
-  fc = nn::Sequential(nn::Linear(in * side * side, hidden), nn::ReLU(), nn::Dropout(0.5),
-                      nn::Linear(hidden, hidden), nn::ReLU(), nn::Dropout(0.5));
+  fc = nn::Sequential(nn::Linear(in * side * side, hidden), nn::ReLU(), nn::Dropout(cfg.cls_dropout),
+                      nn::Linear(hidden, hidden), nn::ReLU(), nn::Dropout(cfg.cls_dropout));
   expression_head = nn::Linear(hidden, cfg.num_expressions);
   register_module("features", features);
   register_module("fc", fc);
@@ -41,7 +42,7 @@ ClassifierOutput ClassifierImpl::forward(const torch::Tensor& x) {
                           x.size(2) == config.image_size && x.size(3) == config.image_size,
                       "C_exp: expected images [B, ", config.channels, ", ", config.image_size, ", ",
                       config.image_size, "], got ", x.sizes());
-  auto h = fc->forward(features->forward(x).flatten(1));
+  auto h = fc->forward(forward_layers(features, x, sync_bn.get()).flatten(1));
   ClassifierOutput out;
   out.expression = expression_head->forward(h);
   if (pose_head) out.pose = pose_head->forward(h);

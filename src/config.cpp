@@ -23,6 +23,8 @@ void ModelConfig::validate() const {
   POSEFER_CHECK_CONFIG(gen_width > 0 && gen_width <= 4, "gen_width must be in (0, 4], got ", gen_width);
   POSEFER_CHECK_CONFIG(disc_width > 0 && disc_width <= 4, "disc_width must be in (0, 4], got ", disc_width);
   POSEFER_CHECK_CONFIG(cls_width > 0 && cls_width <= 4, "cls_width must be in (0, 4], got ", cls_width);
+  POSEFER_CHECK_CONFIG(cls_dropout >= 0 && cls_dropout < 1, "cls_dropout must be in [0, 1), got ",
+                       cls_dropout);
   POSEFER_CHECK_CONFIG(init == "normal" || init == "he", "init must be 'normal' or 'he', got '",
                        init, "'");
 }
@@ -105,7 +107,7 @@ void TrainConfig::validate() const {
 
 #define POSEFER_MODEL_FIELDS(X) X(image_size) X(channels) X(num_expressions) X(num_poses) \
   X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init) \
-  X(fast_deconv)
+  X(fast_deconv) X(cls_dropout)
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
   X(cls_feedback_warmup) X(pose_cls) X(cross_l1)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor)

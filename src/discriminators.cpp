@@ -3,6 +3,7 @@
 #include "posefer/check.h"
 #include "posefer/generator.h"
 #include "posefer/labels.h"
+#include "posefer/sync_batch_norm.h"
 
 namespace posefer {
 
@@ -47,13 +48,13 @@ torch::Tensor DAttImpl::forward(const torch::Tensor& x, const torch::Tensor& exp
   POSEFER_CHECK_SHAPE(expression.dim() == 1 && pose.dim() == 1 && expression.size(0) == x.size(0) &&
                           pose.size(0) == x.size(0),
                       "D_att: expression/pose labels must be [", x.size(0), "]");
-  auto h = stem->forward(x);
+  auto h = forward_layers(stem, x, sync_bn.get());
   auto codes = torch::cat({signed_one_hot(expression, config.num_expressions),
                            signed_one_hot(pose, config.num_poses)},
                           1)
                    .to(h.dtype());
   auto maps = codes.view({codes.size(0), codes.size(1), 1, 1}).expand({-1, -1, h.size(2), h.size(3)});
-  h = body->forward(torch::cat({h, maps}, 1));
+  h = forward_layers(body, torch::cat({h, maps}, 1), sync_bn.get());
   return head->forward(h.flatten(1)).squeeze(1);
 }
 
@@ -74,7 +75,7 @@ DIdImpl::DIdImpl(const ModelConfig& cfg) : config(cfg) {
 torch::Tensor DIdImpl::forward(const torch::Tensor& f) {
   POSEFER_CHECK_SHAPE(f.dim() == 2 && f.size(1) == config.id_dim, "D_i: expected codes [B, ",
                       config.id_dim, "], got ", f.sizes());
-  return layers->forward(f).squeeze(1);
+  return forward_layers(layers, f, sync_bn.get()).squeeze(1);
 }
 
 }  // namespace posefer

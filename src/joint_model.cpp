@@ -16,9 +16,7 @@ JointModel::JointModel(const ModelConfig& model, const OptimConfig& optim, torch
   d_att = DAtt(model);
   d_i = DId(model);
   cls = Classifier(model);
-  for (torch::nn::Module* m : std::initializer_list<torch::nn::Module*>{gen.get(), d_att.get(), d_i.get(), cls.get()}) {
-    init_weights(*m, model.init);
-  }
+  for (torch::nn::Module* m : nets()) init_weights(*m, model.init);
   {
     // The classifier's fully connected layers as in torchvision's VGG, N(0, 0.01): its first
     // logits are then near 0 and the CE starts at chance (He-initialised FC layers started it
@@ -32,14 +30,19 @@ JointModel::JointModel(const ModelConfig& model, const OptimConfig& optim, torch
       }
     }
   }
-  gen->to(device);
-  d_att->to(device);
-  d_i->to(device);
-  cls->to(device);
+  for (torch::nn::Module* m : nets()) m->to(device);
   opt_g = std::make_unique<torch::optim::Adam>(gen->parameters(), adam(optim.lr, optim));
   opt_d_att = std::make_unique<torch::optim::Adam>(d_att->parameters(), adam(optim.lr, optim));
   opt_d_i = std::make_unique<torch::optim::Adam>(d_i->parameters(), adam(optim.lr, optim));
   opt_cls = std::make_unique<torch::optim::Adam>(cls->parameters(), adam(optim.cls_lr, optim));
+}
+
+std::vector<torch::nn::Module*> JointModel::nets() { return {gen.get(), d_att.get(), d_i.get(), cls.get()}; }
+
+void JointModel::set_sync_batch_norm(const std::shared_ptr<DistContext>& dist) {
+  d_att->sync_bn = dist;
+  d_i->sync_bn = dist;
+  cls->sync_bn = dist;
 }
 
 void JointModel::train(bool on) {

@@ -62,16 +62,24 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
     POSEFER_CHECK_CONFIG(!fs::exists(ckpt), job.run_dir,
                          " already holds a run (checkpoint.pt); use --resume or another --out");
   }
-  set_threads(job.config.threads);
+  const int world = job.dist ? job.dist->world_size() : 1;
+  const bool main_rank = !job.dist || job.dist->is_main();
+  check_data_parallel(job.config.batch_size, world);
+  // W processes share the cores: 0 = cores / W threads each.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  set_threads(job.config.threads > 0 ? job.config.threads : std::max(1, cores / world));
   PrepareOptions popt;
   popt.image_size = job.config.model.image_size;
   popt.channels = job.resume ? job.config.model.channels : job.channels;
-  popt.progress = job.config.progress;
-  popt.test = job.evaluate || job.config.data.fold == "official";
+  popt.progress = job.config.progress && main_rank;
+  popt.test = main_rank && (job.evaluate || job.config.data.fold == "official");
+  // Rank 0 prepares the data first (it may fill the --align auto cache), the others then read it.
+  if (world > 1 && !main_rank) job.dist->barrier();
   PreparedData data = prepare_data(job.config.data, popt);
+  if (world > 1 && main_rank) job.dist->barrier();
   POSEFER_CHECK_INPUT(data.train.size() >= 2, job.config.data.spec, ": the training part has ",
                       data.train.size(), " readable images");
-  if (!job.resume) {
+  if (!job.resume && main_rank) {
     // Which subjects went where, so anyone can pick a test face for `synthesize`.
     auto subjects = [&](const std::vector<size_t>& idx) {
       std::set<std::string> out;
@@ -93,11 +101,11 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   m.num_expressions = static_cast<int>(data.dataset.expression_names.size());
   m.num_poses = static_cast<int>(data.dataset.pose_names.size());
 
-  Trainer trainer(job.config, job.run_dir, data.dataset.expression_names, data.dataset.pose_names);
+  Trainer trainer(job.config, job.run_dir, data.dataset.expression_names, data.dataset.pose_names, job.dist);
   if (job.resume) trainer.resume(ckpt);
   TrainJobResult result;
   result.train = trainer.fit(data.train, data.val.size() > 0 ? &data.val : nullptr, hooks);
-  if (result.train.interrupted || !job.evaluate) return result;
+  if (result.train.interrupted || !job.evaluate || !main_rank) return result;
   const ImageSet& test = data.test.size() > 0 ? data.test : data.val;
   if (test.size() == 0) {
     spdlog::warn("no test images in split {}: skipping evaluation", job.config.data.fold);

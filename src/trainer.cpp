@@ -1,5 +1,6 @@
 #include "posefer/trainer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "posefer/labels.h"
 #include "posefer/losses.h"
 #include "posefer/progress.h"
+#include "posefer/sync_batch_norm.h"
 
 namespace posefer {
 
@@ -49,6 +51,28 @@ std::vector<std::vector<int64_t>> cross_partners(const torch::Tensor& subject, c
     }
   }
   return out;
+}
+
+namespace {
+// The partner rows of one shard, re-indexed to the shard's own batch positions.
+CrossTargets shard_cross(const CrossTargets& c, const Shard& sh) {
+  if (!c.rows.defined() || c.rows.numel() == 0) return {};
+  const int64_t global = c.global_count > 0 ? c.global_count : c.rows.size(0);
+  const auto keep = ((c.rows >= sh.begin) & (c.rows < sh.begin + sh.size)).nonzero().view({-1});
+  if (keep.numel() == 0) return {torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), global};
+  return {c.rows.index_select(0, keep) - sh.begin, c.x.index_select(0, keep), c.expression.index_select(0, keep),
+          c.pose.index_select(0, keep), global};
+}
+}  // namespace
+
+StepLosses StepLosses::from_values(const std::vector<double>& v) {
+  POSEFER_CHECK_SHAPE(v.size() == names().size(), "StepLosses: expected ", names().size(), " values, got ",
+                      v.size());
+  StepLosses s;
+  double* fields[] = {&s.l1, &s.tv, &s.g_adv_att, &s.g_adv_id, &s.g_cls, &s.cross_l1, &s.g_total,
+                      &s.d_att, &s.d_i, &s.c_real, &s.c_gen, &s.c_acc};
+  for (size_t i = 0; i < v.size(); ++i) *fields[i] = v[i];
+  return s;
 }
 
 torch::Device resolve_device(const std::string& name) {
@@ -114,12 +138,35 @@ torch::Tensor argmax_accuracy(const torch::Tensor& logits, const torch::Tensor& 
   return (logits.argmax(1) == labels).to(torch::kFloat).mean();
 }
 
+// splitmix64: decorrelated seeds from (seed, stream) pairs.
+uint64_t mix_seed(uint64_t seed, uint64_t stream) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (stream + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+constexpr uint64_t kStepRngStream = 0;  // the step generator's seed: mix_seed(seed, 0)
+
+torch::Tensor generator_state(at::Generator gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
 }  // namespace
 
 Trainer::Trainer(TrainConfig config, std::string run_dir, std::vector<std::string> expression_names,
-                 std::vector<std::string> pose_names)
-    : config_(std::move(config)), run_dir_(std::move(run_dir)), device_(resolve_device(config_.device)) {
+                 std::vector<std::string> pose_names, std::shared_ptr<DistContext> dist)
+    : config_(std::move(config)),
+      run_dir_(std::move(run_dir)),
+      device_(resolve_device(config_.device)),
+      step_rng_(at::detail::createCPUGenerator(mix_seed(config_.seed, kStepRngStream))) {
   config_.validate();
+  if (dist && dist->world_size() > 1) {
+    check_data_parallel(config_.batch_size, dist->world_size());
+    dist_ = std::move(dist);
+    if (!dist_->is_main()) run_dir_.clear();
+  }
   POSEFER_CHECK_CONFIG(static_cast<int>(expression_names.size()) == config_.model.num_expressions &&
                            static_cast<int>(pose_names.size()) == config_.model.num_poses,
                        "label names (", expression_names.size(), " expressions, ", pose_names.size(),
@@ -129,6 +176,10 @@ Trainer::Trainer(TrainConfig config, std::string run_dir, std::vector<std::strin
   if (device_.is_cuda()) torch::cuda::manual_seed_all(config_.seed);
   shuffle_rng_.seed(config_.seed);
   model_ = std::make_unique<JointModel>(config_.model, config_.optim, device_);
+  if (dist_) {
+    model_->set_sync_batch_norm(dist_);
+    sync_parameters();
+  }
   state_.expression_names = std::move(expression_names);
   state_.pose_names = std::move(pose_names);
   if (!run_dir_.empty()) {
@@ -146,11 +197,18 @@ void Trainer::resume(const std::string& checkpoint) {
       is >> shuffle_rng_;
     }
     if (state_.torch_rng.defined()) set_torch_rng_state(state_.torch_rng);
+    if (state_.step_rng.defined()) {
+      std::lock_guard<std::mutex> lock(step_rng_.mutex());
+      step_rng_.set_state(state_.step_rng);
+    }
   });
+  if (dist_) sync_parameters();  // every rank read the same file; this makes sure of it
   if (!run_dir_.empty()) truncate_log(run_dir_ + "/log.csv", state_.global_step);
   if (!run_dir_.empty()) truncate_log(run_dir_ + "/epochs.csv", state_.epoch);
-  spdlog::info("resumed at epoch {} step {} (global step {})", state_.epoch, state_.step_in_epoch,
-               state_.global_step);
+  if (rank() == 0) {
+    spdlog::info("resumed at epoch {} step {} (global step {})", state_.epoch, state_.step_in_epoch,
+                 state_.global_step);
+  }
 }
 
 void Trainer::save(const std::string& path) {
@@ -158,7 +216,46 @@ void Trainer::save(const std::string& path) {
   os << shuffle_rng_;
   state_.shuffle_rng = os.str();
   state_.torch_rng = get_torch_rng_state();
+  state_.step_rng = generator_state(step_rng_);
   save_checkpoint(path, config_, *model_, state_);
+}
+
+void Trainer::sync_parameters() {
+  std::vector<torch::Tensor> all;
+  for (torch::nn::Module* net : model_->nets()) {
+    for (const auto& p : net->parameters()) all.push_back(p);
+    for (const auto& b : net->buffers()) all.push_back(b);
+  }
+  dist_->broadcast(all, 0);
+}
+
+bool Trainer::any_rank(bool flag) {
+  if (!dist_) return flag;
+  auto t = torch::tensor({flag ? 1.0f : 0.0f});
+  dist_->all_reduce_sum({t});
+  return t.item<float>() > 0;
+}
+
+torch::Tensor Trainer::draw_uniform(int64_t cols) {
+  auto u = cols > 0 ? at::rand({step_global_, cols}, step_rng_) : at::rand({step_global_}, step_rng_);
+  return u.narrow(0, step_shard_.begin, step_shard_.size).to(device_);
+}
+
+torch::Tensor Trainer::draw_labels(int64_t n) {
+  return at::randint(0, n, {step_global_}, step_rng_, torch::kInt64)
+      .narrow(0, step_shard_.begin, step_shard_.size)
+      .to(device_);
+}
+
+void Trainer::backward_synced(const torch::Tensor& loss, torch::nn::Module& net) {
+  if (!dist_) {
+    loss.backward();
+    return;
+  }
+  (loss * (static_cast<double>(step_shard_.size) / static_cast<double>(step_global_))).backward();
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : net.parameters()) grads.push_back(p.grad());
+  dist_->all_reduce_sum(grads);
 }
 
 StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& e,
@@ -174,15 +271,15 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
     m.opt_d_att->zero_grad();
     auto d_loss = adversarial_bce(m.d_att->forward(x, e, p), true) +
                   adversarial_bce(m.d_att->forward(recon.detach(), e, p), false);
-    d_loss.backward();
+    backward_synced(d_loss, *m.d_att);
     m.opt_d_att->step();
     s.d_att = d_loss.item<double>();
 
     m.opt_d_i->zero_grad();
-    auto prior = torch::rand_like(f) * 2 - 1;
+    auto prior = draw_uniform(f.size(1)).to(f.dtype()) * 2 - 1;
     auto i_loss = adversarial_bce(m.d_i->forward(prior), true) +
                   adversarial_bce(m.d_i->forward(f.detach()), false);
-    i_loss.backward();
+    backward_synced(i_loss, *m.d_i);
     m.opt_d_i->step();
     s.d_i = i_loss.item<double>();
   }
@@ -195,12 +292,17 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
   if (cross && L.cross_l1 > 0 && cross->rows.defined() && cross->rows.numel() > 0) {
     auto other = m.gen->decoder->forward(f.index_select(0, cross->rows), cross->expression, cross->pose);
     auto c = content_l1(other, cross->x);
-    total = total + L.cross_l1 * c;
+    // This rank's share of the global mean over partner rows; backward_synced scales every loss
+    // by shard / global, undone here (both factors are 1 for one process).
+    const double rows = static_cast<double>(cross->rows.size(0));
+    const double share = (cross->global_count > 0 ? rows / static_cast<double>(cross->global_count) : 1.0) *
+                         static_cast<double>(step_global_) / static_cast<double>(step_shard_.size);
+    total = total + L.cross_l1 * share * c;
     s.cross_l1 = c.item<double>();
   }
   if (feedback) {
-    auto e2 = random_labels(x.size(0), config_.model.num_expressions, device_);
-    auto p2 = random_labels(x.size(0), config_.model.num_poses, device_);
+    auto e2 = draw_labels(config_.model.num_expressions);
+    auto p2 = draw_labels(config_.model.num_poses);
     auto fake = m.gen->decoder->forward(f, e2, p2);
     auto out = m.cls->forward(fake);
     auto c = classification_ce(out.expression, e2);
@@ -213,7 +315,7 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
       *gen_p = p2;
     }
   }
-  total.backward();
+  backward_synced(total, *m.gen);
   m.opt_g->step();
   s.l1 = l1.item<double>();
   s.tv = tv.item<double>();
@@ -224,20 +326,37 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
 }
 
 StepLosses Trainer::train_step(const torch::Tensor& x_in, const torch::Tensor& e_in,
-                               const torch::Tensor& p_in, int64_t epoch, const CrossTargets* cross_in) {
-  POSEFER_CHECK_SHAPE(x_in.dim() == 4 && x_in.size(0) >= 2, "train_step: need a batch of >= 2 images, got ",
-                      x_in.sizes());
+                               const torch::Tensor& p_in, int64_t epoch, const CrossTargets* cross) {
+  const int min_batch = std::max(2, world_size());  // batch norm; one image per rank
+  POSEFER_CHECK_SHAPE(x_in.dim() == 4 && x_in.size(0) >= min_batch, "train_step: need a batch of >= ",
+                      min_batch, " images, got ", x_in.sizes());
+  const int64_t b = x_in.size(0);
+  const Shard sh = shard_of(b, rank(), world_size());
+  const CrossTargets local = cross ? shard_cross(*cross, sh) : CrossTargets{};
+  return shard_step(x_in.narrow(0, sh.begin, sh.size), e_in.narrow(0, sh.begin, sh.size),
+                    p_in.narrow(0, sh.begin, sh.size), epoch, b, sh, &local);
+}
+
+StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e_in, const torch::Tensor& p_in,
+                               int64_t epoch, int64_t global_size, Shard shard, const CrossTargets* cross_in) {
   auto& m = *model_;
   const auto& L = config_.loss;
   m.train();
-  auto x = x_in.to(device_), e = e_in.to(device_), p = p_in.to(device_);
+  step_global_ = global_size;
+  step_shard_ = shard;
+  // Dropout masks: independent across ranks, reproducible, and the same after resume.
+  if (dist_) torch::manual_seed(mix_seed(config_.seed, 1 + static_cast<uint64_t>(state_.global_step) *
+                                                           kMaxWorldSize + static_cast<uint64_t>(rank())));
+  // Images in the nets' dtype: float32, or float64 where a caller converted the nets (tests).
+  const auto dtype = m.gen->parameters().front().scalar_type();
+  auto x = x_in.to(device_, dtype), e = e_in.to(device_), p = p_in.to(device_);
   const bool feedback = config_.train_gan && L.cls_feedback > 0 && epoch >= L.cls_feedback_warmup;
   torch::Tensor fb_images, fb_e, fb_p;
   CrossTargets cross_dev;
   const CrossTargets* cross = nullptr;
   if (cross_in && cross_in->rows.defined() && cross_in->rows.numel() > 0) {
-    cross_dev = {cross_in->rows.to(device_), cross_in->x.to(device_), cross_in->expression.to(device_),
-                 cross_in->pose.to(device_)};
+    cross_dev = {cross_in->rows.to(device_), cross_in->x.to(device_, dtype), cross_in->expression.to(device_),
+                 cross_in->pose.to(device_), cross_in->global_count};
     cross = &cross_dev;
   }
   StepLosses s;
@@ -262,8 +381,8 @@ StepLosses Trainer::train_step(const torch::Tensor& x_in, const torch::Tensor& e
         ps.push_back(fb_p);
         continue;
       }
-      auto e2 = random_labels(x.size(0), config_.model.num_expressions, device_);
-      auto p2 = random_labels(x.size(0), config_.model.num_poses, device_);
+      auto e2 = draw_labels(config_.model.num_expressions);
+      auto p2 = draw_labels(config_.model.num_poses);
       xs.push_back(m.gen->forward(x, e2, p2));
       es.push_back(e2);
       ps.push_back(p2);
@@ -287,11 +406,22 @@ StepLosses Trainer::train_step(const torch::Tensor& x_in, const torch::Tensor& e
     c_loss = c_loss + c_gen;
     s.c_gen = c_gen.item<double>();
   }
-  c_loss.backward();
+  backward_synced(c_loss, *m.cls);
   m.opt_cls->step();
   s.c_real = c_real.item<double>();
   s.c_acc = argmax_accuracy(out.expression.narrow(0, 0, b).detach(), e).item<double>();
-  return s;
+  if (!dist_) return s;
+  // The cross term is a mean over partner rows, not over the batch: weight it by this rank's
+  // share of the partner rows instead (undoing the batch share applied below).
+  if (cross && cross->global_count > 0) {
+    s.cross_l1 *= static_cast<double>(cross->rows.size(0)) / static_cast<double>(cross->global_count) *
+                  static_cast<double>(global_size) / static_cast<double>(shard.size);
+  }
+  // The global batch's losses: this rank's means weighted by its share, summed over the ranks.
+  auto v = torch::tensor(s.values(), torch::kDouble) *
+           (static_cast<double>(shard.size) / static_cast<double>(global_size));
+  dist_->all_reduce_sum({v});
+  return StepLosses::from_values(std::vector<double>(v.data_ptr<double>(), v.data_ptr<double>() + v.numel()));
 }
 
 double Trainer::evaluate_accuracy(const ImageSet& set) {
@@ -312,9 +442,14 @@ double Trainer::evaluate_accuracy(const ImageSet& set) {
 TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const TrainHooks& hooks) {
   const int64_t n = train.size();
   const int64_t bs = config_.batch_size;
-  POSEFER_CHECK_INPUT(n >= 2, "training set has ", n, " images; need at least 2");
-  // A last batch of one image would break batch norm: drop it.
-  const int64_t steps_per_epoch = (n % bs == 1) ? n / bs : (n + bs - 1) / bs;
+  // A last batch of one image would break batch norm, one of fewer than W images could not be
+  // shared out: drop it.
+  const int64_t min_batch = std::max(2, world_size());
+  POSEFER_CHECK_INPUT(n >= min_batch, "training set has ", n, " images; need at least ", min_batch);
+  const int64_t last = n % bs;
+  const int64_t steps_per_epoch = (last != 0 && last < min_batch) ? n / bs : (n + bs - 1) / bs;
+  const bool main_rank = rank() == 0;
+  if (dist_) model_->set_sync_batch_norm(dist_);
   const std::string ckpt = run_dir_.empty() ? std::string() : run_dir_ + "/checkpoint.pt";
   const std::string step_log = run_dir_.empty() ? std::string() : run_dir_ + "/log.csv";
   const std::string epoch_log = run_dir_.empty() ? std::string() : run_dir_ + "/epochs.csv";
@@ -323,11 +458,15 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
   for (const auto& nm : names) epoch_cols.push_back(nm);
   epoch_cols.push_back("val_acc");
 
-  spdlog::info("training on {} images, {} steps/epoch, {} epochs, batch {}, k = {}, device {}", n,
-               steps_per_epoch, config_.epochs, bs, config_.gen_k, device_.str());
-  spdlog::info("parameters: G {} D_att {} D_i {} C {}", model_->parameter_count(*model_->gen),
-               model_->parameter_count(*model_->d_att), model_->parameter_count(*model_->d_i),
-               model_->parameter_count(*model_->cls));
+  if (main_rank) {
+    spdlog::info("training on {} images, {} steps/epoch, {} epochs, batch {}{}, k = {}, device {}", n,
+                 steps_per_epoch, config_.epochs, bs,
+                 dist_ ? fmt::format(" ({} processes x {})", world_size(), bs / world_size()) : "",
+                 config_.gen_k, device_.str());
+    spdlog::info("parameters: G {} D_att {} D_i {} C {}", model_->parameter_count(*model_->gen),
+                 model_->parameter_count(*model_->d_att), model_->parameter_count(*model_->d_i),
+                 model_->parameter_count(*model_->cls));
+  }
 
   // Cross-reconstruction partners (same person, other labels); empty lists when the set has
   // one photo per person or the term is off.
@@ -342,7 +481,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
   }
 
   ProgressOptions popt;
-  popt.enabled = config_.progress;
+  popt.enabled = config_.progress && main_rank;
   popt.unit = "img";
   const int64_t total_steps = steps_per_epoch * config_.epochs;
   ProgressBar bar("train", total_steps, popt);
@@ -375,28 +514,37 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
     while (state_.step_in_epoch < steps_per_epoch) {
       const int64_t start = state_.step_in_epoch * bs;
       const int64_t len = std::min(bs, n - start);
-      auto rows = state_.permutation.narrow(0, start, len);
+      // This rank's rows of the global batch (all of them for one process).
+      const Shard sh = shard_of(len, rank(), world_size());
+      auto rows = state_.permutation.narrow(0, start + sh.begin, sh.size);
       auto x = train.batch_images(rows);
       auto e = train.expression.index_select(0, rows);
       auto p = train.pose.index_select(0, rows);
+      // Partners are drawn for the whole global batch (every rank draws the same, so the
+      // trainers' generators stay in step); this rank loads only those of its own rows.
       CrossTargets cross;
       if (!partners.empty()) {
         std::vector<int64_t> pos, other;
-        const auto rows_c = rows.contiguous();
-        const int64_t* rp = rows_c.data_ptr<int64_t>();
+        const auto global_rows = state_.permutation.narrow(0, start, len).contiguous();
+        const int64_t* rp = global_rows.data_ptr<int64_t>();
+        int64_t global_count = 0;
         for (int64_t i = 0; i < len; ++i) {
           const auto& cand = partners[static_cast<size_t>(rp[i])];
           if (cand.empty()) continue;
-          pos.push_back(i);
-          other.push_back(cand[shuffle_rng_() % cand.size()]);
+          ++global_count;
+          const int64_t pick = cand[shuffle_rng_() % cand.size()];
+          if (i < sh.begin || i >= sh.begin + sh.size) continue;
+          pos.push_back(i - sh.begin);
+          other.push_back(pick);
         }
         if (!pos.empty()) {
           auto other_rows = torch::tensor(other, torch::kInt64);
           cross = {torch::tensor(pos, torch::kInt64), train.batch_images(other_rows),
-                   train.expression.index_select(0, other_rows), train.pose.index_select(0, other_rows)};
+                   train.expression.index_select(0, other_rows), train.pose.index_select(0, other_rows),
+                   global_count};
         }
       }
-      const StepLosses s = train_step(x, e, p, epoch, &cross);
+      const StepLosses s = shard_step(x, e, p, epoch, len, sh, &cross);
       ++state_.step_in_epoch;
       ++state_.global_step;
       ++epoch_steps;
@@ -414,7 +562,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
       suffix << "e" << epoch + 1 << "/" << config_.epochs << " L1 " << s.l1 << " D " << s.d_att
              << " Di " << s.d_i << " C " << s.c_real << " acc " << s.c_acc;
       bar.update(epoch * steps_per_epoch + state_.step_in_epoch, suffix.str(), images_this_run);
-      if (hooks.should_stop && hooks.should_stop()) {
+      if (any_rank(hooks.should_stop && hooks.should_stop())) {
         stop = true;
         break;
       }
@@ -427,7 +575,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
     }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    const double val_acc = (val && val->size() > 0) ? evaluate_accuracy(*val) : -1.0;
+    const double val_acc = (main_rank && val && val->size() > 0) ? evaluate_accuracy(*val) : -1.0;
     result.val_accuracy = val_acc;
     ++state_.epoch;
     state_.step_in_epoch = 0;
@@ -454,13 +602,14 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
     }
   }
   bar.finish();
+  if (dist_) model_->set_sync_batch_norm(nullptr);  // from here on the model is local
   if (result.interrupted && !ckpt.empty()) {
     save(ckpt);
     spdlog::warn("interrupted at epoch {} step {}: checkpoint written to {} (continue with --resume)",
                  state_.epoch + 1, state_.step_in_epoch, ckpt);
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-  spdlog::info("{} steps in {:.1f} s ({:.1f} img/s)", steps_this_run, secs,
+  if (main_rank) spdlog::info("{} steps in {:.1f} s ({:.1f} img/s)", steps_this_run, secs,
                secs > 0 ? images_this_run / secs : 0.0);
   result.epochs_done = state_.epoch;
   result.steps_done = state_.global_step;

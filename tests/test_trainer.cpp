@@ -2,7 +2,6 @@
 // or an interruption, the warm-ups of the classifier's inputs, and config checks.
 #include "posefer/trainer.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -17,6 +16,7 @@
 
 #include "posefer/check.h"
 #include "test_support.h"
+#include "train_test_util.h"
 
 namespace posefer {
 namespace {
@@ -42,56 +42,6 @@ class TrainerTest : public ::testing::Test {
   int threads_ = 1;
 };
 
-// A model of a few thousand parameters per net: a step takes milliseconds.
-TrainConfig tiny_config() {
-  TrainConfig c;
-  c.model.image_size = 32;
-  c.model.channels = 1;
-  c.model.num_expressions = 3;
-  c.model.num_poses = 2;
-  c.model.id_dim = 16;
-  c.model.gen_width = 0.125;
-  c.model.disc_width = 0.25;
-  c.model.cls_width = 0.0625;
-  c.batch_size = 4;
-  c.epochs = 2;
-  c.gen_k = 1;
-  c.gen_warmup = 1;
-  c.loss.cls_feedback_warmup = 1;
-  c.checkpoint_every = 1;
-  c.seed = 7;
-  c.device = "cpu";
-  c.progress = false;
-  return c;
-}
-
-// m smooth "faces" in [-1, 1]: a bright Gaussian blob with two dark "eyes" on a dark
-// background, position and size drawn from `seed`. float [m, 1, n, n].
-torch::Tensor blob_faces(int64_t m, int64_t n, uint64_t seed) {
-  auto gen = at::detail::createCPUGenerator(seed);
-  auto u = [&](int64_t k) { return at::rand({k, 1, 1, 1}, gen); };
-  const auto grid = torch::arange(n, torch::kFloat) / static_cast<double>(n - 1);
-  const auto yy = grid.view({1, 1, n, 1}), xx = grid.view({1, 1, 1, n});
-  const auto cx = 0.4 + 0.2 * u(m), cy = 0.4 + 0.2 * u(m), s = 0.15 + 0.1 * u(m);
-  auto blob = [&](const torch::Tensor& x0, const torch::Tensor& y0, const torch::Tensor& sigma) {
-    return torch::exp(-((xx - x0).pow(2) + (yy - y0).pow(2)) / (2 * sigma.pow(2)));
-  };
-  auto face = blob(cx, cy, s) - 0.6 * blob(cx - 0.4 * s, cy - 0.3 * s, 0.15 * s) -
-              0.6 * blob(cx + 0.4 * s, cy - 0.3 * s, 0.15 * s);
-  return (face.clamp(0, 1) * 1.8 - 0.9).contiguous();
-}
-
-ImageSet make_image_set(int64_t m, uint64_t seed) {
-  ImageSet set;
-  set.images = ((blob_faces(m, 32, seed) + 1) * 127.5).round().clamp(0, 255).to(torch::kUInt8);
-  set.expression = torch::arange(m, torch::kInt64) % 3;
-  set.pose = (torch::arange(m, torch::kInt64) / 3) % 2;
-  // Four photos per person, so the resume tests also replay the cross-reconstruction draws.
-  set.subject = torch::arange(m, torch::kInt64) / 4;
-  for (int64_t i = 0; i < m; ++i) set.sample_index.push_back(static_cast<size_t>(i));
-  return set;
-}
-
 std::vector<std::string> read_lines(const fs::path& p) {
   std::ifstream in(p);
   std::vector<std::string> lines;
@@ -113,31 +63,13 @@ std::vector<std::string> log_rows_of_epoch(const fs::path& log, int epoch) {
   return rows;
 }
 
-void expect_same_parameters(Trainer& a, Trainer& b) {
-  auto& ma = a.model();
-  auto& mb = b.model();
-  const std::vector<std::pair<torch::nn::Module*, torch::nn::Module*>> nets{
-      {ma.gen.get(), mb.gen.get()}, {ma.d_att.get(), mb.d_att.get()},
-      {ma.d_i.get(), mb.d_i.get()}, {ma.cls.get(), mb.cls.get()}};
-  for (const auto& [na, nb] : nets) {
-    const auto pa = na->named_parameters(), pb = nb->named_parameters();
-    ASSERT_EQ(pa.size(), pb.size());
-    for (size_t i = 0; i < pa.size(); ++i) {
-      EXPECT_TRUE(torch::equal(pa[i].value(), pb[i].value())) << na->name() << " " << pa[i].key();
-    }
-    const auto ba = na->named_buffers(), bb = nb->named_buffers();
-    ASSERT_EQ(ba.size(), bb.size());
-    for (size_t i = 0; i < ba.size(); ++i) {
-      EXPECT_TRUE(torch::equal(ba[i].value(), bb[i].value())) << na->name() << " " << ba[i].key();
-    }
-  }
-}
+void expect_same_parameters(Trainer& a, Trainer& b) { test::expect_same_nets(a.model(), b.model(), 0.0); }
 
 TEST_F(TrainerTest, OverfitsAFixedTinyBatch) {
-  TrainConfig cfg = tiny_config();
+  TrainConfig cfg = test::tiny_train_config();
   cfg.batch_size = 8;
   Trainer t(cfg, "", kExpr, kPose);
-  const auto x = blob_faces(8, 32, 3);
+  const auto x = test::blob_faces(8, 32, 3);
   const auto e = torch::tensor({0, 1, 2, 0, 1, 2, 0, 1}, torch::kInt64);
   const auto p = torch::tensor({0, 0, 0, 0, 1, 1, 1, 1}, torch::kInt64);
   std::vector<double> l1;
@@ -149,8 +81,8 @@ TEST_F(TrainerTest, OverfitsAFixedTinyBatch) {
 }
 
 TEST_F(TrainerTest, SameSeedGivesIdenticalLosses) {
-  TrainConfig cfg = tiny_config();
-  const auto x = blob_faces(4, 32, 5);
+  TrainConfig cfg = test::tiny_train_config();
+  const auto x = test::blob_faces(4, 32, 5);
   const auto e = torch::tensor({0, 1, 2, 1}, torch::kInt64);
   const auto p = torch::tensor({0, 1, 1, 0}, torch::kInt64);
   // Trainers share torch's default generator (seeded by the constructor): run them one after
@@ -178,8 +110,8 @@ TEST_F(TrainerTest, SameSeedGivesIdenticalLosses) {
 TEST_F(TrainerTest, ResumeFromCheckpointMatchesAStraightRun) {
   const auto dir_a = test::fresh_dir("resumed");
   const auto dir_c = test::fresh_dir("straight");
-  const ImageSet data = make_image_set(12, 11);  // 3 steps per epoch
-  TrainConfig cfg = tiny_config();
+  const ImageSet data = test::make_image_set(12, 11);  // 3 steps per epoch
+  TrainConfig cfg = test::tiny_train_config();
   cfg.gen_warmup = 1;
   cfg.loss.cls_feedback_warmup = 2;  // epoch 3 runs everything
 
@@ -223,8 +155,8 @@ TEST_F(TrainerTest, ResumeFromCheckpointMatchesAStraightRun) {
 TEST_F(TrainerTest, InterruptedRunResumesToTheSameModel) {
   const auto dir_d = test::fresh_dir("interrupted");
   const auto dir_f = test::fresh_dir("straight");
-  const ImageSet data = make_image_set(20, 13);  // 5 steps per epoch
-  TrainConfig cfg = tiny_config();
+  const ImageSet data = test::make_image_set(20, 13);  // 5 steps per epoch
+  TrainConfig cfg = test::tiny_train_config();
   cfg.epochs = 2;
 
   {
@@ -268,8 +200,8 @@ TEST_F(TrainerTest, InterruptedRunResumesToTheSameModel) {
 
 TEST_F(TrainerTest, InterruptionAtTheEndOfAnEpochCompletesThatEpoch) {
   const auto dir = test::fresh_dir("run");
-  const ImageSet data = make_image_set(8, 17);  // 2 steps per epoch
-  TrainConfig cfg = tiny_config();
+  const ImageSet data = test::make_image_set(8, 17);  // 2 steps per epoch
+  TrainConfig cfg = test::tiny_train_config();
   cfg.epochs = 2;
   cfg.checkpoint_every = 5;
   {
@@ -295,11 +227,11 @@ TEST_F(TrainerTest, InterruptionAtTheEndOfAnEpochCompletesThatEpoch) {
 }
 
 TEST_F(TrainerTest, WarmupsGateGeneratedFacesAndClassifierFeedback) {
-  TrainConfig cfg = tiny_config();
+  TrainConfig cfg = test::tiny_train_config();
   cfg.gen_warmup = 2;
   cfg.loss.cls_feedback_warmup = 3;
   Trainer t(cfg, "", kExpr, kPose);
-  const auto x = blob_faces(4, 32, 9);
+  const auto x = test::blob_faces(4, 32, 9);
   const auto e = torch::tensor({0, 1, 2, 0}, torch::kInt64);
   const auto p = torch::tensor({1, 0, 1, 0}, torch::kInt64);
   for (int epoch = 0; epoch < 5; ++epoch) {
@@ -349,14 +281,14 @@ TEST_F(TrainerTest, CrossPartnersAreSamePersonWithOtherLabels) {
 }
 
 TEST_F(TrainerTest, CrossTermIsTheL1ToThePartnerAndCanBeSwitchedOff) {
-  TrainConfig cfg = tiny_config();
+  TrainConfig cfg = test::tiny_train_config();
   cfg.loss.cls_feedback = 0;
   cfg.gen_k = 0;
   cfg.extra_g_steps = 0;
-  const auto x = blob_faces(4, 32, 21);
+  const auto x = test::blob_faces(4, 32, 21);
   const auto e = torch::tensor({0, 1, 2, 0}, torch::kInt64);
   const auto p = torch::tensor({0, 0, 1, 1}, torch::kInt64);
-  CrossTargets cross{torch::tensor({0, 2}, torch::kInt64), blob_faces(2, 32, 22),
+  CrossTargets cross{torch::tensor({0, 2}, torch::kInt64), test::blob_faces(2, 32, 22),
                      torch::tensor({1, 0}, torch::kInt64), torch::tensor({1, 0}, torch::kInt64)};
   Trainer t(cfg, "", kExpr, kPose);
   double want = 0;
@@ -384,10 +316,10 @@ TEST_F(TrainerTest, CrossTermIsTheL1ToThePartnerAndCanBeSwitchedOff) {
 TEST_F(TrainerTest, CrossReconstructionMakesGUseTheCodes) {
   // Two "people", each at two labels. Trained on self-reconstruction only, G(x_a, labels of b)
   // stays near x_a; with the cross term it must move to b's photo.
-  TrainConfig cfg = tiny_config();
+  TrainConfig cfg = test::tiny_train_config();
   cfg.loss.cls_feedback = 0;
   cfg.gen_k = 0;
-  const auto x = blob_faces(4, 32, 5);
+  const auto x = test::blob_faces(4, 32, 5);
   const auto e = torch::tensor({0, 1, 0, 1}, torch::kInt64);
   const auto p = torch::tensor({0, 1, 0, 1}, torch::kInt64);
   const auto swap = torch::tensor({1, 0, 3, 2}, torch::kInt64);
@@ -409,7 +341,7 @@ TEST_F(TrainerTest, CrossReconstructionMakesGUseTheCodes) {
 }
 
 TEST_F(TrainerTest, ConfigMismatchesThrowConfigError) {
-  TrainConfig cfg = tiny_config();
+  TrainConfig cfg = test::tiny_train_config();
   EXPECT_THROW_MSG(Trainer(cfg, "", {"a", "b"}, kPose), ConfigError,
                    "label names (2 expressions, 2 poses) do not match the model config (3, 2)");
   EXPECT_THROW_MSG(Trainer(cfg, "", kExpr, {"x", "y", "z"}), ConfigError, "do not match");
@@ -418,17 +350,17 @@ TEST_F(TrainerTest, ConfigMismatchesThrowConfigError) {
 
   // Resuming a checkpoint of another model config.
   const auto dir = test::fresh_dir("run");
-  TrainConfig small = tiny_config();
+  TrainConfig small = test::tiny_train_config();
   Trainer a(small, "", kExpr, kPose);
   const std::string ckpt = (dir / "checkpoint.pt").string();
   a.save(ckpt);
-  TrainConfig other = tiny_config();
+  TrainConfig other = test::tiny_train_config();
   other.model.id_dim = 20;
   Trainer b(other, "", kExpr, kPose);
   EXPECT_THROW_MSG(b.resume(ckpt), ConfigError, "id_dim");
 
   // train_step needs a batch norm-able batch.
-  EXPECT_THROW_MSG(a.train_step(blob_faces(1, 32, 1), torch::zeros({1}, torch::kInt64),
+  EXPECT_THROW_MSG(a.train_step(test::blob_faces(1, 32, 1), torch::zeros({1}, torch::kInt64),
                                 torch::zeros({1}, torch::kInt64), 0),
                    ShapeError, ">= 2 images");
 }

@@ -20,7 +20,8 @@ struct TrainState {
   int64_t global_step = 0;     // steps done in total
   torch::Tensor permutation;   // int64 [M]: the current epoch's sample order (undefined if none)
   std::string shuffle_rng;     // serialised std::mt19937_64 of the trainer
-  torch::Tensor torch_rng;     // torch default CPU generator state (uint8)
+  torch::Tensor torch_rng;     // torch default CPU generator state (uint8; weights, dropout)
+  torch::Tensor step_rng;      // the trainer's generator of codes and priors (uint8; undefined in old checkpoints)
   std::vector<std::string> expression_names;  // label vocabularies of the training data
   std::vector<std::string> pose_names;
   double best_val = -1;        // best validation accuracy so far (select_on_val; -1 = none yet)

@@ -32,6 +32,9 @@ struct ModelConfig {
   // shuffle (polyphase form; same weights and results within 1e-4, faster on CPU where Debian's
   // LibTorch runs ConvTranspose2d without oneDNN). Not part of checkpoint compatibility.
   bool fast_deconv = true;
+  // Dropout probability after C_exp's two hidden FC layers (VGG: 0.5; 0 = off, e.g. to compare
+  // runs step by step). Not part of checkpoint compatibility (no weights depend on it).
+  double cls_dropout = 0.5;
 
   bool operator==(const ModelConfig& o) const;
   bool operator!=(const ModelConfig& o) const { return !(*this == o); }

@@ -8,11 +8,16 @@
 // D_i(f): is identity code f a sample of the uniform prior on [-1, 1]^d?
 //   f float [B, d] -> logit float [B]. FC 64, 32, 16 (BN + ReLU each), FC 1.
 // Both use batch norm, so training batches need B >= 2. Throw ShapeError on wrong shapes.
+// With `sync_bn` set (data-parallel training, W > 1) their batch norm in training mode uses the
+// statistics of the global batch over all ranks (sync_batch_norm.h).
 #pragma once
 
 #include <torch/torch.h>
 
+#include <memory>
+
 #include "posefer/config.h"
+#include "posefer/distributed.h"
 
 namespace posefer {
 
@@ -22,6 +27,7 @@ struct DAttImpl : torch::nn::Module {
                         const torch::Tensor& pose);
 
   ModelConfig config;
+  std::shared_ptr<DistContext> sync_bn;  // null = plain batch norm
   torch::nn::Sequential stem{nullptr};
   torch::nn::Sequential body{nullptr};
   torch::nn::Sequential head{nullptr};
@@ -33,6 +39,7 @@ struct DIdImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& f);
 
   ModelConfig config;
+  std::shared_ptr<DistContext> sync_bn;  // null = plain batch norm
   torch::nn::Sequential layers{nullptr};
 };
 TORCH_MODULE(DId);

@@ -11,6 +11,7 @@
 #include "posefer/classifier.h"
 #include "posefer/config.h"
 #include "posefer/discriminators.h"
+#include "posefer/distributed.h"
 #include "posefer/generator.h"
 
 namespace posefer {
@@ -29,6 +30,12 @@ struct JointModel {
   std::unique_ptr<torch::optim::Adam> opt_d_att;
   std::unique_ptr<torch::optim::Adam> opt_d_i;
   std::unique_ptr<torch::optim::Adam> opt_cls;
+
+  // The four nets in a fixed order: G, D_att, D_i, C_exp (the order collectives use).
+  std::vector<torch::nn::Module*> nets();
+  // Batch norm of D_att, D_i and C_exp over all ranks of `dist` (sync_batch_norm.h); null =
+  // each process normalises its own batch.
+  void set_sync_batch_norm(const std::shared_ptr<DistContext>& dist);
 
   void train(bool on = true);
   void eval() { train(false); }

@@ -7,6 +7,7 @@
 
 #include "posefer/config.h"
 #include "posefer/checkpoint.h"
+#include "posefer/distributed.h"
 #include "posefer/evaluator.h"
 #include "posefer/trainer.h"
 
@@ -23,6 +24,10 @@ struct TrainJob {
   int channels = 0;              // image channels: 0 = the data set's native count
   bool evaluate = true;          // evaluate on the test part at the end: eval.json, eval.md
   EvalOptions eval;              // evaluation settings
+  // Data-parallel training (trainer.h): this process's rank of the group; null = one process.
+  // Rank 0 prepares the data first (the others wait), writes split.json, the run's files and
+  // the evaluation; the others only train. threads = 0 means cores / W threads per process.
+  std::shared_ptr<DistContext> dist;
 };
 
 struct TrainJobResult {

@@ -13,6 +13,33 @@
 //      each epoch adds kN generated faces).
 // The run directory receives config.json, log.csv (losses per step), epochs.csv (per epoch),
 // and checkpoint.pt (atomic) every checkpoint_every epochs, at the end, and on interruption.
+//
+// Randomness: weights and dropout masks come from torch's default generator (seeded with
+// config.seed by the constructor); the random target labels e'/p' and D_i's prior samples from
+// the trainer's own generator, always drawn for the whole global batch (then sliced, below).
+//
+// Data-parallel training (a DistContext with world size W > 1, one Trainer per process; see
+// distributed.h): every rank holds the same global batch of B = batch_size images (the epoch's
+// permutation comes from the same seed on every rank) and trains on its shard (rows
+// [rB/W, (r+1)B/W); B % W == 0 is required). Rank 0's weights and buffers are broadcast at
+// construction and after resume. Each rank scales its losses by its share of the global batch
+// (n_r / B) and every backward's gradients are summed over the ranks before the optimiser step,
+// in the update order above (D_att, D_i, G and its extra steps, C_exp), so each step is the
+// step of one process on the whole batch. Batch norm uses the global batch's statistics
+// (sync_batch_norm.h). Codes and priors are drawn for the global batch, so they match one
+// process. What differs from one process with batch B: (1) float rounding (sums in another
+// order; batch-norm statistics from E[x^2] - E[x]^2 in float64). With the nets in float64 the
+// parameters after 3 steps agree within 1e-5 (measured: 7e-11). In float32 most agree within
+// 1e-5, but Adam's update lr * m / (sqrt(v) + 1e-8) turns rounding-level gradients into steps of
+// up to lr: the biases of layers followed by batch norm (true gradient 0) and the lowest C_exp
+// layers (gradients ~1e-8) then differ by up to lr per step (measured 8e-4 after 3 steps at lr
+// 2e-4); tests/test_distributed.cpp checks both. (2) Dropout: each rank draws its masks from its
+// default generator reseeded every step from (seed, rank, global step), so with cls_dropout > 0
+// the masks differ from one process's (independent across ranks, reproducible, same on resume).
+// Logged losses are the global batch's (weighted means over the ranks). Only rank 0 writes files,
+// logs and shows the progress bar; validation runs on rank 0 only; a stop request on any rank
+// (hooks) stops all of them after the same step. A last batch smaller than max(2, W) images is
+// dropped. After fit() returns, the model no longer synchronises (rank 0 may evaluate alone).
 #pragma once
 
 #include <torch/torch.h>
@@ -26,6 +53,7 @@
 
 #include "posefer/checkpoint.h"
 #include "posefer/config.h"
+#include "posefer/distributed.h"
 #include "posefer/image_cache.h"
 #include "posefer/joint_model.h"
 
@@ -37,6 +65,7 @@ struct StepLosses {
   double d_att = 0, d_i = 0, c_real = 0, c_gen = 0, c_acc = 0;
   static std::vector<std::string> names();
   std::vector<double> values() const;
+  static StepLosses from_values(const std::vector<double>& values);  // inverse of values()
 };
 
 // Partners for the cross-reconstruction term. Reconstruction of x from its own labels lets G
@@ -50,6 +79,9 @@ struct CrossTargets {
   torch::Tensor x;           // float [M, C, N, N] in [-1, 1]: the partner images
   torch::Tensor expression;  // int64 [M]: the partners' expressions (differ from the row's own
   torch::Tensor pose;        // int64 [M]    expression or pose)
+  // Data-parallel: rows with a partner in the whole global batch, so that each rank's term is
+  // its share of the global mean (0 = rows.size(0), one process).
+  int64_t global_count = 0;
 };
 
 // For each row of `subject`/`expression`/`pose` (int64 [M]), the rows of the same subject whose
@@ -74,8 +106,10 @@ torch::Device resolve_device(const std::string& name);
 class Trainer {
  public:
   // Builds the model from config (seeded with config.seed). `run_dir` may be empty (no files).
+  // With `dist` of world size W > 1: data-parallel (above); throws ConfigError unless
+  // batch_size % W == 0; ranks other than 0 ignore `run_dir`. Collective: every rank constructs.
   Trainer(TrainConfig config, std::string run_dir, std::vector<std::string> expression_names,
-          std::vector<std::string> pose_names);
+          std::vector<std::string> pose_names, std::shared_ptr<DistContext> dist = nullptr);
 
   // Continues from `checkpoint` (same model config required). Restores RNGs and position.
   void resume(const std::string& checkpoint);
@@ -83,9 +117,11 @@ class Trainer {
   // Trains until config.epochs epochs are done or hooks.should_stop() returns true.
   TrainResult fit(const ImageSet& train, const ImageSet* val = nullptr, const TrainHooks& hooks = {});
 
-  // One full joint step on a float batch x [B, C, N, N] in [-1, 1] with labels [B]; `epoch`
+  // One full joint step on a float batch x [B, C, N, N] in [-1, 1] with labels [B] (x is
+  // converted to the nets' dtype: float32, or float64 when a caller converted them); `epoch`
   // decides the warm-ups; `cross` (optional, used when loss.cross_l1 > 0) holds partner images.
-  // Public for tests and benchmarks.
+  // Data-parallel: every rank passes the same global batch (and partners) and trains on its
+  // shard; the losses returned are the global batch's. Public for tests and benchmarks.
   StepLosses train_step(const torch::Tensor& x, const torch::Tensor& expression,
                         const torch::Tensor& pose, int64_t epoch, const CrossTargets* cross = nullptr);
 
@@ -93,8 +129,24 @@ class Trainer {
   JointModel& model() { return *model_; }
   const TrainConfig& config() const { return config_; }
   const TrainState& state() const { return state_; }
+  // Rank and world size (0 and 1 without a DistContext).
+  int rank() const { return dist_ ? dist_->rank() : 0; }
+  int world_size() const { return dist_ ? dist_->world_size() : 1; }
 
  private:
+  // The step on this rank's rows [shard.begin, +shard.size) of a global batch of `global_size`.
+  StepLosses shard_step(const torch::Tensor& x, const torch::Tensor& expression, const torch::Tensor& pose,
+                        int64_t epoch, int64_t global_size, Shard shard, const CrossTargets* cross);
+  // Uniform [0, 1) numbers [global_size, cols] (cols 0 = [global_size]) or labels in [0, n),
+  // drawn from the step generator for the global batch; this rank's rows, on the device.
+  torch::Tensor draw_uniform(int64_t cols);
+  torch::Tensor draw_labels(int64_t n);
+  // loss * this rank's share of the global batch, backward, then the gradients of `net` summed
+  // over the ranks (plain backward without a DistContext).
+  void backward_synced(const torch::Tensor& loss, torch::nn::Module& net);
+  // Broadcasts rank 0's parameters and buffers of every net.
+  void sync_parameters();
+  bool any_rank(bool flag);
   StepLosses generator_step(const torch::Tensor& x, const torch::Tensor& e, const torch::Tensor& p,
                             const CrossTargets* cross, bool feedback, bool update_discriminators,
                             torch::Tensor* generated, torch::Tensor* gen_e, torch::Tensor* gen_p);
@@ -106,6 +158,11 @@ class Trainer {
   std::unique_ptr<JointModel> model_;
   TrainState state_;
   std::mt19937_64 shuffle_rng_;
+  at::Generator step_rng_;
+  std::shared_ptr<DistContext> dist_;  // null for one process (W = 1)
+  // The current step's global batch size and shard (set by shard_step for the draws).
+  int64_t step_global_ = 0;
+  Shard step_shard_;
 };
 
 }  // namespace posefer
