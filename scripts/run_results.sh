@@ -4,7 +4,7 @@
 #
 # Usage: scripts/run_results.sh [runs-dir]      (default runs/results; finished runs are kept,
 #        a run directory that already holds eval.json is not recomputed, a half-done one resumes)
-# Env:   POSEFER=path/to/posefer  SHARED=path/to/shared  ONLY=cmu|genki|fer (subset)
+# Env:   POSEFER=path/to/posefer  SHARED=path/to/shared  ONLY=cmu|genki|fer|protocols|demo (subset)
 #        FER_POSE_K="0 1" (k values of the FER2013 pose-bin runs; "0" skips the long k = 1 pair)
 #        JOBS=2 runs in parallel, THREADS=1 intra-op threads each (on a 2-core machine two
 #        single-threaded runs beat one two-threaded run, and do not suffer OpenMP spinning
@@ -96,13 +96,38 @@ fi
 if [ -z "$ONLY" ] || [ "$ONLY" = cmu ]; then
   align_set cmu "cmu:$SHARED/datasets/cmu-faces/faces" --size 128 --channels 1 --haar-fallback
   align_set cmu_full "cmu:$SHARED/datasets/cmu-faces/faces" --cmu-scale 1 --size 128 --channels 1 --haar-fallback
-  for f in 0 1 2 3 4; do
-    run "cmu_k1_fold${f}" --data "cmu:$SHARED/datasets/cmu-faces/faces" --fold "$f/5" \
-        --epochs 20 --k 1 "${MODEL[@]}"
-    # k = 0: the classifier alone (the GAN cannot influence a real-only classifier).
-    run "cmu_k0_fold${f}" --data "cmu:$SHARED/datasets/cmu-faces/faces" --fold "$f/5" \
-        --epochs 20 --k 0 --no-gan "${MODEL[@]}"
-  done
+fi
+
+# The paper's protocols through `posefer experiment` (issue 5): each writes a report folder
+# (report.md / report.html, tables as CSV, confusion / kN / synthesis PNGs); a finished run
+# inside it is not recomputed. Run one after another (each is one process, 1 thread).
+experiment() {  # experiment NAME ARGS...
+  local name=$1; shift
+  local dir="$RUNS/$name"
+  if [ -f "$dir/summary.json" ]; then echo "== $name: done"; return; fi
+  echo "== experiment $name: $*"
+  "$POSEFER" experiment "$@" --out "$dir" >"$RUNS/$name.md" 2>"$RUNS/$name.log"
+  echo "$POSEFER experiment $* --out $dir" >"$RUNS/$name.command.txt"
+}
+export -f experiment
+EXP_QUEUE=$(mktemp)
+exp() { local line; line=$(printf '%q ' "$@"); echo "${line% }" >>"$EXP_QUEUE"; }
+if [ -z "$ONLY" ] || [ "$ONLY" = cmu ]; then
+  # CMU faces: 5-fold subject-independent CV (joint k = 1 and real-only per fold, peer, Fig. 6).
+  exp cmu_5fold --protocol multipie-5fold --data "cmu:$SHARED/datasets/cmu-faces/faces" \
+      --epochs 20 --k 1 "${MODEL[@]}"
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = protocols ]; then
+  FACES="$RUNS/faces/manifest.csv"
+  [ -f "$FACES" ] || "$POSEFER" make-faces --out "$RUNS/faces" --identities 30 --poses multipie \
+      --expressions basic7 --size 64 --seed 1 >/dev/null 2>"$RUNS/faces.log"
+  # kN curve on rendered faces (fold 0/5; k beyond 5 does not fit this CPU budget).
+  exp kn_rendered --protocol kn-curve --data "manifest:$FACES" --ks 0,1,2,5 --epochs 15 --k 1 \
+      "${MODEL[@]}"
+  # Cross-data-set: G from rendered faces (greyscale, to take FER2013's images), classifier on
+  # FER2013 Training (seeded 3,000) -> PublicTest (model selection) -> PrivateTest.
+  exp cross_rendered_fer2013 --protocol cross-dataset --data "manifest:$FACES" \
+      --data-b "fer2013:$SHARED/datasets/fer2013" --max-train-b 3000 --epochs 15 --k 1 "${MODEL[@]}"
 fi
 # The peer row: face-api's pretrained expression net on the same test parts (no training).
 peer() {  # peer NAME DATA FOLD
@@ -124,8 +149,9 @@ if [ -z "$ONLY" ] || [ "$ONLY" = demo ]; then
     echo "$POSEFER demo --out $RUNS/demo --threads $THREADS" >"$RUNS/demo.command.txt"
   fi
 fi
-# Queued longest first, so the lanes finish together.
-xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ <"$QUEUE"
-rm -f "$QUEUE"
+# Queued longest first, so the lanes finish together; the experiments are one more lane each.
+xargs -r -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ <"$QUEUE"
+xargs -r -P "$JOBS" -L 1 bash -c 'experiment "$@"' _ <"$EXP_QUEUE"
+rm -f "$QUEUE" "$EXP_QUEUE"
 python3 scripts/results_md.py "$RUNS" > docs/RESULTS.md.tmp && mv docs/RESULTS.md.tmp docs/RESULTS.md
 echo "wrote docs/RESULTS.md"

@@ -193,3 +193,23 @@ run_expect(TRUE out ${POSEFER} evaluate --checkpoint ${WORK}/demo/joint --synthe
            --probe-steps 5 --threads 1 --no-progress --out ${WORK}/demo_eval)
 expect_contains("${out}" "Synthesis against ground truth")
 expect_contains("${out}" "12 generated faces from 4 test inputs (1 test subjects)")
+
+# experiment: flags checked; a tiny kn-curve on the demo's rendered faces writes its report.
+run_expect(FALSE out ${POSEFER} experiment --protocol nope --data manifest:x.csv --out ${WORK}/exp_bad)
+expect_contains("${out}" "--protocol")
+run_expect(FALSE out ${POSEFER} experiment --protocol kn-curve --data manifest:x.csv --ks 0,x --out ${WORK}/exp_bad)
+expect_contains("${out}" "posefer: error: --ks: 'x' is not an integer")
+run_expect(TRUE out ${POSEFER} experiment --protocol kn-curve --data manifest:${WORK}/demo/faces/manifest.csv
+           --ks 0,1 --folds 5 --image-size 32 --epochs 1 --gen-warmup 0 --judge-epochs 1 --gen-width 0.05
+           --disc-width 0.1 --cls-width 0.05 --no-peer --grid-subjects 1 --threads 1 --no-progress
+           --out ${WORK}/exp_kn)
+expect_contains("${out}" "real only (k = 0):")
+expect_contains("${out}" "report: ${WORK}/exp_kn/report.md")
+if(NOT EXISTS "${WORK}/exp_kn/kn_curve.png" OR NOT EXISTS "${WORK}/exp_kn/report.html")
+  message(FATAL_ERROR "experiment did not write kn_curve.png / report.html")
+endif()
+# augment: the kn run's joint model generates faces for the same rendered set's training part.
+run_expect(TRUE out ${POSEFER} augment --checkpoint ${WORK}/exp_kn/k1 --data manifest:${WORK}/demo/faces/manifest.csv
+           --fold 0/5 --k 1 --threads 1 --no-progress --out ${WORK}/aug)
+expect_contains("${out}" "16 faces from 16 images")
+expect_contains("${out}" "--extra-train manifest:${WORK}/aug/manifest.csv")

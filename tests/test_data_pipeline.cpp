@@ -281,3 +281,45 @@ TEST(DataPipelineAlign, PoseBinsFromLandmarkYaw) {
 
 }  // namespace
 }  // namespace posefer
+
+namespace posefer {
+namespace {
+
+TEST(DataPipelineExtra, ExtraTrainingImagesJoinOnlyTheTrainingPart) {
+  testing_util::ScratchDir d;
+  std::filesystem::create_directories(d.path() / "set");
+  const std::string spec = make_manifest(d);
+  // Two extra images labelled with a synonym ("happiness") and the data set's pose.
+  std::ofstream csv(d / "extra.csv");
+  csv << "path,subject,expression,pose\n";
+  for (int i = 0; i < 2; ++i) {
+    testing_util::write_image(d / ("x" + std::to_string(i) + ".png"), cv::Mat(20, 30, CV_8UC3, cv::Scalar(90, 90, 90)));
+    csv << "x" << i << ".png,g" << i << ",happiness,front\n";
+  }
+  csv.close();
+  DataConfig data;
+  data.spec = spec;
+  data.fold = "0/3";
+  PrepareOptions popt;
+  popt.image_size = 8;
+  popt.progress = false;
+  const PreparedData base = prepare_data(data, popt);
+  data.extra_train = "manifest:" + (d / "extra.csv");
+  const PreparedData with = prepare_data(data, popt);
+  EXPECT_EQ(with.train.size(), base.train.size() + 2);
+  EXPECT_EQ(with.test.size(), base.test.size());
+  // The extra rows come last, labelled "happy" (index 0 of happy, sad), their own subjects.
+  const int64_t n = with.train.size();
+  EXPECT_EQ(with.train.expression[n - 1].item<int64_t>(), 0);
+  EXPECT_EQ(with.dataset.samples[with.train.sample_index.back()].subject, "extra:g1");
+  EXPECT_EQ(with.train.images[n - 1].max().item<int>(), 90);
+
+  std::ofstream bad(d / "bad.csv");
+  bad << "path,subject,expression,pose\nx0.png,g0,contempt,front\n";
+  bad.close();
+  data.extra_train = "manifest:" + (d / "bad.csv");
+  expect_throw_with<InputError>([&] { prepare_data(data, popt); }, "expression 'contempt' is not a class of the data set (happy, sad)");
+}
+
+}  // namespace
+}  // namespace posefer

@@ -56,5 +56,17 @@ TEST(Labels, SignedOneHotAndTiling) {
   EXPECT_THROW_MSG(tile_code(code, 0), ShapeError, "tile count");
 }
 
+TEST(Labels, ExpressionNamesMapAcrossDataSets) {
+  EXPECT_EQ(canonical_expression("Happiness"), "happy");
+  EXPECT_EQ(canonical_expression("smile"), "happy");
+  EXPECT_EQ(canonical_expression("fearful"), "fear");
+  EXPECT_EQ(canonical_expression("Surprised"), "surprise");
+  EXPECT_EQ(canonical_expression("squint"), "squint");
+  // Rendered faces (basic7 names) onto FER2013's vocabulary, and a class without a match.
+  const std::vector<std::string> from{"neutral", "happy", "fearful", "disgusted", "squint"};
+  const std::vector<std::string> to{"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"};
+  EXPECT_EQ(map_expressions(from, to), (std::vector<int>{4, 3, 2, 1, -1}));
+}
+
 }  // namespace
 }  // namespace posefer

@@ -1,5 +1,7 @@
 // Tests for classification metrics: counts, accuracies, JSON and Markdown renderings.
 #include "posefer/metrics.h"
+#include "posefer/check.h"
+#include "test_support.h"
 
 #include <gtest/gtest.h>
 
@@ -140,6 +142,45 @@ TEST(Metrics, JsonRoundTrip) {
   EXPECT_TRUE(j2.at("group_names").empty());
   EXPECT_TRUE(j2.at("group_class_accuracy").empty());
   EXPECT_EQ(nlohmann::json::parse(j2.dump()), j2);
+}
+
+TEST(Metrics, ReportFromJsonInvertsToJson) {
+  const ClassificationReport r = example_report();
+  const ClassificationReport back = classification_report_from_json(nlohmann::json::parse(to_json(r).dump()));
+  EXPECT_EQ(back.class_names, r.class_names);
+  EXPECT_EQ(back.group_names, r.group_names);
+  EXPECT_EQ(back.confusion, r.confusion);
+  EXPECT_EQ(back.count, 10);
+  EXPECT_DOUBLE_EQ(back.accuracy, 0.7);
+  EXPECT_EQ(back.class_count, r.class_count);
+  EXPECT_DOUBLE_EQ(back.group_accuracy[0], 5.0 / 6.0);
+  EXPECT_TRUE(std::isnan(back.group_class_accuracy[1][2]));  // null -> NaN
+  EXPECT_DOUBLE_EQ(back.group_class_accuracy[0][2], 2.0 / 3.0);
+  nlohmann::json broken = to_json(r);
+  broken.erase("confusion");
+  EXPECT_THROW_MSG(classification_report_from_json(broken), InputError, "confusion");
+}
+
+TEST(Metrics, MeanReportAveragesFoldsAndSumsCounts) {
+  // Fold A: 3 of 4 right; fold B: 1 of 2 right, class c absent.
+  const auto a = classification_report(ints({0, 1, 2, 0}), ints({0, 1, 2, 1}), kClasses, ints({0, 0, 1, 1}), kGroups);
+  const auto b = classification_report(ints({1, 1}), ints({0, 1}), kClasses, ints({0, 0}), kGroups);
+  const ClassificationReport m = mean_report({a, b});
+  EXPECT_EQ(m.count, 6);
+  EXPECT_DOUBLE_EQ(m.accuracy, (0.75 + 0.5) / 2);
+  EXPECT_EQ(m.confusion[0][0], 1);
+  EXPECT_EQ(m.confusion[0][1], 1);
+  EXPECT_EQ(m.confusion[1][0], 1);
+  EXPECT_EQ(m.confusion[1][1], 2);
+  EXPECT_DOUBLE_EQ(m.class_accuracy[0], (1.0 + 0.0) / 2);
+  EXPECT_DOUBLE_EQ(m.class_accuracy[2], 1.0);  // only fold A has class c
+  EXPECT_EQ(m.class_count, (std::vector<int64_t>{2, 3, 1}));
+  EXPECT_DOUBLE_EQ(m.group_accuracy[0], (1.0 + 0.5) / 2);
+  EXPECT_DOUBLE_EQ(m.group_accuracy[1], 0.5);  // fold B has no group 1
+  EXPECT_EQ(m.group_count, (std::vector<int64_t>{4, 2}));
+  EXPECT_THROW_MSG(mean_report({}), ShapeError, "no reports");
+  const auto other = classification_report(ints({0}), ints({0}), {"x", "y", "z"});
+  EXPECT_THROW_MSG(mean_report({a, other}), ShapeError, "different classes");
 }
 
 TEST(Metrics, Markdown) {
