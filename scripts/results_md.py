@@ -140,6 +140,15 @@ def group_acc(run, which="expression"):
     return dict(zip(rep["group_names"], rep["group_accuracy"]))
 
 
+def is_experiment(path):
+    """A folder written by `posefer experiment` (its summary.json names the protocol)."""
+    try:
+        with open(os.path.join(path, "summary.json")) as f:
+            return "protocol" in json.load(f)
+    except (OSError, ValueError):
+        return False
+
+
 def main(root):
     runs = {}
     experiments = {}
@@ -147,7 +156,7 @@ def main(root):
         path = os.path.join(root, name)
         if os.path.isfile(os.path.join(path, "eval.json")):
             runs[name] = load(path)
-        elif os.path.isfile(os.path.join(path, "summary.json")) and os.path.isfile(os.path.join(path, "report.md")):
+        elif is_experiment(path):
             # A `posefer experiment` folder: its runs are EXPERIMENT/RUN.
             experiments[name] = path
             for sub in sorted(os.listdir(path)):
@@ -366,8 +375,9 @@ def main(root):
                 with open(per_pose) as f:
                     rr = list(csv.reader(f))
                 out.append("Per pose (%):\n\n" + table(rr[0], rr[1:]))
+            sheets = sorted(i for i in os.listdir(path) if i.startswith("synthesis_") and i.endswith(".png"))[:1]
             for img in sorted(os.listdir(path)):
-                if img.endswith(".png") and (img.startswith("synthesis_") or img in ("kn_curve.png", "confusion.png")):
+                if img in sheets or img in ("kn_curve.png", "confusion.png"):
                     dst = os.path.join("docs", "results", f"{name}_{img}")
                     with open(os.path.join(path, img), "rb") as fi, open(dst, "wb") as fo:
                         fo.write(fi.read())
