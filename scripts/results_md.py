@@ -375,7 +375,9 @@ def main(root):
                 with open(per_pose) as f:
                     rr = list(csv.reader(f))
                 out.append("Per pose (%):\n\n" + table(rr[0], rr[1:]))
-            sheets = sorted(i for i in os.listdir(path) if i.startswith("synthesis_") and i.endswith(".png"))[:1]
+            # One synthesis sheet, and only a small one (the repo keeps few, small images).
+            sheets = [i for i in sorted(os.listdir(path)) if i.startswith("synthesis_") and i.endswith(".png")
+                      and os.path.getsize(os.path.join(path, i)) < 150_000][:1]
             for img in sorted(os.listdir(path)):
                 if img in sheets or img in ("kn_curve.png", "confusion.png"):
                     dst = os.path.join("docs", "results", f"{name}_{img}")
