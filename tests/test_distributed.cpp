@@ -43,21 +43,7 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-class DistributedTest : public ::testing::Test {
- protected:
-  // One intra-op thread: the forked ranks must not inherit an OpenMP pool (and tiny nets gain
-  // nothing from threads).
-  void SetUp() override {
-    threads_ = torch::get_num_threads();
-    torch::set_num_threads(1);
-    spdlog::set_level(spdlog::level::warn);
-  }
-  void TearDown() override {
-    torch::set_num_threads(threads_);
-    spdlog::set_level(spdlog::level::info);
-  }
-  int threads_ = 1;
-};
+class DistributedTest : public test::QuietSingleThreadTest {};
 
 // Runs body(rank, context) in `world` forked processes that meet at a rendezvous held by this
 // process, and returns their exit statuses (0 = body returned; 1 = it threw, message on stderr;

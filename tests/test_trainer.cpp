@@ -26,21 +26,7 @@ namespace fs = std::filesystem;
 const std::vector<std::string> kExpr{"neutral", "happy", "sad"};
 const std::vector<std::string> kPose{"left", "right"};
 
-class TrainerTest : public ::testing::Test {
- protected:
-  // Tiny nets: a second intra-op thread only adds synchronisation, and on a loaded 2-core
-  // machine it made this suite 20x slower.
-  void SetUp() override {
-    threads_ = torch::get_num_threads();
-    torch::set_num_threads(1);
-    spdlog::set_level(spdlog::level::warn);
-  }
-  void TearDown() override {
-    torch::set_num_threads(threads_);
-    spdlog::set_level(spdlog::level::info);
-  }
-  int threads_ = 1;
-};
+class TrainerTest : public test::QuietSingleThreadTest {};
 
 std::vector<std::string> read_lines(const fs::path& p) {
   std::ifstream in(p);

@@ -4,6 +4,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -16,6 +17,23 @@
 #include "posefer/joint_model.h"
 
 namespace posefer::test {
+
+// Tiny nets on one intra-op thread (a second thread only adds synchronisation, made the trainer
+// suite 20x slower on a loaded 2-core machine, and forked ranks must not inherit an OpenMP pool),
+// with info logging silenced; both restored afterwards.
+class QuietSingleThreadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    threads_ = torch::get_num_threads();
+    torch::set_num_threads(1);
+    spdlog::set_level(spdlog::level::warn);
+  }
+  void TearDown() override {
+    torch::set_num_threads(threads_);
+    spdlog::set_level(spdlog::level::info);
+  }
+  int threads_ = 1;
+};
 
 // A model of a few thousand parameters per net: a step takes milliseconds. 3 expressions, 2 poses.
 inline TrainConfig tiny_train_config() {
