@@ -31,6 +31,7 @@ Action add_demo(CLI::App& app) {
   cmd->add_option("--seed", job->seed, "Seed of the faces, the split and the training");
   cmd->add_option("--threads", job->threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--no-progress", *no_progress, "No progress bars");
+  add_plot_flags(cmd, job->plot);
   return [=]() {
     DemoJob j = *job;
     j.progress = !*no_progress;

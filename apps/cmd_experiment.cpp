@@ -31,6 +31,7 @@ Action add_experiment(CLI::App& app) {
       ->check(CLI::Range(0.05, 0.95));
   cmd->add_option("--ks", *ks, "kn-curve: comma-separated k values");
   cmd->add_flag("!--no-peer", job->peer, "Leave out face-api's row");
+  add_plot_flags(cmd, job->plot);
   cmd->add_option("--grid-subjects", job->grid_subjects, "Test people shown as synthesis sheets")
       ->check(CLI::Range(0, 100));
   add_run_options(cmd, job->base, *flags);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "posefer/config.h"
+#include "posefer/plot.h"
 
 namespace posefer {
 struct TrainJob;  // pipeline.h
@@ -58,6 +59,9 @@ const char* data_spec_help();
 // --rafd-gaze, --data-cache) bound to `data`, with their defaults and range checks; sets
 // data.data_cache to default_data_cache_dir().
 void add_reader_flags(CLI::App* cmd, DataConfig& data);
+
+// --plot and --gnuplot: who draws report charts (plot.h).
+void add_plot_flags(CLI::App* cmd, PlotConfig& plot);
 
 // True once SIGINT/SIGTERM arrived (installed by main).
 bool stop_requested();

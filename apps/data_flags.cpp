@@ -1,4 +1,5 @@
-// The data-set reader flags, defined once for every command that reads a data set.
+// The data-set reader flags, defined once for every command that reads a data set, and the
+// chart-drawing flags of the commands that write reports.
 #include <exception>
 #include <string>
 
@@ -50,6 +51,13 @@ void add_reader_flags(CLI::App* cmd, DataConfig& data) {
       ->check(CLI::IsMember({"all", "frontal", "left", "right"}));
   cmd->add_option("--data-cache", data.data_cache,
                   "Where bu3dfe renders and fer2013csv images are written once and reused");
+}
+
+void add_plot_flags(CLI::App* cmd, PlotConfig& plot) {
+  cmd->add_option("--plot", plot.backend,
+                  "Chart drawing: auto (gnuplot when installed, else built-in), gnuplot or builtin")
+      ->check(CLI::IsMember({"auto", "gnuplot", "builtin"}));
+  cmd->add_option("--gnuplot", plot.gnuplot, "gnuplot executable (name on PATH or path)");
 }
 
 }  // namespace posefer::cli

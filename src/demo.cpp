@@ -67,6 +67,7 @@ void DemoJob::validate() const {
   POSEFER_CHECK_CONFIG(k >= 1 && k <= 100, "demo: --k must be in 1..100 (the demo compares k generated faces with none), got ", k);
   POSEFER_CHECK_CONFIG(grid_subjects >= 0, "demo: --grid-subjects must be >= 0, got ", grid_subjects);
   POSEFER_CHECK_CONFIG(judge_epochs >= 1, "demo: --judge-epochs must be >= 1, got ", judge_epochs);
+  plot.validate();
 }
 
 DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
@@ -183,10 +184,10 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
   }
 
   // 4. Charts.
-  write_rgb_png((out / "confusion_joint.png").string(),
-                confusion_chart(r1.eval.expression, "real + generated (k = " + std::to_string(job.k) + ")"));
-  write_rgb_png((out / "confusion_baseline.png").string(),
-                confusion_chart(r0.eval.expression, "real faces only (k = 0)"));
+  write_confusion_chart((out / "confusion_joint.png").string(), r1.eval.expression,
+                        "real + generated (k = " + std::to_string(job.k) + ")", job.plot);
+  write_confusion_chart((out / "confusion_baseline.png").string(), r0.eval.expression,
+                        "real faces only (k = 0)", job.plot);
   const NumericTable ep1 = read_numeric_csv((out / "joint" / "epochs.csv").string());
   const NumericTable ep0 = read_numeric_csv((out / "baseline" / "epochs.csv").string());
   LineChartOptions lo;
@@ -194,15 +195,15 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
   lo.x_label = "epoch";
   lo.y_label = "mean loss";
   lo.log_y = true;
-  write_rgb_png((out / "loss.png").string(), epoch_chart(ep1, {"l1", "d_att", "d_i", "c_real", "c_gen", "g_cls"}, lo));
+  write_epoch_chart((out / "loss.png").string(), ep1, {"l1", "d_att", "d_i", "c_real", "c_gen", "g_cls"}, lo, job.plot);
   LineChartOptions ao;
   ao.title = "classifier accuracy on its real training batches";
   ao.x_label = "epoch";
   ao.y_label = "accuracy";
-  write_rgb_png((out / "accuracy.png").string(),
-                line_chart({Series{"real + generated (k = " + std::to_string(job.k) + ")", ep1.column("epoch"), ep1.column("c_acc")},
-                            Series{"real only (k = 0)", ep0.column("epoch"), ep0.column("c_acc")}},
-                           ao));
+  write_line_chart((out / "accuracy.png").string(),
+                   {Series{"real + generated (k = " + std::to_string(job.k) + ")", ep1.column("epoch"), ep1.column("c_acc")},
+                    Series{"real only (k = 0)", ep0.column("epoch"), ep0.column("c_acc")}},
+                   ao, job.plot);
 
   // 5. Summary, report.md and index.html.
   const auto acc_rows = accuracy_rows(r0.eval, r1.eval);

@@ -212,7 +212,7 @@ void write_report(const ExperimentJob& job, const std::vector<ExperimentRow>& ro
   write_file_atomic((out / "per_class.csv").string(), csv_table(class_header, class_rows));
   write_file_atomic((out / "pose_expression.csv").string(), csv_table(pe_header, pe_rows));
   write_file_atomic((out / "confusion.csv").string(), csv_table(conf_header, conf_rows));
-  write_rgb_png((out / "confusion.png").string(), confusion_chart(main.report, main.name));
+  write_confusion_chart((out / "confusion.png").string(), main.report, main.name, job.plot);
   if (!in.kn.empty()) {
     std::vector<std::vector<std::string>> kn_rows;
     Series s;
@@ -223,11 +223,18 @@ void write_report(const ExperimentJob& job, const std::vector<ExperimentRow>& ro
       s.y.push_back(100 * a);
     }
     write_file_atomic((out / "kn_curve.csv").string(), csv_table({"k", "accuracy %"}, kn_rows));
+    std::vector<Series> curves{s};
+    // The peer (a pretrained net that saw none of our generated faces) as a flat reference line.
+    for (const auto& r : rows) {
+      if (r.name.find("(peer") == std::string::npos || !std::isfinite(r.report.accuracy)) continue;
+      curves.push_back(Series{r.name, {static_cast<double>(in.kn.front().first), static_cast<double>(in.kn.back().first)},
+                              {100 * r.report.accuracy, 100 * r.report.accuracy}});
+    }
     LineChartOptions lo;
     lo.title = "Accuracy against generated faces per real face (kN)";
     lo.x_label = "k";
     lo.y_label = "test accuracy %";
-    write_rgb_png((out / "kn_curve.png").string(), line_chart({s}, lo));
+    write_line_chart((out / "kn_curve.png").string(), curves, lo, job.plot);
   }
 
   // Markdown.
@@ -356,6 +363,7 @@ ExperimentResult run_experiment(const ExperimentJob& job, const TrainHooks& hook
   POSEFER_CHECK_CONFIG(std::find(names.begin(), names.end(), job.protocol) != names.end(), "unknown protocol '",
                        job.protocol, "' (multipie-5fold, bu3dfe-35, kn-curve, cross-dataset)");
   POSEFER_CHECK_CONFIG(!job.out.empty(), "experiment: an output folder (--out) is required");
+  job.plot.validate();
   POSEFER_CHECK_CONFIG(!job.base.config.data.spec.empty(), "experiment: --data is required");
   POSEFER_CHECK_CONFIG(job.folds >= 2 && job.folds <= 50, "experiment: folds must be in [2, 50], got ", job.folds);
   POSEFER_CHECK_CONFIG(job.train_fraction > 0 && job.train_fraction < 1,

@@ -22,10 +22,6 @@ namespace posefer {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// Writes bytes to `path` atomically: `<path>.tmp.<pid>` in the same folder, then rename (each
-// path is written by one thread only, so the name is unique).
 void write_bytes_atomic(const std::string& path, const char* data, size_t size) {
   const fs::path target(path);
   std::error_code ec;
@@ -50,6 +46,8 @@ void write_bytes_atomic(const std::string& path, const char* data, size_t size) 
     throw Error(path + ": cannot rename temp file into place");
   }
 }
+
+namespace {
 
 std::string fmt_float(float v, int decimals) {
   char buf[32];

@@ -1,13 +1,18 @@
 #include "posefer/plot.h"
 
 #include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 
 #include "posefer/check.h"
+#include "posefer/gnuplot.h"
+#include "posefer/make_faces.h"
 
 namespace posefer {
 
@@ -82,15 +87,25 @@ std::array<uint8_t, 3> series_colour(size_t i) {
   return kPalette[i % (sizeof kPalette / sizeof kPalette[0])];
 }
 
-RgbImage line_chart(const std::vector<Series>& series, const LineChartOptions& o) {
+void validate_line_chart(const std::vector<Series>& series, const LineChartOptions& o) {
   POSEFER_CHECK_CONFIG(o.width >= 200 && o.height >= 200, "line_chart: image ", o.width, "x",
                        o.height, " is too small (min 200x200)");
   POSEFER_CHECK_SHAPE(!series.empty(), "line_chart: no series to draw");
-  auto ok = [&](double y) { return std::isfinite(y) && (!o.log_y || y > 0); };
-  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  bool any = false;
   for (const Series& s : series) {
     POSEFER_CHECK_SHAPE(s.x.size() == s.y.size(), "line_chart: series '", s.name, "' has ",
                         s.x.size(), " x values but ", s.y.size(), " y values");
+    for (size_t i = 0; i < s.x.size(); ++i)
+      any = any || (std::isfinite(s.x[i]) && std::isfinite(s.y[i]) && (!o.log_y || s.y[i] > 0));
+  }
+  POSEFER_CHECK_SHAPE(any, "line_chart: no finite point in any series");
+}
+
+RgbImage line_chart(const std::vector<Series>& series, const LineChartOptions& o) {
+  validate_line_chart(series, o);
+  auto ok = [&](double y) { return std::isfinite(y) && (!o.log_y || y > 0); };
+  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  for (const Series& s : series) {
     for (size_t i = 0; i < s.x.size(); ++i) {
       if (!std::isfinite(s.x[i]) || !ok(s.y[i])) continue;
       const double y = o.log_y ? std::log10(s.y[i]) : s.y[i];
@@ -100,7 +115,6 @@ RgbImage line_chart(const std::vector<Series>& series, const LineChartOptions& o
       y1 = std::max(y1, y);
     }
   }
-  POSEFER_CHECK_SHAPE(std::isfinite(x0), "line_chart: no finite point in any series");
   if (x1 == x0) { x0 -= 0.5; x1 += 0.5; }
   if (y1 == y0) { y0 -= 0.5; y1 += 0.5; }
   const double pad = 0.05 * (y1 - y0);
@@ -220,9 +234,10 @@ HeatMapLayout heat_map_layout(const std::vector<std::string>& row_names,
   return l;
 }
 
-RgbImage heat_map(const std::vector<std::vector<double>>& values,
-                  const std::vector<std::string>& row_names,
-                  const std::vector<std::string>& col_names, const HeatMapOptions& o) {
+void validate_heat_map(const std::vector<std::vector<double>>& values,
+                       const std::vector<std::string>& row_names,
+                       const std::vector<std::string>& col_names, const HeatMapOptions& o) {
+  POSEFER_CHECK_CONFIG(o.cell >= 16, "heat_map: cell size ", o.cell, " is too small (min 16)");
   POSEFER_CHECK_SHAPE(!values.empty() && values.size() == row_names.size(),
                       "heat_map: ", values.size(), " rows of values but ", row_names.size(),
                       " row names");
@@ -231,6 +246,12 @@ RgbImage heat_map(const std::vector<std::vector<double>>& values,
                         r, " has ", values[r].size(), " values but there are ", col_names.size(),
                         " column names");
   }
+}
+
+RgbImage heat_map(const std::vector<std::vector<double>>& values,
+                  const std::vector<std::string>& row_names,
+                  const std::vector<std::string>& col_names, const HeatMapOptions& o) {
+  validate_heat_map(values, row_names, col_names, o);
   double vmax = 0;
   for (const auto& row : values)
     for (double v : row)
@@ -279,6 +300,88 @@ RgbImage heat_map(const std::vector<std::vector<double>>& values,
   const int cy = l.top + (l.cell * static_cast<int>(row_names.size()) - cap_up.rows) / 2;
   if (cy >= 0 && cy + cap_up.rows <= m.rows) cap_up.copyTo(m(cv::Rect(8, cy, cap_up.cols, cap_up.rows)));
   return img;
+}
+
+void PlotConfig::validate() const {
+  POSEFER_CHECK_CONFIG(backend == "auto" || backend == "gnuplot" || backend == "builtin",
+                       "plot backend must be auto, gnuplot or builtin, got '", backend, "'");
+  POSEFER_CHECK_CONFIG(!gnuplot.empty(), "plot: the gnuplot executable is empty");
+}
+
+std::string resolve_plot_backend(const PlotConfig& c) {
+  c.validate();
+  if (c.backend == "builtin") return "builtin";
+  if (gnuplot_available(c.gnuplot)) return "gnuplot";
+  POSEFER_CHECK_CONFIG(c.backend == "auto", "plot backend gnuplot: '", c.gnuplot,
+                       " --version' does not run (scripts/setup.sh installs gnuplot-nox; or use the builtin backend)");
+  return "builtin";
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+void write_text(const std::string& path, const std::string& text) { write_bytes_atomic(path, text.data(), text.size()); }
+
+// Draws with gnuplot into a temporary PNG beside `path`, renames it over `path` and keeps the
+// script as <stem>.gp. `script(output)` makes the script for a given output name. Returns false
+// (after a warning) when gnuplot failed and the backend was "auto".
+template <class MakeScript>
+bool draw_with_gnuplot(const std::string& path, const PlotConfig& c, const MakeScript& script) {
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  fs::create_directories(dir);
+  const std::string stem = target.stem().string();
+  const std::string tag = "." + stem + ".tmp." + std::to_string(::getpid());
+  const std::string tmp_png = tag + ".png", tmp_gp = tag + ".gp";
+  write_text((dir / tmp_gp).string(), script(tmp_png));
+  std::error_code ec;
+  try {
+    run_gnuplot(c.gnuplot, dir.string(), tmp_gp);
+    POSEFER_CHECK(fs::exists(dir / tmp_png), "gnuplot wrote no image for ", path);
+  } catch (const Error& e) {
+    fs::remove(dir / tmp_gp, ec);
+    fs::remove(dir / tmp_png, ec);
+    if (c.backend != "auto") throw Error("drawing " + path + ": " + e.what());
+    spdlog::warn("drawing {} with gnuplot failed ({}); using the built-in drawing", path, e.what());
+    return false;
+  }
+  fs::remove(dir / tmp_gp, ec);
+  fs::rename(dir / tmp_png, target, ec);
+  if (ec) {
+    fs::remove(dir / tmp_png, ec);
+    throw Error("drawing " + path + ": cannot move the image into place: " + ec.message());
+  }
+  if (c.keep_script) write_text((dir / (stem + ".gp")).string(), script(target.filename().string()));
+  return true;
+}
+
+}  // namespace
+
+std::string write_line_chart(const std::string& path, const std::vector<Series>& series,
+                             const LineChartOptions& options, const PlotConfig& config) {
+  validate_line_chart(series, options);
+  if (resolve_plot_backend(config) == "gnuplot" &&
+      draw_with_gnuplot(path, config, [&](const std::string& out) {
+        return gnuplot_line_script(series, options, out);
+      }))
+    return "gnuplot";
+  write_rgb_png(path, line_chart(series, options));
+  return "builtin";
+}
+
+std::string write_heat_map(const std::string& path, const std::vector<std::vector<double>>& values,
+                           const std::vector<std::string>& row_names,
+                           const std::vector<std::string>& col_names, const HeatMapOptions& options,
+                           const PlotConfig& config) {
+  validate_heat_map(values, row_names, col_names, options);
+  if (resolve_plot_backend(config) == "gnuplot" &&
+      draw_with_gnuplot(path, config, [&](const std::string& out) {
+        return gnuplot_heat_script(values, row_names, col_names, options, out);
+      }))
+    return "gnuplot";
+  write_rgb_png(path, heat_map(values, row_names, col_names, options));
+  return "builtin";
 }
 
 }  // namespace posefer

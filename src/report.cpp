@@ -143,8 +143,9 @@ std::string HtmlPage::str() const {
          html_escape(title_) + "</h1>\n" + body_ + "</body>\n</html>\n";
 }
 
-RgbImage epoch_chart(const NumericTable& epochs, const std::vector<std::string>& columns,
-                     const LineChartOptions& options) {
+namespace {
+
+std::vector<Series> epoch_series(const NumericTable& epochs, const std::vector<std::string>& columns) {
   const auto x = epochs.column("epoch");
   std::vector<Series> series;
   for (const auto& c : columns) {
@@ -152,10 +153,11 @@ RgbImage epoch_chart(const NumericTable& epochs, const std::vector<std::string>&
     series.push_back(Series{c, x, epochs.column(c)});
   }
   POSEFER_CHECK_SHAPE(!series.empty(), "epoch_chart: none of the requested columns is in the table");
-  return line_chart(series, options);
+  return series;
 }
 
-RgbImage confusion_chart(const ClassificationReport& report, const std::string& title) {
+// Row percentages (NaN rows for classes without test faces) and the chart's options.
+std::vector<std::vector<double>> confusion_fractions(const ClassificationReport& report) {
   const size_t n = report.class_names.size();
   POSEFER_CHECK_SHAPE(n > 0 && report.confusion.size() == n, "confusion_chart: ", report.confusion.size(),
                       " confusion rows for ", n, " classes");
@@ -166,13 +168,40 @@ RgbImage confusion_chart(const ClassificationReport& report, const std::string& 
     if (total == 0) continue;
     for (size_t c = 0; c < n; ++c) pct[r][c] = static_cast<double>(report.confusion[r][c]) / total;
   }
+  return pct;
+}
+
+HeatMapOptions confusion_options(const std::string& title) {
   HeatMapOptions o;
   o.title = title;
   o.percent = true;
   o.decimals = 0;
   o.row_label = "true";
   o.col_label = "predicted (% of the true class)";
-  return heat_map(pct, report.class_names, report.class_names, o);
+  return o;
+}
+
+}  // namespace
+
+RgbImage epoch_chart(const NumericTable& epochs, const std::vector<std::string>& columns,
+                     const LineChartOptions& options) {
+  return line_chart(epoch_series(epochs, columns), options);
+}
+
+RgbImage confusion_chart(const ClassificationReport& report, const std::string& title) {
+  return heat_map(confusion_fractions(report), report.class_names, report.class_names, confusion_options(title));
+}
+
+std::string write_epoch_chart(const std::string& path, const NumericTable& epochs,
+                              const std::vector<std::string>& columns, const LineChartOptions& options,
+                              const PlotConfig& plot) {
+  return write_line_chart(path, epoch_series(epochs, columns), options, plot);
+}
+
+std::string write_confusion_chart(const std::string& path, const ClassificationReport& report,
+                                  const std::string& title, const PlotConfig& plot) {
+  return write_heat_map(path, confusion_fractions(report), report.class_names, report.class_names,
+                        confusion_options(title), plot);
 }
 
 RgbImage labelled_grid(const torch::Tensor& images, const std::vector<std::string>& row_names,

@@ -199,6 +199,8 @@ run_expect(FALSE out ${POSEFER} experiment --protocol nope --data manifest:x.csv
 expect_contains("${out}" "--protocol")
 run_expect(FALSE out ${POSEFER} experiment --protocol kn-curve --data manifest:x.csv --ks 0,x --out ${WORK}/exp_bad)
 expect_contains("${out}" "posefer: error: --ks: 'x' is not an integer")
+run_expect(FALSE out ${POSEFER} experiment --protocol kn-curve --data manifest:x.csv --plot excel --out ${WORK}/exp_bad)
+expect_contains("${out}" "--plot")
 run_expect(TRUE out ${POSEFER} experiment --protocol kn-curve --data manifest:${WORK}/demo/faces/manifest.csv
            --ks 0,1 --folds 5 --image-size 32 --epochs 1 --gen-warmup 0 --judge-epochs 1 --gen-width 0.05
            --disc-width 0.1 --cls-width 0.05 --no-peer --grid-subjects 1 --threads 1 --no-progress

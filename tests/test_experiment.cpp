@@ -1,5 +1,6 @@
 // experiment.h: the protocols run their trainings once, resume, and write the report folder.
 #include "posefer/experiment.h"
+#include "posefer/gnuplot.h"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -42,6 +43,7 @@ TEST_F(ExperimentTest, CrossValidationWritesTheReportAndResumes) {
   job.folds = 2;
   job.peer = false;
   job.grid_subjects = 1;
+  job.plot.backend = "builtin";
   const ExperimentResult r = run_experiment(job);
   ASSERT_FALSE(r.interrupted);
   ASSERT_EQ(r.rows.size(), 2u);
@@ -56,6 +58,7 @@ TEST_F(ExperimentTest, CrossValidationWritesTheReportAndResumes) {
                         "pose_expression.csv", "confusion.csv", "confusion.png"}) {
     EXPECT_TRUE(fs::is_regular_file(fs::path(job.out) / f)) << f;
   }
+  EXPECT_FALSE(fs::exists(fs::path(job.out) / "confusion.gp"));  // plot.backend = builtin
   for (const char* run : {"fold0", "fold0_k0", "fold1", "fold1_k0"}) {
     EXPECT_TRUE(fs::is_regular_file(fs::path(job.out) / run / "eval.json")) << run;
   }
@@ -95,6 +98,8 @@ TEST_F(ExperimentTest, KnCurveAndCrossDataset) {
   EXPECT_EQ(k.rows[0].name, "real + generated (k = 2)");  // the main row first
   EXPECT_EQ(k.rows[1].name, "real only (k = 0)");
   EXPECT_TRUE(fs::is_regular_file(fs::path(kn.out) / "kn_curve.png"));
+  // Charts go through the job's plot config: gnuplot keeps its script, the built-in one none.
+  EXPECT_EQ(fs::is_regular_file(fs::path(kn.out) / "kn_curve.gp"), gnuplot_available("gnuplot"));
   std::stringstream want;
   want << "k,accuracy %\n0," << format_number(100 * k.rows[1].report.accuracy, 1) << "\n2,"
        << format_number(100 * k.rows[0].report.accuracy, 1) << "\n";

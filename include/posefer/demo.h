@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <string>
 
+#include "posefer/plot.h"
 #include "posefer/trainer.h"
 
 namespace posefer {
@@ -41,6 +42,7 @@ struct DemoJob {
   uint64_t seed = 1;                   // seeds the faces, the split and the training
   int threads = 0;                     // intra-op threads (0 = all cores)
   bool progress = true;                // progress bars on stderr
+  PlotConfig plot;                     // who draws the charts (gnuplot or built-in)
   void validate() const;               // throws ConfigError naming the field
 };
 

@@ -34,6 +34,7 @@
 
 #include "posefer/metrics.h"
 #include "posefer/pipeline.h"
+#include "posefer/plot.h"
 
 namespace posefer {
 
@@ -52,6 +53,7 @@ struct ExperimentJob {
   std::vector<int> ks{0, 1, 5, 10, 15, 20};  // kn-curve: the k values
   bool peer = true;              // add face-api's row when its weights are installed
   int grid_subjects = 2;         // test people shown as synthesis sheets
+  PlotConfig plot;               // who draws confusion.png and kn_curve.png (gnuplot or built-in)
 };
 
 // One configuration's test results (a row of the tables).

@@ -54,6 +54,14 @@ RgbImage epoch_chart(const NumericTable& epochs, const std::vector<std::string>&
 // 100%), titled `title`.
 RgbImage confusion_chart(const ClassificationReport& report, const std::string& title);
 
+// The same two charts written as PNG files through `plot` (gnuplot or built-in, plot.h); return
+// the backend that drew them.
+std::string write_epoch_chart(const std::string& path, const NumericTable& epochs,
+                              const std::vector<std::string>& columns, const LineChartOptions& options,
+                              const PlotConfig& plot);
+std::string write_confusion_chart(const std::string& path, const ClassificationReport& report,
+                                  const std::string& title, const PlotConfig& plot);
+
 // Tiles images [R * Cn, C, N, N] (row-major; float in [-1, 1] or uint8; C = 1 or 3) into a grid
 // with `row_names` on the left, `col_names` above and `title` on top. Missing cells may be
 // filled by the caller with any constant image. Throws ShapeError when the count of images
