@@ -15,10 +15,11 @@ Action add_synthesize(CLI::App& app) {
   cmd->add_option("--out", job->out, "Output PNG")->required();
   cmd->add_option("--expression", job->expression, "Target expression (name or index); with --pose: one face");
   cmd->add_option("--pose", job->pose, "Target pose (name or index)");
+  cmd->add_flag("!--plain", job->labels, "Grid without names or gaps beyond 2 px (input in the top-left tile)");
   cmd->add_option("--threads", job->threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
   return [=]() {
-    auto img = run_synthesize_job(*job);
-    std::cout << "wrote " << job->out << " (" << img.size(2) << "x" << img.size(1) << ")\n";
+    const auto [w, h] = run_synthesize_job(*job);
+    std::cout << "wrote " << job->out << " (" << w << "x" << h << ")\n";
     return 0;
   };
 }

@@ -9,6 +9,8 @@
 #include "posefer/check.h"
 #include "posefer/data_pipeline.h"
 #include "posefer/image_io.h"
+#include "posefer/make_faces.h"
+#include "posefer/report.h"
 #include "posefer/synthesis_eval.h"
 #include "posefer/synthesizer.h"
 
@@ -165,7 +167,7 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
   return r;
 }
 
-torch::Tensor run_synthesize_job(const SynthesizeJob& job) {
+std::pair<int, int> run_synthesize_job(const SynthesizeJob& job) {
   set_threads(job.threads);
   auto lm = load_trained_model(job.checkpoint);
   const auto& mc = lm.config.model;
@@ -181,6 +183,13 @@ torch::Tensor run_synthesize_job(const SynthesizeJob& job) {
     const auto e = resolve_label(job.expression, lm.state.expression_names, "expression");
     const auto p = resolve_label(job.pose, lm.state.pose_names, "pose");
     out = synthesize_face(lm.model->gen, face, e, p);
+  } else if (job.labels) {
+    const RgbImage sheet = hconcat({labelled_grid(face.unsqueeze(0), {""}, {""}, "input x"),
+                                    labelled_grid(synthesis_faces(lm.model->gen, face), lm.state.pose_names,
+                                                  lm.state.expression_names, "G(x, e, p)")},
+                                   24);
+    write_rgb_png(job.out, sheet, 9);
+    return {sheet.width, sheet.height};
   } else {
     out = synthesis_grid(lm.model->gen, face);
     std::string cols;
@@ -190,7 +199,7 @@ torch::Tensor run_synthesize_job(const SynthesizeJob& job) {
     spdlog::info("grid columns: input{}; rows:{}", cols, rows);
   }
   write_png(job.out, out);
-  return out;
+  return {static_cast<int>(out.size(2)), static_cast<int>(out.size(1))};
 }
 
 }  // namespace posefer

@@ -30,7 +30,7 @@ torch::Tensor synthesize_face(Generator& gen, const torch::Tensor& face, int64_t
   return out.squeeze(0).cpu();
 }
 
-torch::Tensor synthesis_grid(Generator& gen, const torch::Tensor& face) {
+torch::Tensor synthesis_faces(Generator& gen, const torch::Tensor& face) {
   check_face(*gen, face);
   const auto& c = gen->encoder->config;
   const int64_t E = c.num_expressions, P = c.num_poses;
@@ -40,7 +40,13 @@ torch::Tensor synthesis_grid(Generator& gen, const torch::Tensor& face) {
   auto opts = torch::TensorOptions().dtype(torch::kInt64).device(dev);
   auto e = torch::arange(E, opts).repeat({P});                      // e varies fastest
   auto p = torch::arange(P, opts).repeat_interleave(E);
-  auto generated = gen->forward(x, e, p).cpu().view({P, E, c.channels, c.image_size, c.image_size});
+  return gen->forward(x, e, p).cpu();
+}
+
+torch::Tensor synthesis_grid(Generator& gen, const torch::Tensor& face) {
+  const auto& c = gen->encoder->config;
+  const int64_t E = c.num_expressions, P = c.num_poses;
+  auto generated = synthesis_faces(gen, face).view({P, E, c.channels, c.image_size, c.image_size});
   auto tiles = torch::ones({P, E + 1, c.channels, c.image_size, c.image_size});  // white blanks
   tiles.narrow(1, 1, E).copy_(generated);
   tiles[0][0].copy_(face.cpu());

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "posefer/config.h"
 #include "posefer/checkpoint.h"
@@ -68,11 +69,14 @@ struct SynthesizeJob {
   std::string out;               // output PNG
   std::string expression;        // name or index; with pose: one face instead of the grid
   std::string pose;
+  bool labels = true;            // grid: pose names on the rows, expression names on the columns
   int threads = 0;
 };
 
-// Writes the PNG (atomically) and returns its [C, H, W] tensor.
-torch::Tensor run_synthesize_job(const SynthesizeJob& job);
+// Writes the PNG (atomically) and returns its size as {width, height}: one face, the labelled
+// sheet (input | G(x, e, p) with row and column names) or, without labels, the bare
+// synthesis_grid.
+std::pair<int, int> run_synthesize_job(const SynthesizeJob& job);
 
 // "runs/x" -> "runs/x/checkpoint.pt" when it is a directory; else unchanged.
 std::string resolve_checkpoint_path(const std::string& path);

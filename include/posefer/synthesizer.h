@@ -16,6 +16,10 @@ namespace posefer {
 torch::Tensor synthesize_face(Generator& gen, const torch::Tensor& face, int64_t expression,
                               int64_t pose);
 
+// G(face, e, p) for every pose p (major) and expression e: float [P * E, C, N, N] in [-1, 1],
+// image p * E + e. Throws ShapeError on a wrong shape.
+torch::Tensor synthesis_faces(Generator& gen, const torch::Tensor& face);
+
 // The grid: P rows (poses) x (1 + E) columns; column 0 holds the input face in row 0 (blank
 // below it), columns 1..E the expressions. Returns float [C, H, W] in [-1, 1] with 2-px gaps.
 torch::Tensor synthesis_grid(Generator& gen, const torch::Tensor& face);
