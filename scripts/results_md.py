@@ -340,6 +340,8 @@ def main(root):
                  f"{syn.get('copy_ssim', float('nan')):.3f}"],
                 ["identity kept (nearest test person by f)", pct(syn.get("identity_accuracy")),
                  f"real faces {pct(syn.get('identity_accuracy_real'))}, chance {pct(syn.get('identity_chance'))}"],
+                ["identity by an independent judge CNN", pct(syn.get("identity_judge_accuracy")),
+                 f"real faces it did not see {pct(syn.get('identity_judge_real'))}"],
                 ["judge: target expression of generated faces", pct(dis_.get("judge_generated_expression_accuracy")),
                  f"real faces {pct(dis_.get('judge_real_expression_accuracy'))}"],
                 ["judge: target pose of generated faces", pct(dis_.get("judge_generated_pose_accuracy")),

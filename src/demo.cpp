@@ -217,6 +217,8 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
   const std::vector<std::vector<std::string>> check_rows{
       {"identity kept: nearest test person by f(G(x, e, p))", pct(json_num(synthesis, "identity_accuracy")),
        "real faces " + pct(json_num(synthesis, "identity_accuracy_real")) + ", chance " + pct(json_num(synthesis, "identity_chance"))},
+      {"identity by an independent judge CNN (fitted on every other real test face)", pct(json_num(synthesis, "identity_judge_accuracy")),
+       "real faces it did not see " + pct(json_num(synthesis, "identity_judge_real")) + ", chance " + pct(json_num(synthesis, "identity_chance"))},
       {"independent judge: target expression of generated faces", pct(json_num(d, "judge_generated_expression_accuracy")),
        "on real test faces " + pct(json_num(d, "judge_real_expression_accuracy"))},
       {"independent judge: target pose of generated faces", pct(json_num(d, "judge_generated_pose_accuracy")),

@@ -31,28 +31,6 @@ void for_batches(const ImageSet& set, const torch::Tensor& rows_all, const torch
 
 torch::Tensor all_rows(const ImageSet& set) { return torch::arange(set.size(), torch::kInt64); }
 
-// The judge: deliberately not VGG-like (3 wide convs, global pooling), trained separately.
-struct JudgeImpl : nn::Module {
-  JudgeImpl(int64_t channels, int64_t e, int64_t p) {
-    features = register_module(
-        "features",
-        nn::Sequential(nn::Conv2d(nn::Conv2dOptions(channels, 32, 5).stride(2).padding(2)),
-                       nn::BatchNorm2d(32), nn::ReLU(),
-                       nn::Conv2d(nn::Conv2dOptions(32, 64, 3).stride(2).padding(1)),
-                       nn::BatchNorm2d(64), nn::ReLU(),
-                       nn::Conv2d(nn::Conv2dOptions(64, 96, 3).stride(2).padding(1)),
-                       nn::BatchNorm2d(96), nn::ReLU(), nn::AdaptiveAvgPool2d(2)));
-    expr = register_module("expr", nn::Linear(96 * 4, e));
-    pose = register_module("pose", nn::Linear(96 * 4, p));
-  }
-  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x) {
-    auto h = features->forward(x).flatten(1);
-    return {expr->forward(h), pose->forward(h)};
-  }
-  nn::Sequential features{nullptr};
-  nn::Linear expr{nullptr}, pose{nullptr};
-};
-TORCH_MODULE(Judge);
 
 double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
   return (logits.argmax(1).cpu() == labels.cpu()).to(torch::kFloat).mean().item<double>();
@@ -80,6 +58,66 @@ double linear_probe(const torch::Tensor& f_train, const torch::Tensor& y_train,
 }
 
 }  // namespace
+
+JudgeImpl::JudgeImpl(int64_t channels, int64_t classes_a, int64_t classes_b) {
+  features = register_module(
+      "features",
+      nn::Sequential(nn::Conv2d(nn::Conv2dOptions(channels, 32, 5).stride(2).padding(2)),
+                     nn::BatchNorm2d(32), nn::ReLU(),
+                     nn::Conv2d(nn::Conv2dOptions(32, 64, 3).stride(2).padding(1)),
+                     nn::BatchNorm2d(64), nn::ReLU(),
+                     nn::Conv2d(nn::Conv2dOptions(64, 96, 3).stride(2).padding(1)),
+                     nn::BatchNorm2d(96), nn::ReLU(), nn::AdaptiveAvgPool2d(2)));
+  // Registered as "expr" / "pose" (their names before the judge became public).
+  head_a = register_module("expr", nn::Linear(96 * 4, classes_a));
+  head_b = register_module("pose", nn::Linear(96 * 4, classes_b));
+}
+
+std::pair<torch::Tensor, torch::Tensor> JudgeImpl::forward(const torch::Tensor& x) {
+  auto h = features->forward(x).flatten(1);
+  return {head_a->forward(h), head_b->forward(h)};
+}
+
+void train_judge(Judge& judge, const ImageSet& set, const torch::Tensor& rows_all,
+                 const torch::Tensor& labels_a, const torch::Tensor& labels_b,
+                 const JudgeTraining& options, const torch::Device& device) {
+  const int64_t n = rows_all.size(0);
+  POSEFER_CHECK_SHAPE(labels_a.dim() == 1 && labels_a.size(0) == n &&
+                          (!labels_b.defined() || (labels_b.dim() == 1 && labels_b.size(0) == n)),
+                      "train_judge: ", n, " rows but labels ", labels_a.sizes(),
+                      labels_b.defined() ? " / " : "", labels_b.defined() ? labels_b.sizes() : c10::IntArrayRef{});
+  torch::optim::Adam opt(judge->parameters(), torch::optim::AdamOptions(1e-3));
+  std::mt19937_64 rng(options.seed);
+  const int64_t bs = options.batch;
+  const int64_t steps = std::max<int64_t>(1, n / bs);
+  ProgressOptions popt;
+  popt.enabled = options.progress;
+  ProgressBar bar(options.label, options.epochs * steps, popt);
+  for (int ep = 0; ep < options.epochs; ++ep) {
+    std::vector<int64_t> perm(n);
+    for (int64_t i = 0; i < n; ++i) perm[i] = i;
+    for (int64_t i = n - 1; i > 0; --i) std::swap(perm[i], perm[rng() % static_cast<uint64_t>(i + 1)]);
+    auto perm_t = torch::tensor(perm, torch::kInt64);
+    judge->train();
+    for (int64_t s = 0; s < steps; ++s) {
+      auto pos = perm_t.narrow(0, s * bs, std::min(bs, n - s * bs));
+      if (pos.size(0) < 2) continue;
+      auto x = set.batch_images(rows_all.index_select(0, pos)).to(device);
+      // Light augmentation (shift by up to 2 px) so the judge generalises across people.
+      const int64_t dx = static_cast<int64_t>(rng() % 5) - 2, dy = static_cast<int64_t>(rng() % 5) - 2;
+      x = torch::roll(x, {dy, dx}, {2, 3});
+      auto [la, lb] = judge->forward(x);
+      auto loss = classification_ce(la, labels_a.index_select(0, pos).to(device));
+      if (labels_b.defined()) loss = loss + classification_ce(lb, labels_b.index_select(0, pos).to(device));
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      bar.update(ep * steps + s + 1);
+    }
+  }
+  bar.finish();
+  judge->eval();
+}
 
 nlohmann::json EvalResult::to_json() const {
   nlohmann::json j;
@@ -207,38 +245,12 @@ nlohmann::json evaluate_disentanglement(JointModel& model, const ImageSet& train
   // 3. The independent judge.
   Judge judge(cfg.channels, cfg.num_expressions, cfg.num_poses);
   judge->to(device);
-  torch::optim::Adam opt(judge->parameters(), torch::optim::AdamOptions(1e-3));
-  std::mt19937_64 rng(options.seed);
-  const int64_t n = train.size();
-  const int64_t bs = options.judge_batch;
-  const int64_t steps = std::max<int64_t>(1, n / bs);
-  ProgressOptions popt;
-  popt.enabled = options.progress;
-  ProgressBar bar("judge", options.judge_epochs * steps, popt);
-  for (int ep = 0; ep < options.judge_epochs; ++ep) {
-    std::vector<int64_t> perm(n);
-    for (int64_t i = 0; i < n; ++i) perm[i] = i;
-    for (int64_t i = n - 1; i > 0; --i) std::swap(perm[i], perm[rng() % static_cast<uint64_t>(i + 1)]);
-    auto perm_t = torch::tensor(perm, torch::kInt64);
-    judge->train();
-    for (int64_t s = 0; s < steps; ++s) {
-      auto rows = perm_t.narrow(0, s * bs, std::min(bs, n - s * bs));
-      if (rows.size(0) < 2) continue;
-      auto x = train.batch_images(rows).to(device);
-      // Light augmentation (shift by up to 2 px) so the judge generalises across people.
-      const int64_t dx = static_cast<int64_t>(rng() % 5) - 2, dy = static_cast<int64_t>(rng() % 5) - 2;
-      x = torch::roll(x, {dy, dx}, {2, 3});
-      auto [le, lp] = judge->forward(x);
-      auto loss = classification_ce(le, train.expression.index_select(0, rows).to(device)) +
-                  classification_ce(lp, train.pose.index_select(0, rows).to(device));
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-      bar.update(ep * steps + s + 1);
-    }
-  }
-  bar.finish();
-  judge->eval();
+  JudgeTraining jt;
+  jt.epochs = options.judge_epochs;
+  jt.batch = options.judge_batch;
+  jt.seed = options.seed;
+  jt.progress = options.progress;
+  train_judge(judge, train, all_rows(train), train.expression, train.pose, jt, device);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> re, rp, ge, gp, te, tp;
   for_batches(test, all_rows(test), device, [&](const torch::Tensor&, const torch::Tensor& x) {

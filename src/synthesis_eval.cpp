@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "posefer/check.h"
+#include "posefer/evaluator.h"
 #include "posefer/make_faces.h"
 #include "posefer/report.h"
 #include "posefer/metrics.h"
@@ -124,11 +125,46 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
   };
   const double id_real = (nearest(f_real) == subj).to(torch::kDouble).mean().item<double>();
 
+  // The independent identity judge: fitted on every other real image of each test person,
+  // scored on the rest (its ceiling) and on the generated faces.
+  Judge judge{nullptr};
+  double judge_real = NAN;
+  if (options.identity_judge_epochs > 0 && n_subjects >= 2) {
+    std::vector<int64_t> fit_rows, fit_labels, held_rows, held_labels, seen(n_subjects, 0);
+    for (int64_t r = 0; r < test.size(); ++r) {
+      const bool fit = seen[row_subject[r]]++ % 2 == 0;
+      (fit ? fit_rows : held_rows).push_back(r);
+      (fit ? fit_labels : held_labels).push_back(row_subject[r]);
+    }
+    judge = Judge(cfg.channels, n_subjects, 1);
+    judge->to(device);
+    JudgeTraining jt;
+    jt.epochs = options.identity_judge_epochs;
+    jt.batch = 32;
+    jt.seed = options.seed;
+    jt.progress = options.progress;
+    jt.label = "identity judge";
+    {
+      torch::AutoGradMode grad(true);
+      train_judge(judge, test, torch::tensor(fit_rows, torch::kInt64), torch::tensor(fit_labels, torch::kInt64),
+                  torch::Tensor(), jt, device);
+    }
+    if (!held_rows.empty()) {
+      auto rows = torch::tensor(held_rows, torch::kInt64);
+      std::vector<torch::Tensor> pred;
+      for (int64_t s = 0; s < rows.size(0); s += kBatch) {
+        auto part = rows.narrow(0, s, std::min<int64_t>(kBatch, rows.size(0) - s));
+        pred.push_back(judge->forward(test.batch_images(part).to(device)).first.argmax(1).cpu());
+      }
+      judge_real = (torch::cat(pred) == torch::tensor(held_labels, torch::kInt64)).to(torch::kDouble).mean().item<double>();
+    }
+  }
+
   // Generate in batches; accumulate per-pair metrics.
   const int64_t n = static_cast<int64_t>(in_rows.size());
   auto t_in = torch::tensor(in_rows, torch::kInt64), t_truth = torch::tensor(truth_rows, torch::kInt64);
   auto t_e = torch::tensor(tgt_e, torch::kInt64), t_p = torch::tensor(tgt_p, torch::kInt64);
-  std::vector<torch::Tensor> l1s, ssims, cl1s, cssims, ids;
+  std::vector<torch::Tensor> l1s, ssims, cl1s, cssims, ids, judged;
   ProgressOptions popt;
   popt.enabled = options.progress;
   ProgressBar bar("synthesis", n, popt);
@@ -142,6 +178,7 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
     cl1s.push_back(((x - truth).abs().flatten(1).mean(1) / 2).cpu());
     cssims.push_back(ssim(x, truth).cpu());
     ids.push_back(nearest(model.gen->encoder->forward(g).cpu()));
+    if (judge) judged.push_back(judge->forward(g).first.argmax(1).cpu());
     bar.update(s + len);
   }
   bar.finish();
@@ -159,6 +196,10 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
   out["identity_accuracy"] = id_ok.mean().item<double>();
   out["identity_accuracy_real"] = id_real;
   out["identity_chance"] = 1.0 / static_cast<double>(n_subjects);
+  out["identity_judge_accuracy"] =
+      judge ? nlohmann::json((torch::cat(judged) == subj.index_select(0, t_in)).to(torch::kDouble).mean().item<double>())
+            : nlohmann::json();
+  out["identity_judge_real"] = std::isfinite(judge_real) ? nlohmann::json(judge_real) : nlohmann::json();
   auto grouped = [&](const torch::Tensor& label, const std::vector<std::string>& names) {
     nlohmann::json g = nlohmann::json::object();
     for (int64_t k = 0; k < static_cast<int64_t>(names.size()); ++k) {
@@ -195,6 +236,12 @@ std::string synthesis_markdown(const nlohmann::json& r) {
         format_percent(num(r["identity_accuracy"])) + "%** (real test faces: " +
         format_percent(num(r["identity_accuracy_real"])) + "%, chance " +
         format_percent(num(r["identity_chance"])) + "%)\n\n";
+  if (r.contains("identity_judge_accuracy") && r["identity_judge_accuracy"].is_number()) {
+    md += "Identity by an independent judge (a separate CNN fitted on every other real image of each "
+          "test person): **" + format_percent(num(r["identity_judge_accuracy"])) +
+          "%** of generated faces named as the input's person (on the real images it did not see: " +
+          format_percent(num(r["identity_judge_real"])) + "%)\n\n";
+  }
   for (const char* key : {"pose", "expression"}) {
     std::vector<std::vector<std::string>> rows;
     const auto& group = r["by_" + std::string(key)];

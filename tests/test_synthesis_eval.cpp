@@ -112,6 +112,36 @@ TEST(SynthesisEval, PairsEveryInputWithItsGroundTruth) {
   EXPECT_NE(md.find("| right | 14 |"), std::string::npos) << md;
 }
 
+TEST(SynthesisEval, IndependentIdentityJudge) {
+  // Subjects told apart by brightness (s0 dark, s1 mid, s2 bright, with noise): a judge fitted
+  // on every other image must name the unseen real images correctly.
+  Fixture fx;
+  torch::manual_seed(2);
+  const auto noise = torch::randint(0, 40, fx.test.images.sizes(), torch::kInt64);
+  for (int64_t r = 0; r < fx.test.size(); ++r) {
+    const int s = fx.dataset.samples[fx.test.sample_index[r]].subject[1] - '0';
+    fx.test.images[r] = (noise[r] + 20 + 90 * s).to(torch::kUInt8);
+  }
+  JointModel model(tiny(), OptimConfig{}, torch::kCPU);
+  SynthesisEvalOptions o;
+  o.max_inputs = 0;
+  o.progress = false;
+  o.identity_judge_epochs = 40;
+  const auto r = evaluate_synthesis(model, fx.test, fx.dataset, o);
+  ASSERT_TRUE(r["identity_judge_real"].is_number());
+  EXPECT_DOUBLE_EQ(r["identity_judge_real"].get<double>(), 1.0);
+  const double g = r["identity_judge_accuracy"].get<double>();
+  EXPECT_GE(g, 0.0);
+  EXPECT_LE(g, 1.0);
+  EXPECT_NE(synthesis_markdown(r).find("Identity by an independent judge"), std::string::npos);
+  // Off: null values and no line.
+  o.identity_judge_epochs = 0;
+  const auto off = evaluate_synthesis(model, fx.test, fx.dataset, o);
+  EXPECT_TRUE(off["identity_judge_accuracy"].is_null());
+  EXPECT_TRUE(off["identity_judge_real"].is_null());
+  EXPECT_EQ(synthesis_markdown(off).find("Identity by an independent judge"), std::string::npos);
+}
+
 TEST(SynthesisEval, SubsetAndErrors) {
   Fixture fx;
   torch::manual_seed(1);

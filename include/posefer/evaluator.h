@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "posefer/image_cache.h"
@@ -13,6 +14,33 @@
 #include "posefer/metrics.h"
 
 namespace posefer {
+
+// The independent judge: deliberately not VGG-like (3 wide convs + BN, global pooling, two
+// linear heads a and b), trained separately from the model it judges. x: float [B, C, N, N]
+// (N >= 16) -> logits {[B, classes_a], [B, classes_b]}.
+struct JudgeImpl : torch::nn::Module {
+  JudgeImpl(int64_t channels, int64_t classes_a, int64_t classes_b);
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x);
+  torch::nn::Sequential features{nullptr};
+  torch::nn::Linear head_a{nullptr}, head_b{nullptr};
+};
+TORCH_MODULE(Judge);
+
+struct JudgeTraining {
+  int epochs = 12;           // passes over the rows
+  int64_t batch = 64;        // batch size
+  uint64_t seed = 7;         // seeds the shuffles and the shifts
+  bool progress = true;      // progress bar on stderr
+  std::string label = "judge";  // progress bar label
+};
+
+// Trains `judge` (Adam 1e-3, random shifts of up to 2 px) on set.batch_images(rows[i]) with
+// cross-entropy of head a against labels_a[i] plus, when labels_b is defined, head b against
+// labels_b[i]. rows, labels: int64 [M]. Leaves the judge in eval mode. Throws ShapeError when
+// the label counts differ from the rows.
+void train_judge(Judge& judge, const ImageSet& set, const torch::Tensor& rows,
+                 const torch::Tensor& labels_a, const torch::Tensor& labels_b,
+                 const JudgeTraining& options, const torch::Device& device);
 
 struct EvalOptions {
   bool disentangle = true;   // run the generator checks below (needs the training images)

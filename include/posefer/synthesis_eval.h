@@ -24,7 +24,8 @@ torch::Tensor ssim(const torch::Tensor& a, const torch::Tensor& b);
 
 struct SynthesisEvalOptions {
   int64_t max_inputs = 48;  // test faces used as inputs (seeded subset; 0 = all)
-  uint64_t seed = 7;        // seeds the subset
+  uint64_t seed = 7;        // seeds the subset and the identity judge
+  int identity_judge_epochs = 30;  // epochs of the independent identity judge (0 = off)
   bool progress = true;
 };
 
@@ -40,6 +41,11 @@ struct SynthesisEvalOptions {
 //                                   test subject's real faces, among all test subjects
 //   identity_accuracy_real          the same for the real test faces (the ceiling)
 //   identity_chance                 1 / subjects
+//   identity_judge_accuracy         an independent CNN (evaluator.h Judge, not G's encoder)
+//                                   trained to tell the test people apart on every other real
+//                                   image of each: how often it names the input's person on
+//                                   G(x, e, p) (null when off or fewer than 2 subjects)
+//   identity_judge_real             the same judge on the real images it did not see (ceiling)
 // `dataset` must be the set `test` was built from (subjects come from test.sample_index).
 // Throws InputError when no input has any ground-truth target (e.g. one image per subject).
 nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const Dataset& dataset,
