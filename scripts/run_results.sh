@@ -157,5 +157,21 @@ fi
 xargs -r -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ <"$QUEUE"
 xargs -r -P "$JOBS" -L 1 bash -c 'experiment "$@"' _ <"$EXP_QUEUE"
 rm -f "$QUEUE" "$EXP_QUEUE"
+# CMU fold 0's generator against the true photos (identity judges, L1 / SSIM) and its grids for
+# the first training and the first held-out person of the split.
+F0="$RUNS/cmu_5fold/fold0"
+if { [ -z "$ONLY" ] || [ "$ONLY" = cmu ]; } && [ -f "$F0/eval.json" ] && [ ! -f "$RUNS/cmu_fold0_grid_test.png" ]; then
+  "$POSEFER" evaluate --checkpoint "$F0" --synthesis --threads "$THREADS" --no-progress \
+      >"$RUNS/cmu_fold0_synthesis.md" 2>"$RUNS/cmu_fold0_synthesis.log"
+  cmds="$POSEFER evaluate --checkpoint $F0 --synthesis"
+  for role in train test; do
+    person=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2] + '_subjects'][0])" \
+             "$F0/split.json" "$role")
+    img="$SHARED/datasets/cmu-faces/faces/$person/${person}_straight_neutral_open_2.pgm"
+    "$POSEFER" synthesize --checkpoint "$F0" --image "$img" --out "$RUNS/cmu_fold0_grid_$role.png" --threads "$THREADS" >/dev/null
+    cmds="$cmds"$'\n'"$POSEFER synthesize --checkpoint $F0 --image $img --out $RUNS/cmu_fold0_grid_$role.png"
+  done
+  echo "$cmds" >"$RUNS/cmu_fold0_synthesis.command.txt"
+fi
 python3 scripts/results_md.py "$RUNS" > docs/RESULTS.md.tmp && mv docs/RESULTS.md.tmp docs/RESULTS.md
 echo "wrote docs/RESULTS.md"
