@@ -125,9 +125,14 @@ if [ -z "$ONLY" ] || [ "$ONLY" = protocols ]; then
   FACES="$RUNS/faces/manifest.csv"
   [ -f "$FACES" ] || "$POSEFER" make-faces --out "$RUNS/faces" --identities 30 --poses multipie \
       --expressions basic7 --size 64 --seed 1 >/dev/null 2>"$RUNS/faces.log"
-  # kN curve on rendered faces (fold 0/5; k beyond 5 does not fit this CPU budget).
-  exp kn_rendered --protocol kn-curve --data "manifest:$FACES" --ks 0,1,2,5 --epochs 15 --k 1 \
+  # kN curve on rendered faces (fold 0/5; k = 15, 20 do not fit this CPU budget).
+  exp kn_rendered --protocol kn-curve --data "manifest:$FACES" --ks 0,1,2,5,10 --epochs 15 --k 1 \
       "${MODEL[@]}"
+  # bu3dfe-35 on rendered faces at BU-3DFE's 35 views x 6 expressions (15 people, 80/20 split).
+  FACES35="$RUNS/faces_bu3dfe/manifest.csv"
+  [ -f "$FACES35" ] || "$POSEFER" make-faces --out "$RUNS/faces_bu3dfe" --identities 15 --poses bu3dfe \
+      --expressions basic6 --size 64 --seed 2 >/dev/null 2>"$RUNS/faces_bu3dfe.log"
+  exp bu3dfe_rendered --protocol bu3dfe-35 --data "manifest:$FACES35" --epochs 10 --k 1 "${MODEL[@]}"
   # Cross-data-set: G from rendered faces (greyscale, to take FER2013's images), classifier on
   # FER2013 Training (seeded 3,000) -> PublicTest (model selection) -> PrivateTest.
   exp cross_rendered_fer2013 --protocol cross-dataset --data "manifest:$FACES" \
