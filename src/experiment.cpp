@@ -167,8 +167,22 @@ struct ReportInputs {
   std::vector<std::string> notes;            // extra lines (peer status, augmentation, ...)
   std::vector<std::pair<int, double>> kn;    // kn-curve points (k, accuracy)
   std::vector<std::pair<std::string, std::string>> sheets;  // (person, file)
+  nlohmann::json synthesis;                  // evaluate_synthesis of the sheets' run (null: none)
   nlohmann::json extra = nlohmann::json::object();
 };
+
+// The synthesis check as table rows: G against the true images, next to the input unchanged.
+std::vector<std::vector<std::string>> synthesis_rows(const nlohmann::json& r) {
+  auto num = [&](const char* k) { return r.contains(k) && r[k].is_number() ? r[k].get<double>() : NAN; };
+  return {{"L1 to the true image (lower is better)", format_number(num("l1"), 4),
+           "input unchanged " + format_number(num("copy_l1"), 4)},
+          {"SSIM to the true image (higher is better)", format_number(num("ssim"), 3),
+           "input unchanged " + format_number(num("copy_ssim"), 3)},
+          {"identity kept: nearest test person by G's code f", pct(num("identity_accuracy")) + "%",
+           "real " + pct(num("identity_accuracy_real")) + "%, chance " + pct(num("identity_chance")) + "%"},
+          {"identity by an independent judge CNN", pct(num("identity_judge_accuracy")) + "%",
+           "real images it did not see " + pct(num("identity_judge_real")) + "%"}};
+}
 
 void write_report(const ExperimentJob& job, const std::vector<ExperimentRow>& rows, const ReportInputs& in,
                   ExperimentResult& result) {
@@ -254,6 +268,13 @@ void write_report(const ExperimentJob& job, const std::vector<ExperimentRow>& ro
           "the person's true images.\n\n";
     for (const auto& [who, file] : in.sheets) md << "![synthesis " << who << "](" << file << ")\n\n";
   }
+  const std::vector<std::string> synth_header{"synthesis of new expressions / poses (" +
+                                                  std::to_string(in.synthesis.is_object() ? in.synthesis.value("pairs", 0) : 0) + " faces)",
+                                              "G(x, e, p)", "reference"};
+  if (!in.synthesis.is_null()) {
+    md << "### Synthesis against the true images\n\n" << markdown_table(synth_header, synthesis_rows(in.synthesis))
+       << "\n";
+  }
   md << "Files: summary.json, per_pose.csv, pose_expression.csv, per_class.csv, confusion.csv"
      << (in.kn.empty() ? "" : ", kn_curve.csv") << "; run folders hold each training's logs and eval.json.\n";
   result.report = (out / "report.md").string();
@@ -282,6 +303,7 @@ void write_report(const ExperimentJob& job, const std::vector<ExperimentRow>& ro
     page.heading(2, "Synthesis (Fig. 6)");
     for (const auto& [who, file] : in.sheets) page.image(file, "Test person " + who);
   }
+  if (!in.synthesis.is_null()) page.table(synth_header, synthesis_rows(in.synthesis));
   page.raw("<p>Tables as CSV: <a href=\"per_pose.csv\">per_pose.csv</a>, <a href=\"pose_expression.csv\">"
            "pose_expression.csv</a>, <a href=\"per_class.csv\">per_class.csv</a>, <a href=\"confusion.csv\">"
            "confusion.csv</a>; <a href=\"summary.json\">summary.json</a>; <a href=\"report.md\">report.md</a>.</p>");
@@ -292,6 +314,7 @@ void write_report(const ExperimentJob& job, const std::vector<ExperimentRow>& ro
   summary["data"] = job.base.config.data.spec;
   if (!job.data_b.empty()) summary["data_b"] = job.data_b;
   summary["notes"] = in.notes;
+  if (!in.synthesis.is_null()) summary["synthesis"] = in.synthesis;
   nlohmann::json jrows = nlohmann::json::array();
   for (const auto& r : rows) {
     jrows.push_back({{"name", r.name}, {"accuracy", r.report.accuracy}, {"fold_accuracy", r.fold_accuracy},
@@ -349,6 +372,12 @@ void add_sheets(const ExperimentJob& job, const fs::path& run, ReportInputs& in)
     for (const auto& who : people) {
       if (static_cast<int>(in.sheets.size()) >= limit) break;
       in.sheets.emplace_back(who, write_synthesis_sheet(*lm.model, data.test, data.dataset, who, job.out));
+    }
+    // The numbers behind the sheets where people have several images (ground truth).
+    if (people.size() < static_cast<size_t>(data.test.size())) {
+      SynthesisEvalOptions so;
+      so.progress = false;
+      in.synthesis = evaluate_synthesis(*lm.model, data.test, data.dataset, so);
     }
   } catch (const std::exception& e) {
     spdlog::warn("experiment: no synthesis sheet from {}: {}", run.string(), e.what());

@@ -74,6 +74,11 @@ TEST_F(ExperimentTest, CrossValidationWritesTheReportAndResumes) {
   const std::string md = read_text_file(r.report);
   EXPECT_NE(md.find("## Per pose (Table 2)"), std::string::npos);
   EXPECT_NE(md.find("| real only (k = 0) |"), std::string::npos);
+  // Fig. 6's numbers: G against the true images of the test people (each has 4 images).
+  EXPECT_NE(md.find("### Synthesis against the true images"), std::string::npos);
+  EXPECT_NE(md.find("| identity by an independent judge CNN |"), std::string::npos);
+  ASSERT_TRUE(summary.contains("synthesis"));
+  EXPECT_GT(summary["synthesis"]["pairs"].get<int64_t>(), 0);
 
   // A rerun trains nothing: the finished runs' eval.json files are read back.
   const auto stamp = fs::last_write_time(fs::path(job.out) / "fold1" / "eval.json");
