@@ -210,11 +210,16 @@ bool gnuplot_available(const std::string& exe) {
 
 void run_gnuplot(const std::string& exe, const std::string& dir, const std::string& script_name) {
   const std::string where = (fs::path(dir) / script_name).string();
-  const std::string log = (fs::path(dir) / ("." + script_name + ".log")).string();
-  const int status = spawn({exe, script_name}, dir, log);
+  // Absolute, because the child opens the log after changing into `dir`.
+  std::error_code ec;
+  const fs::path abs_dir = fs::absolute(dir.empty() ? fs::path(".") : fs::path(dir), ec);
+  const std::string log = (abs_dir / ("." + script_name + ".log")).string();
+  const int status = spawn({exe, script_name}, abs_dir.string(), log);
   std::string message;
   if (status < 0) {
     message = std::string("cannot start: ") + std::strerror(errno);
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 126) {
+    message = "cannot enter " + abs_dir.string() + " or write its log there";
   } else if (WIFSIGNALED(status)) {
     message = "killed by signal " + std::to_string(WTERMSIG(status));
   } else if (WEXITSTATUS(status) == 127) {
@@ -222,7 +227,6 @@ void run_gnuplot(const std::string& exe, const std::string& dir, const std::stri
   } else if (WEXITSTATUS(status) != 0) {
     message = gnuplot_message(log);
   }
-  std::error_code ec;
   fs::remove(log, ec);
   if (!message.empty()) throw Error("gnuplot (" + exe + ") failed on " + where + ": " + message);
 }

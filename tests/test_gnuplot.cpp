@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <fstream>
@@ -164,6 +165,18 @@ TEST(Gnuplot, DrawsLineChartAndKeepsARunnableScript) {
   fs::remove(png);
   run_gnuplot("gnuplot", dir.string(), "kn_curve.gp");
   EXPECT_EQ(cv::imread(png.string()).cols, 500);
+}
+
+TEST(Gnuplot, RelativeOutputPath) {
+  // Reports are often written to relative folders (runs/x/...): gnuplot runs inside the folder.
+  REQUIRE_GNUPLOT();
+  const fs::path rel = fs::path("posefer_gnuplot_rel_" + std::to_string(::getpid())) / "sub";
+  fs::remove_all(rel.parent_path());
+  LineChartOptions o;
+  EXPECT_EQ(write_line_chart((rel / "c.png").string(), {{"a", {1, 2}, {1, 2}}}, o, PlotConfig{}), "gnuplot");
+  EXPECT_EQ(cv::imread((rel / "c.png").string()).cols, o.width);
+  EXPECT_TRUE(fs::is_regular_file(rel / "c.gp"));
+  fs::remove_all(rel.parent_path());
 }
 
 TEST(Gnuplot, DrawsHeatMapInThePaletteColours) {
