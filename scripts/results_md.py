@@ -149,6 +149,23 @@ def is_experiment(path):
         return False
 
 
+def pose_tables(rr):
+    """Per-pose accuracy from per_pose.csv rows: one table, or for views named p<pan>_t<tilt>
+    (BU-3DFE's 35), one pan x tilt grid per configuration."""
+    header, rows = rr[0], rr[1:]
+    views = [re.fullmatch(r"p([+-]?\d+)_t([+-]?\d+)", h) for h in header[1:-1]]
+    if len(views) <= 12 or not all(views):
+        return ["Per pose (%):\n\n" + table(header, rows)]
+    pans = sorted({int(v.group(1)) for v in views})
+    tilts = sorted({int(v.group(2)) for v in views})
+    out = ["Per view (%), pan (columns) x tilt (rows):\n"]
+    for row in rows:
+        cell = {(int(v.group(1)), int(v.group(2))): row[1 + i] for i, v in enumerate(views)}
+        grid = [[f"tilt {t:+d}"] + [cell.get((p, t), "-") for p in pans] for t in tilts]
+        out.append(f"{row[0]} (average {row[-1]}):\n\n" + table(["", *[f"pan {p:+d}" for p in pans]], grid))
+    return out
+
+
 def cmu_synthesis_section(root):
     """Fold 0's generator against the true CMU photos (`evaluate --synthesis`) and its grids."""
     path = os.path.join(root, "cmu_5fold", "fold0", "eval", "eval.json")
@@ -415,7 +432,7 @@ def main(root):
             if os.path.isfile(per_pose):
                 with open(per_pose) as f:
                     rr = list(csv.reader(f))
-                out.append("Per pose (%):\n\n" + table(rr[0], rr[1:]))
+                out += pose_tables(rr)
             # One synthesis sheet, and only a small one (the repo keeps few, small images).
             sheets = [i for i in sorted(os.listdir(path)) if i.startswith("synthesis_") and i.endswith(".png")
                       and os.path.getsize(os.path.join(path, i)) < 150_000][:1]
