@@ -428,6 +428,14 @@ def main(root):
                 rows.append([r["name"], pct(r["accuracy"]),
                              ", ".join(pct(a) for a in folds) if len(folds) > 1 else "-", r["report"]["count"]])
             out.append("\n" + table(["configuration", "accuracy %", "per fold %", "test predictions"], rows))
+            syn = summ.get("synthesis")
+            if syn:
+                f = lambda k, d: f"{syn[k]:.{d}f}" if isinstance(syn.get(k), (int, float)) else "-"
+                out.append(f"Synthesis of the main run against the true images ({syn.get('pairs')} faces of "
+                           f"{syn.get('subjects')} test people): L1 {f('l1', 4)} (input unchanged {f('copy_l1', 4)}), "
+                           f"SSIM {f('ssim', 3)} (input unchanged {f('copy_ssim', 3)}); identity named by an "
+                           f"independent judge {pct(syn.get('identity_judge_accuracy'))}% (on real images it did not "
+                           f"see {pct(syn.get('identity_judge_real'))}%, chance {pct(syn.get('identity_chance'))}%).\n")
             per_pose = os.path.join(path, "per_pose.csv")
             if os.path.isfile(per_pose):
                 with open(per_pose) as f:
