@@ -21,6 +21,7 @@ Action add_demo(CLI::App& app) {
   cmd->add_option("--image-size", job->image_size, "Image side N (multiple of 32)")->check(CLI::Range(32, 512));
   cmd->add_option("--epochs", job->epochs, "Epochs of each run")->check(CLI::Range(1, 100000));
   cmd->add_option("--k", job->k, "Generated faces per real face for the classifier")->check(CLI::Range(1, 100));
+  cmd->add_option("--batch", job->batch, "Real images per training step")->check(CLI::Range(2, 4096));
   cmd->add_option("--fold", job->fold, "Subject-independent split k/K of the rendered people");
   cmd->add_option("--gen-width", job->gen_width, "Generator width factor")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--disc-width", job->disc_width, "D_att width factor")->check(CLI::Range(0.01, 4.0));

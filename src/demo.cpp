@@ -65,6 +65,7 @@ void DemoJob::validate() const {
   POSEFER_CHECK_CONFIG(image_size >= 32 && image_size % 32 == 0, "demo: --image-size must be a multiple of 32, got ", image_size);
   POSEFER_CHECK_CONFIG(epochs >= 1, "demo: --epochs must be >= 1, got ", epochs);
   POSEFER_CHECK_CONFIG(k >= 1 && k <= 100, "demo: --k must be in 1..100 (the demo compares k generated faces with none), got ", k);
+  POSEFER_CHECK_CONFIG(batch >= 2 && batch <= 4096, "demo: --batch must be in 2..4096, got ", batch);
   POSEFER_CHECK_CONFIG(grid_subjects >= 0, "demo: --grid-subjects must be >= 0, got ", grid_subjects);
   POSEFER_CHECK_CONFIG(judge_epochs >= 1, "demo: --judge-epochs must be >= 1, got ", judge_epochs);
   plot.validate();
@@ -120,6 +121,7 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
   base.model.cls_width = job.cls_width;
   base.optim.cls_lr = job.cls_lr;
   base.epochs = job.epochs;
+  base.batch_size = job.batch;
   // G first learns to reconstruct; its faces reach the classifier (and the classifier's
   // feedback reaches G) after the first third of training.
   base.gen_warmup = std::max(1, job.epochs / 3);

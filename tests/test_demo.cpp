@@ -1,6 +1,7 @@
 #include "posefer/demo.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -52,6 +53,11 @@ TEST(Demo, WritesReportAndContinuesWithoutRetraining) {
   const double a1 = r.summary["accuracy_real_plus_generated"].get<double>();
   EXPECT_TRUE(a0 == 0 || a0 == 0.25 || a0 == 0.5 || a0 == 0.75 || a0 == 1) << a0;  // 4 test faces
   EXPECT_TRUE(a1 == 0 || a1 == 0.25 || a1 == 0.5 || a1 == 0.75 || a1 == 1) << a1;
+  // Both runs train at the demo's batch size (8 by default).
+  for (const char* run : {"joint", "baseline"}) {
+    const auto cfg = nlohmann::json::parse(read_text_file((out / run / "config.json").string()));
+    EXPECT_EQ(cfg.at("batch_size").get<int>(), 8) << run;
+  }
   // The page shows the sheet of the test person and both confusion matrices.
   const std::string html = read_text_file((out / "index.html").string());
   EXPECT_NE(html.find("confusion_joint.png"), std::string::npos);
@@ -82,6 +88,9 @@ TEST(Demo, RejectsBadSettings) {
   j = tiny_demo(test::fresh_dir("demo_bad3") / "d");
   j.identities = 1;
   EXPECT_THROW_MSG(run_demo(j), ConfigError, "--identities must be in 2..9999, got 1");
+  j = tiny_demo(test::fresh_dir("demo_bad4") / "d");
+  j.batch = 1;
+  EXPECT_THROW_MSG(run_demo(j), ConfigError, "--batch must be in 2..4096, got 1");
 }
 
 }  // namespace
