@@ -33,15 +33,21 @@ class ExperimentTest : public ::testing::Test {
   void TearDown() override { spdlog::set_level(spdlog::level::info); }
 };
 
+// A 2-fold experiment of `protocol` on a manifest, tiny model, no peer row.
+ExperimentJob tiny_experiment(const std::string& protocol, const std::string& manifest, const fs::path& out) {
+  ExperimentJob job;
+  job.protocol = protocol;
+  job.base = test::tiny_train_job("manifest:" + manifest, "");
+  job.out = out.string();
+  job.folds = 2;
+  job.peer = false;
+  return job;
+}
+
 TEST_F(ExperimentTest, CrossValidationWritesTheReportAndResumes) {
   const auto dir = test::fresh_dir("cv");
   const auto m = test::write_face_manifest(dir / "faces", 4, {"happy", "sad"}, {"left", "right"});
-  ExperimentJob job;
-  job.protocol = "multipie-5fold";
-  job.base = test::tiny_train_job("manifest:" + m, "");
-  job.out = (dir / "exp").string();
-  job.folds = 2;
-  job.peer = false;
+  ExperimentJob job = tiny_experiment("multipie-5fold", m, dir / "exp");
   job.grid_subjects = 1;
   job.plot.backend = "builtin";
   const ExperimentResult r = run_experiment(job);
@@ -90,13 +96,8 @@ TEST_F(ExperimentTest, CrossValidationWritesTheReportAndResumes) {
 TEST_F(ExperimentTest, KnCurveAndCrossDataset) {
   const auto dir = test::fresh_dir("kn");
   const auto a = test::write_face_manifest(dir / "a", 4, {"happy", "sad"}, {"left", "right"});
-  ExperimentJob kn;
-  kn.protocol = "kn-curve";
-  kn.base = test::tiny_train_job("manifest:" + a, "");
-  kn.out = (dir / "kn").string();
-  kn.folds = 2;
+  ExperimentJob kn = tiny_experiment("kn-curve", a, dir / "kn");
   kn.ks = {0, 2};
-  kn.peer = false;
   kn.grid_subjects = 0;
   const ExperimentResult k = run_experiment(kn);
   ASSERT_EQ(k.rows.size(), 2u);
