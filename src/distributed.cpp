@@ -3,6 +3,8 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <signal.h>
+
 #include <chrono>
 #include <map>
 #include <string>
@@ -18,6 +20,20 @@ namespace {
 
 std::chrono::milliseconds to_ms(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
+}
+
+// Gloo writes to its peers' sockets with plain writev(); once a peer has exited, that write
+// raises SIGPIPE, whose default action kills this rank silently (exit 141) before Gloo can
+// report the closed connection. Ignoring it turns the write into EPIPE, which Gloo raises as
+// an error naming the peer. A handler the program installed itself is left alone.
+void ignore_sigpipe_unless_handled() {
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) != 0) return;
+  if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_DFL) return;
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGPIPE, &ignore, nullptr);
 }
 
 }  // namespace
@@ -63,6 +79,7 @@ DistContext::~DistContext() = default;
 
 std::shared_ptr<DistContext> DistContext::connect(const DistOptions& options) {
   options.validate();
+  ignore_sigpipe_unless_handled();
   std::shared_ptr<DistContext> ctx(new DistContext(options));
   const std::string where = "rank " + std::to_string(options.rank) + " of " +
                             std::to_string(options.world_size) + " joining " + options.host + ":" +

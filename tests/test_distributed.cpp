@@ -38,6 +38,8 @@ using Clock = std::chrono::steady_clock;
 const std::vector<std::string> kExpr{"neutral", "happy", "sad"};
 const std::vector<std::string> kPose{"left", "right"};
 constexpr int kCaught = 10;  // exit status of a rank that caught the error it was meant to
+constexpr int kSigpipeNotIgnored = 11;
+constexpr int kHandlerReplaced = 12;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -274,9 +276,15 @@ TEST_F(DistributedTest, APeerThatExitsMakesTheOtherRankFailInsteadOfHanging) {
   const auto p = torch::tensor({1, 0, 1, 0}, torch::kInt64);
   const auto t0 = Clock::now();
   const auto codes = run_ranks(2, 20, [&](int rank, std::shared_ptr<DistContext> ctx) {
+    struct sigaction pipe {};
+    ::sigaction(SIGPIPE, nullptr, &pipe);
+    if (pipe.sa_handler != SIG_IGN) ::_exit(kSigpipeNotIgnored);
     Trainer t(cfg, "", kExpr, kPose, ctx);
     t.train_step(x, e, p, 5);
     if (rank == 1) ::_exit(3);  // dies between steps
+    // Let the peer's exit land first, so the next step writes to a closed socket: that write
+    // raised SIGPIPE (exit 141, no message) before connect() ignored it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
     try {
       for (int i = 0; i < 3; ++i) t.train_step(x, e, p, 5);
     } catch (const Error& err) {
@@ -288,6 +296,28 @@ TEST_F(DistributedTest, APeerThatExitsMakesTheOtherRankFailInsteadOfHanging) {
   EXPECT_LT(seconds_since(t0), 15.0);  // well below the 20 s collective timeout
   const std::string msg = read_text(dir / "error.txt");
   EXPECT_NE(msg.find("rank 0 of 2"), std::string::npos) << msg;
+}
+
+// connect() ignores SIGPIPE only where the program left the default: its own handler stays.
+TEST_F(DistributedTest, ConnectKeepsAProgramsOwnSigpipeHandler) {
+  const auto codes = run_ranks(
+      1, 10, [](int, std::shared_ptr<DistContext>) {
+        struct sigaction now {};
+        ::sigaction(SIGPIPE, nullptr, &now);
+        if (now.sa_handler != SIG_IGN) ::_exit(kSigpipeNotIgnored);
+        // A second connect in a process with its own handler leaves that handler in place.
+        struct sigaction mine {};
+        mine.sa_handler = [](int) {};
+        sigemptyset(&mine.sa_mask);
+        ::sigaction(SIGPIPE, &mine, nullptr);
+        RendezvousServer server(0, 10);
+        DistOptions o;
+        o.port = server.port();
+        DistContext::connect(o);
+        ::sigaction(SIGPIPE, nullptr, &now);
+        if (now.sa_handler != mine.sa_handler) ::_exit(kHandlerReplaced);
+      });
+  EXPECT_EQ(codes, (std::vector<int>{0}));
 }
 
 // A peer that stays connected but never joins the collective: the Gloo timeout fires.

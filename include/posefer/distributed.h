@@ -54,6 +54,8 @@ class DistContext {
  public:
   // Connects to the store at options.host:port and builds the Gloo group (device: loopback
   // 127.0.0.1). Blocks until all world_size ranks have joined; throws Error after timeout_s.
+  // Side effect: SIGPIPE is set to ignored for the process unless the program installed its own
+  // handler, so a peer that exits makes the next collective throw instead of killing this rank.
   static std::shared_ptr<DistContext> connect(const DistOptions& options);
   ~DistContext();
   DistContext(const DistContext&) = delete;
