@@ -8,6 +8,7 @@
 
 #include "posefer/check.h"
 #include "posefer/dataset.h"
+#include "posefer/dataset_util.h"
 #include "posefer/image_io.h"
 #include "posefer/progress.h"
 
@@ -15,6 +16,7 @@ namespace posefer {
 namespace {
 
 namespace fs = std::filesystem;
+using data_util::csv_escape;
 
 // Output path stem for `sample_path`: relative to the data set's folder when inside it, else
 // the bare file name; extension dropped.
@@ -24,13 +26,6 @@ std::string output_stem(const std::string& sample_path, const DataSpec& spec) {
   fs::path rel = fs::relative(fs::absolute(sample_path, ec), fs::absolute(base, ec), ec);
   if (ec || rel.empty() || *rel.begin() == "..") rel = fs::path(sample_path).filename();
   return rel.replace_extension().string();
-}
-
-std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 }  // namespace

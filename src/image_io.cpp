@@ -102,18 +102,14 @@ cv::Mat tensor_to_mat(const torch::Tensor& chw_u8) {
   return out;
 }
 
-}  // namespace
-
-torch::Tensor read_image(const std::string& path, int channels) {
-  return mat_to_tensor(decode_mat(path, channels));
-}
-
-torch::Tensor load_face_image(const std::string& path, int channels, int size, CropMode crop,
-                              double crop_fraction) {
+void check_face_size(int size, double crop_fraction) {
   POSEFER_CHECK_CONFIG(size > 0, "image size must be positive, got ", size);
   POSEFER_CHECK_CONFIG(crop_fraction > 0.0 && crop_fraction <= 1.0,
                        "crop fraction must be in (0, 1], got ", crop_fraction);
-  cv::Mat img = decode_mat(path, channels);
+}
+
+// The crop and resize of load_face_image (and prepare_face_image) on decoded pixels.
+cv::Mat crop_and_resize(cv::Mat img, int size, CropMode crop, double crop_fraction) {
   if (crop == CropMode::kCenter) {
     const int side0 = std::min(img.rows, img.cols);
     const int side = std::clamp(static_cast<int>(std::lround(side0 * crop_fraction)), 1, side0);
@@ -129,7 +125,40 @@ torch::Tensor load_face_image(const std::string& path, int channels, int size, C
                shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
     img = resized;
   }
-  return mat_to_tensor(img);
+  return img;
+}
+
+}  // namespace
+
+torch::Tensor read_image(const std::string& path, int channels) {
+  return mat_to_tensor(decode_mat(path, channels));
+}
+
+torch::Tensor load_face_image(const std::string& path, int channels, int size, CropMode crop,
+                              double crop_fraction) {
+  check_face_size(size, crop_fraction);
+  return mat_to_tensor(crop_and_resize(decode_mat(path, channels), size, crop, crop_fraction));
+}
+
+torch::Tensor prepare_face_image(const torch::Tensor& image, int channels, int size, CropMode crop,
+                                 double crop_fraction) {
+  POSEFER_CHECK_SHAPE(image.defined() && image.dim() == 3 && image.scalar_type() == torch::kUInt8 &&
+                          (image.size(0) == 1 || image.size(0) == 3) && image.size(1) > 0 &&
+                          image.size(2) > 0,
+                      "prepare_face_image expects a uint8 [1 or 3, H, W] image, got ",
+                      image.defined() ? image.sizes() : c10::IntArrayRef{});
+  POSEFER_CHECK_CONFIG(channels == 1 || channels == 3, "channels must be 1 or 3, got ", channels);
+  check_face_size(size, crop_fraction);
+  auto hwc = image.to(torch::kCPU).permute({1, 2, 0}).contiguous();
+  const int src_channels = static_cast<int>(hwc.size(2));
+  const cv::Mat view(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)),
+                     CV_8UC(src_channels), hwc.data_ptr<uint8_t>());
+  // The conversions decode_mat makes from the file's BGR pixels, here from RGB (same weights).
+  cv::Mat img;
+  if (channels == src_channels) img = view;
+  else if (channels == 1) cv::cvtColor(view, img, cv::COLOR_RGB2GRAY);
+  else cv::cvtColor(view, img, cv::COLOR_GRAY2RGB);
+  return mat_to_tensor(crop_and_resize(img, size, crop, crop_fraction));
 }
 
 torch::Tensor to_model_range(const torch::Tensor& u8) {

@@ -26,6 +26,14 @@ torch::Tensor read_image(const std::string& path, int channels);
 torch::Tensor load_face_image(const std::string& path, int channels, int size,
                               CropMode crop = CropMode::kResize, double crop_fraction = 1.0);
 
+// The same preparation for an image already decoded (a video frame, an aligned crop): uint8
+// [1 or 3, H, W] (RGB) -> uint8 [channels, size, size], channel conversion, crop and resize as
+// load_face_image does them, so load_face_image(path, c, n, crop, f) equals
+// prepare_face_image(read_image(path, 3), c, n, crop, f). Throws ShapeError on a bad image,
+// ConfigError on bad channels, size or fraction.
+torch::Tensor prepare_face_image(const torch::Tensor& image, int channels, int size,
+                                 CropMode crop = CropMode::kResize, double crop_fraction = 1.0);
+
 // uint8 [.., C, H, W] in [0,255] -> float in [-1, 1] (same shape).
 torch::Tensor to_model_range(const torch::Tensor& u8);
 // float in [-1, 1] -> uint8 in [0, 255] (values clamped; same shape).
