@@ -1,0 +1,85 @@
+// Applying a trained classifier (C_exp of a `posefer train` run) to one's own photos and videos:
+// every face found gets the expression probabilities (softmax of the expression head) and, when
+// the run has a pose head, the pose probabilities; one CSV row per face per image or frame.
+//
+// Inputs: image files, folders (every image and video below them, sorted by relative path) and
+// video files (.mp4 .avi .mov .mkv .webm, any case; read with OpenCV's VideoCapture). A video
+// yields frames 0, every, 2 * every, ... (at most max_frames of them when > 0).
+//
+// Faces (FaceMode):
+// - whole: the whole image is the face, prepared as the run's data was (the crop DataConfig
+//   resolves to, resize or centre square; image_io.h's prepare_face_image), N x N, C channels.
+// - detect: TinyFaceDetector + 68 landmarks (face_detector.h) find every face; each is aligned
+//   (align.h) with the run's alignment settings (those of `--align auto`, or the summary.json of
+//   the `posefer align` folder it trained on; else AlignConfig's defaults), Haar cascades where the
+//   settings used them and the detector finds nothing, then resized to N x N as the aligned PNGs
+//   were in training.
+// - auto: detect when the run trained on aligned faces (DataConfig::align non-empty; a run aligned
+//   with the whole image as the face box, FER2013's, aligns the whole image here too), else whole.
+//
+// CSV (written atomically; header first):
+//   path,frame,face,x,y,w,h,status,expression,confidence,p_<expression>...,pose,pose_confidence
+// frame -1 for still images; face -1 with the whole image as the box in whole mode (else 0, 1, ...
+// by descending detector score, box in image pixels, not clipped); status ok | no_face |
+// unreadable (a no_face / unreadable row has an empty box and empty probabilities); pose and
+// pose_confidence are empty without a pose head. Probabilities are written with 8 significant
+// digits.
+//
+// Annotation (annotate non-empty): the folder gets, per image, a PNG of the photo with each face's
+// box and its top expression + probability drawn (name: the path relative to the folder given as
+// input, or the file name of an input file; extension .png, _2, _3, ... against clashes); per
+// video, an MJPG .avi of the classified frames at fps / every, or, when OpenCV cannot write one,
+// <name>/frame_<NNNNNN>.png per classified frame.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace posefer {
+
+// How faces are found (see above).
+enum class FaceMode {
+  kAuto,    // detect + align when the run trained on aligned faces, else whole
+  kDetect,  // always detect, align each face
+  kWhole,   // no detection: the whole image is the face
+};
+// "auto" | "detect" | "whole" -> mode; throws ConfigError naming --face otherwise.
+FaceMode parse_face_mode(const std::string& name);
+
+struct ClassifyJob {
+  std::string checkpoint;            // checkpoint file or run directory (required)
+  std::vector<std::string> inputs;   // image files, folders, video files (at least one)
+  std::string out;                   // CSV path ("" = returned in ClassifyResult::csv only)
+  FaceMode face = FaceMode::kAuto;   // how faces are found
+  int every = 1;                     // video: classify every n-th frame (>= 1)
+  int64_t max_frames = 0;            // video: at most this many classified frames each (0 = all)
+  std::string annotate;              // folder for annotated copies ("" = none)
+  int batch = 32;                    // faces per forward pass (>= 1)
+  std::string model_dir;             // face-api weights ("" = default_faceapi_model_dir())
+  int threads = 0;                   // intra-op threads (0 = cores)
+  bool progress = true;              // progress bar on stderr
+  void validate() const;             // throws ConfigError naming the flag
+};
+
+struct ClassifyResult {
+  std::vector<std::string> expression_names;  // the run's classes (CSV column order)
+  std::vector<int64_t> expression_counts;     // faces whose top expression is each class
+  int64_t images = 0;       // still images classified (readable)
+  int64_t videos = 0;       // videos read
+  int64_t frames = 0;       // video frames classified
+  int64_t faces = 0;        // rows with status ok
+  int64_t no_face = 0;      // images / frames without a face
+  int64_t unreadable = 0;   // files in folders that could not be read (warned, skipped)
+  int64_t annotated = 0;    // annotated files written (an .avi counts once)
+  std::string csv;          // the whole CSV
+  std::string summary() const;  // one line: counts per class and the rest
+};
+
+// Runs the job. Throws ConfigError for a bad job; InputError naming the path for a missing input,
+// an unreadable image or video given by name, a missing checkpoint (load_trained_model), missing
+// face-api weights when detection is needed (with how to install them), a folder with no images;
+// an unreadable file found in a folder is a warning and an `unreadable` row instead.
+ClassifyResult run_classify_job(const ClassifyJob& job);
+
+}  // namespace posefer

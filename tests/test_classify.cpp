@@ -1,0 +1,374 @@
+// posefer classify: a tiny saved run applied to generated images, a folder with a corrupt file,
+// a generated video and (with the face-api weights) a real photo.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+#ifdef POSEFER_HAVE_VIDEOIO
+#include <opencv2/videoio.hpp>
+#endif
+
+#include "posefer/check.h"
+#include "posefer/checkpoint.h"
+#include "posefer/classify.h"
+#include "posefer/dataset_util.h"
+#include "posefer/face_detector.h"
+#include "posefer/faceapi_weights.h"
+#include "posefer/image_io.h"
+#include "posefer/joint_model.h"
+#include "posefer/pipeline.h"
+#include "test_support.h"
+#include "train_test_util.h"
+
+namespace posefer {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kExpressions{"angry", "happy", "sad"};
+const std::vector<std::string> kPoses{"left", "right"};
+const std::string kHeader =
+    "path,frame,face,x,y,w,h,status,expression,confidence,p_angry,p_happy,p_sad,pose,pose_confidence";
+
+class ClassifyTest : public test::QuietSingleThreadTest {
+ protected:
+  void SetUp() override {
+    QuietSingleThreadTest::SetUp();
+    dir_ = test::fresh_dir("work");
+    // An untrained tiny run: 1 channel, N = 32, centre crop of 0.75 (so the crop is visible).
+    TrainConfig config = test::tiny_train_config();
+    config.data.spec = "manifest:" + (dir_ / "data.csv").string();
+    config.data.crop = "center";
+    config.data.crop_fraction = 0.75;
+    torch::manual_seed(3);
+    JointModel model(config.model, config.optim, torch::kCPU);
+    TrainState state;
+    state.expression_names = kExpressions;
+    state.pose_names = kPoses;
+    run_ = (dir_ / "run").string();
+    save_checkpoint(run_ + "/checkpoint.pt", config, model, state);
+  }
+
+  // A colour w x h image whose pattern depends on `seed`.
+  std::string write_image(const fs::path& path, int w, int h, int seed) {
+    const auto y = torch::arange(h).view({1, h, 1}), x = torch::arange(w).view({1, 1, w});
+    const auto c = torch::arange(3).view({3, 1, 1});
+    const auto img = ((x * (seed + 3) + y * (2 * seed + 1) * (c + 1) + seed * 37) % 256).to(torch::kUInt8);
+    write_png(path.string(), img);
+    return path.string();
+  }
+
+  ClassifyJob job(std::vector<std::string> inputs) const {
+    ClassifyJob j;
+    j.checkpoint = run_;
+    j.inputs = std::move(inputs);
+    j.out = (dir_ / "out.csv").string();
+    j.threads = 1;
+    j.progress = false;
+    return j;
+  }
+
+  fs::path dir_;
+  std::string run_;
+};
+
+std::vector<std::vector<std::string>> read_rows(const std::string& csv_path, std::string* header) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(read_text_file(csv_path));
+  std::string line;
+  std::getline(in, *header);
+  while (std::getline(in, line)) rows.push_back(data_util::split(line, ','));
+  return rows;
+}
+
+double num(const std::string& s) { return std::stod(s); }
+
+// Expression and pose probabilities of the saved classifier on one prepared image.
+std::pair<torch::Tensor, torch::Tensor> reference_probs(const std::string& run, const std::string& image) {
+  LoadedModel lm = load_trained_model(run);
+  torch::NoGradGuard no_grad;
+  const auto x = to_model_range(load_face_image(image, 1, 32, CropMode::kCenter, 0.75)).unsqueeze(0);
+  const ClassifierOutput out = lm.model->cls->forward(x);
+  return {torch::softmax(out.expression, 1)[0].to(torch::kDouble),
+          torch::softmax(out.pose, 1)[0].to(torch::kDouble)};
+}
+
+// The decoded-image path prepares exactly what the data set loader does from the file.
+TEST_F(ClassifyTest, PrepareFaceImageEqualsLoadFaceImage) {
+  const std::string colour = write_image(dir_ / "c.png", 41, 29, 5);
+  const std::string grey = (dir_ / "g.png").string();
+  write_png(grey, torch::arange(29 * 41).view({1, 29, 41}).remainder(251).to(torch::kUInt8));
+  for (const auto& path : {colour, grey}) {
+    for (int channels : {1, 3}) {
+      for (const CropMode crop : {CropMode::kResize, CropMode::kCenter}) {
+        for (int size : {16, 32, 64}) {
+          EXPECT_TRUE(torch::equal(prepare_face_image(read_image(path, 3), channels, size, crop, 0.75),
+                                   load_face_image(path, channels, size, crop, 0.75)))
+              << path << " channels " << channels << " size " << size;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(ClassifyTest, WholeImagesMatchTheClassifierOnTheRunsPreparation) {
+  const fs::path imgs = dir_ / "imgs";
+  // Written out of order; the folder is read sorted. Non-square, so the centre crop matters.
+  write_image(imgs / "c.png", 40, 30, 3);
+  write_image(imgs / "a.png", 48, 36, 1);
+  write_image(imgs / "b.png", 30, 44, 2);
+  const ClassifyResult r = run_classify_job(job({imgs.string()}));  // --face auto: no alignment
+  std::string header;
+  const auto rows = read_rows((dir_ / "out.csv").string(), &header);
+  EXPECT_EQ(header, kHeader);
+  EXPECT_EQ(r.csv, read_text_file((dir_ / "out.csv").string()));
+  ASSERT_EQ(rows.size(), 3u);
+  const std::vector<std::string> names{"a.png", "b.png", "c.png"};
+  const std::vector<std::pair<int, int>> sizes{{48, 36}, {30, 44}, {40, 30}};
+  int64_t counted = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    ASSERT_EQ(row.size(), 15u) << i;
+    const std::string path = (imgs / names[i]).string();
+    EXPECT_EQ(row[0], path);
+    EXPECT_EQ(row[1], "-1");  // still image
+    EXPECT_EQ(row[2], "-1");  // whole image
+    EXPECT_EQ(row[3], "0");
+    EXPECT_EQ(row[4], "0");
+    EXPECT_EQ(row[5], std::to_string(sizes[i].first));
+    EXPECT_EQ(row[6], std::to_string(sizes[i].second));
+    EXPECT_EQ(row[7], "ok");
+    double sum = 0;
+    for (int k = 0; k < 3; ++k) {
+      const double p = num(row[10 + k]);
+      EXPECT_GE(p, 0.0);
+      EXPECT_LE(p, 1.0);
+      sum += p;
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-5);
+    const auto [pe, pp] = reference_probs(run_, path);
+    const int64_t e = pe.argmax().item<int64_t>();
+    EXPECT_EQ(row[8], kExpressions[e]) << path;
+    EXPECT_NEAR(num(row[9]), pe[e].item<double>(), 1e-5) << path;
+    for (int k = 0; k < 3; ++k) EXPECT_NEAR(num(row[10 + k]), pe[k].item<double>(), 1e-5) << path;
+    const int64_t q = pp.argmax().item<int64_t>();
+    EXPECT_EQ(row[13], kPoses[q]);
+    EXPECT_NEAR(num(row[14]), pp[q].item<double>(), 1e-5);
+    counted += e == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(r.images, 3);
+  EXPECT_EQ(r.faces, 3);
+  EXPECT_EQ(r.expression_counts.size(), 3u);
+  EXPECT_EQ(r.expression_counts[0], counted);
+  EXPECT_EQ(r.expression_counts[0] + r.expression_counts[1] + r.expression_counts[2], 3);
+  EXPECT_NE(r.summary().find("classified 3 face(s) in 3 image(s)"), std::string::npos) << r.summary();
+
+  // One face per forward pass gives the same rows.
+  ClassifyJob one = job({imgs.string()});
+  one.batch = 1;
+  one.out = "";
+  const ClassifyResult r1 = run_classify_job(one);
+  std::string h1;
+  std::istringstream in(r1.csv);
+  std::getline(in, h1);
+  EXPECT_EQ(h1, kHeader);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line));
+    const auto row = data_util::split(line, ',');
+    ASSERT_EQ(row.size(), 15u);
+    EXPECT_EQ(row[8], rows[i][8]);
+    EXPECT_NEAR(num(row[9]), num(rows[i][9]), 1e-5);
+  }
+}
+
+TEST_F(ClassifyTest, CorruptFileInFolderIsAnUnreadableRow) {
+  const fs::path imgs = dir_ / "imgs";
+  write_image(imgs / "a.png", 32, 32, 1);
+  fs::create_directories(imgs / "sub");
+  std::ofstream(imgs / "b.png") << "not a png at all";
+  write_image(imgs / "sub" / "c.png", 36, 32, 2);
+  std::ofstream(imgs / "notes.txt") << "ignored: not an image";
+  const ClassifyResult r = run_classify_job(job({imgs.string()}));
+  std::string header;
+  const auto rows = read_rows((dir_ / "out.csv").string(), &header);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0][0], (imgs / "a.png").string());
+  EXPECT_EQ(rows[0][7], "ok");
+  EXPECT_EQ(rows[1][0], (imgs / "b.png").string());
+  EXPECT_EQ(rows[1][7], "unreadable");
+  EXPECT_EQ(rows[1][8], "");  // no expression
+  EXPECT_EQ(rows[2][0], (imgs / "sub" / "c.png").string());
+  EXPECT_EQ(rows[2][7], "ok");
+  EXPECT_EQ(r.unreadable, 1);
+  EXPECT_EQ(r.images, 2);
+  EXPECT_EQ(r.faces, 2);
+  // The same corrupt file named directly is an error naming it.
+  const std::string bad = (imgs / "b.png").string();
+  EXPECT_THROW_MSG(run_classify_job(job({bad})), InputError, bad + ": cannot read image");
+}
+
+TEST_F(ClassifyTest, MissingInputsAndBadSettingsAreNamed) {
+  const std::string good = write_image(dir_ / "a.png", 32, 32, 1);
+  const std::string missing = (dir_ / "nope.jpg").string();
+  EXPECT_THROW_MSG(run_classify_job(job({good, missing})), InputError, missing);
+  EXPECT_FALSE(fs::exists(dir_ / "out.csv"));  // nothing half-written
+  ClassifyJob j = job({good});
+  j.checkpoint = (dir_ / "no_run").string();
+  EXPECT_THROW_MSG(run_classify_job(j), InputError, (dir_ / "no_run").string());
+  j = job({good});
+  j.every = 0;
+  EXPECT_THROW_MSG(run_classify_job(j), ConfigError, "--every");
+  j = job({good});
+  j.batch = 0;
+  EXPECT_THROW_MSG(run_classify_job(j), ConfigError, "--batch");
+  j = job({good});
+  j.max_frames = -1;
+  EXPECT_THROW_MSG(run_classify_job(j), ConfigError, "--max-frames");
+  EXPECT_THROW_MSG(parse_face_mode("faces"), ConfigError, "--face");
+  EXPECT_EQ(parse_face_mode("whole"), FaceMode::kWhole);
+  // Detection without the face-api weights: one error saying how to get them.
+  j = job({good});
+  j.face = FaceMode::kDetect;
+  j.model_dir = (dir_ / "no_models").string();
+  EXPECT_THROW_MSG(run_classify_job(j), InputError, "scripts/setup.sh");
+  EXPECT_THROW_MSG(run_classify_job(j), InputError, j.model_dir);
+}
+
+TEST_F(ClassifyTest, AnnotatedCopiesHaveTheInputsSizeAndDiffer) {
+  const fs::path imgs = dir_ / "imgs";
+  const std::string a = write_image(imgs / "a.png", 96, 72, 1);
+  const std::string b = write_image(imgs / "sub" / "b.png", 64, 80, 2);
+  ClassifyJob j = job({imgs.string()});
+  j.annotate = (dir_ / "annotated").string();
+  const ClassifyResult r = run_classify_job(j);
+  EXPECT_EQ(r.annotated, 2);
+  for (const auto& [input, output] :
+       {std::pair{a, dir_ / "annotated" / "a.png"}, std::pair{b, dir_ / "annotated" / "sub" / "b.png"}}) {
+    ASSERT_TRUE(fs::exists(output)) << output;
+    const auto in = read_image(input, 3), out = read_image(output.string(), 3);
+    ASSERT_EQ(out.sizes(), in.sizes()) << output;
+    EXPECT_FALSE(torch::equal(out, in)) << output;
+    // The box is drawn on the border (green), the rest of the bottom-right corner is untouched.
+    EXPECT_EQ(out[1][out.size(1) - 1][out.size(2) / 2].item<int>(), 230);
+    EXPECT_TRUE(torch::equal(out.slice(1, out.size(1) / 2, out.size(1) - 4).slice(2, out.size(2) / 2, out.size(2) - 4),
+                             in.slice(1, in.size(1) / 2, in.size(1) - 4).slice(2, in.size(2) / 2, in.size(2) - 4)));
+  }
+}
+
+TEST_F(ClassifyTest, VideoEverySecondFrame) {
+#ifndef POSEFER_HAVE_VIDEOIO
+  GTEST_SKIP() << "this build has no OpenCV videoio";
+#else
+  const std::string video = (dir_ / "clip.avi").string();
+  {
+    cv::VideoWriter writer(video, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 10, cv::Size(64, 48));
+    if (!writer.isOpened()) GTEST_SKIP() << "OpenCV cannot write an MJPG .avi on this machine";
+    for (int f = 0; f < 6; ++f) {
+      cv::Mat frame(48, 64, CV_8UC3, cv::Scalar(30 * f, 200 - 20 * f, 90));
+      cv::circle(frame, cv::Point(20 + 4 * f, 24), 10, cv::Scalar(250, 250, 250), cv::FILLED);
+      writer.write(frame);
+    }
+  }
+  ClassifyJob j = job({video});
+  j.every = 2;
+  j.annotate = (dir_ / "annotated").string();
+  const ClassifyResult r = run_classify_job(j);
+  std::string header;
+  auto rows = read_rows((dir_ / "out.csv").string(), &header);
+  EXPECT_EQ(header, kHeader);
+  ASSERT_EQ(rows.size(), 3u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i][0], video);
+    EXPECT_EQ(rows[i][1], std::to_string(2 * i));
+    EXPECT_EQ(rows[i][2], "-1");
+    EXPECT_EQ(rows[i][5], "64");
+    EXPECT_EQ(rows[i][6], "48");
+    EXPECT_EQ(rows[i][7], "ok");
+    EXPECT_NEAR(num(rows[i][10]) + num(rows[i][11]) + num(rows[i][12]), 1.0, 1e-5);
+  }
+  EXPECT_EQ(r.videos, 1);
+  EXPECT_EQ(r.frames, 3);
+  EXPECT_EQ(r.images, 0);
+  // The annotated video holds the 3 classified frames at the input's size.
+  const fs::path avi = dir_ / "annotated" / "clip.avi";
+  ASSERT_TRUE(fs::exists(avi));
+  cv::VideoCapture cap(avi.string());
+  ASSERT_TRUE(cap.isOpened());
+  int n = 0;
+  cv::Mat frame;
+  while (cap.read(frame)) {
+    EXPECT_EQ(frame.cols, 64);
+    EXPECT_EQ(frame.rows, 48);
+    ++n;
+  }
+  EXPECT_EQ(n, 3);
+  // --max-frames bounds the classified frames.
+  j.annotate = "";
+  j.max_frames = 2;
+  run_classify_job(j);
+  rows = read_rows((dir_ / "out.csv").string(), &header);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1][1], "2");
+  // A file with a video's name that is no video.
+  const std::string fake = (dir_ / "fake.mp4").string();
+  std::ofstream(fake) << "no video here";
+  EXPECT_THROW_MSG(run_classify_job(job({fake})), InputError, fake + ": cannot read video");
+#endif
+}
+
+bool faceapi_weights_present() {
+  return fs::exists(faceapi_manifest_path(default_faceapi_model_dir(), "tiny_face_detector_model"));
+}
+
+TEST_F(ClassifyTest, DetectModeFindsTheFaceOfADemoPhoto) {
+  if (!faceapi_weights_present()) {
+    GTEST_SKIP() << "face-api weights not installed in " << default_faceapi_model_dir()
+                 << " (run scripts/setup.sh or set POSEFER_MODELS)";
+  }
+  const fs::path demo = fs::path(default_faceapi_model_dir()).parent_path() / "demo";
+  if (!fs::exists(demo / "sample2.jpg")) GTEST_SKIP() << "demo images not present: " << demo;
+  const std::string photo = (demo / "sample2.jpg").string();
+  const std::string blank = (dir_ / "blank.png").string();
+  write_png(blank, torch::full({3, 120, 160}, 128, torch::kUInt8));
+  ClassifyJob j = job({photo, blank});
+  j.face = FaceMode::kDetect;
+  const ClassifyResult r = run_classify_job(j);
+  std::string header;
+  const auto rows = read_rows((dir_ / "out.csv").string(), &header);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0][0], photo);
+  EXPECT_EQ(rows[0][2], "0");
+  EXPECT_EQ(rows[0][7], "ok");
+  const auto image = read_image(photo, 3);
+  const double w = image.size(2), h = image.size(1);
+  const double bx = num(rows[0][3]), by = num(rows[0][4]), bw = num(rows[0][5]), bh = num(rows[0][6]);
+  EXPECT_GT(bw, 0.05 * w);
+  EXPECT_LT(bw, 0.9 * w);
+  EXPECT_GT(bh, 0.05 * h);
+  EXPECT_GE(bx, -0.05 * w);
+  EXPECT_LE(bx + bw, 1.05 * w);
+  EXPECT_GE(by, -0.05 * h);
+  EXPECT_LE(by + bh, 1.05 * h);
+  // The detector's own box for the photo.
+  const auto faces = FaceDetector().detect(image);
+  ASSERT_EQ(faces.size(), 1u);
+  EXPECT_NEAR(bx, faces[0].box.x, 0.5);
+  EXPECT_NEAR(bw, faces[0].box.width, 0.5);
+  EXPECT_NEAR(num(rows[0][10]) + num(rows[0][11]) + num(rows[0][12]), 1.0, 1e-5);
+  EXPECT_EQ(rows[1][0], blank);
+  EXPECT_EQ(rows[1][7], "no_face");
+  EXPECT_EQ(r.faces, 1);
+  EXPECT_EQ(r.no_face, 1);
+}
+
+}  // namespace
+}  // namespace posefer
