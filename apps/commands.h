@@ -32,6 +32,7 @@ Action add_make_faces(CLI::App& app);
 Action add_demo(CLI::App& app);
 Action add_augment(CLI::App& app);
 Action add_experiment(CLI::App& app);
+Action add_classify(CLI::App& app);
 
 // Flags of `train` that do not map onto a config field directly.
 struct RunFlags {

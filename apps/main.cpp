@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   auto demo = posefer::cli::add_demo(app);
   auto augment = posefer::cli::add_augment(app);
   auto experiment = posefer::cli::add_experiment(app);
+  auto classify = posefer::cli::add_classify(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("demo")) return demo();
     if (app.got_subcommand("augment")) return augment();
     if (app.got_subcommand("experiment")) return experiment();
+    if (app.got_subcommand("classify")) return classify();
   } catch (const std::exception& e) {
     std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
     return 1;

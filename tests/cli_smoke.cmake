@@ -128,6 +128,26 @@ run_expect(FALSE out ${POSEFER} synthesize --checkpoint ${WORK}/run --image ${WO
 expect_contains("${out}" "unknown expression 'e9'")
 run_expect(FALSE out ${POSEFER} evaluate --checkpoint ${WORK}/nothing.pt)
 expect_contains("${out}" "no such checkpoint file")
+# classify: the run's classifier on its own images (CSV on stdout); flags checked, a missing
+# checkpoint named in one line.
+run_expect(TRUE out ${POSEFER} classify --help)
+expect_contains("${out}" "--every")
+expect_contains("${out}" "--face")
+run_expect(TRUE out ${POSEFER} classify --checkpoint ${WORK}/run --face whole --no-progress --threads 1
+           ${WORK}/img/s0_e0_p0.pgm ${WORK}/img/s0_e1_p0.pgm)
+expect_contains("${out}" "path,frame,face,x,y,w,h,status,expression,confidence,p_e0,p_e1,pose,pose_confidence")
+expect_contains("${out}" "${WORK}/img/s0_e1_p0.pgm,-1,-1,0,0,16,16,ok,")
+expect_contains("${out}" "classified 2 face(s) in 2 image(s)")
+run_expect(FALSE out ${POSEFER} classify --checkpoint ${WORK}/run --every 0 ${WORK}/img/s0_e0_p0.pgm)
+expect_contains("${out}" "--every")
+run_expect(FALSE out ${POSEFER} classify --checkpoint ${WORK}/nothing.pt ${WORK}/img/s0_e0_p0.pgm)
+expect_contains("${out}" "posefer: error:")
+expect_contains("${out}" "${WORK}/nothing.pt")
+string(REGEX MATCHALL "\n" lines "${out}")
+list(LENGTH lines n)
+if(NOT n EQUAL 1)
+  message(FATAL_ERROR "classify with a missing checkpoint: expected one line, got ${n}:\n${out}")
+endif()
 
 # make-faces: a tiny rendered set, readable by the manifest reader (a one-epoch train on it), and a
 # contact sheet; bad values give one clear line.

@@ -1,0 +1,52 @@
+// posefer classify: a trained run's expression classifier on one's own photos, folders and
+// videos; one CSV row per face (stdout or --out), a one-line summary on stderr.
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "commands.h"
+#include "posefer/classify.h"
+#include "posefer/faceapi_weights.h"
+
+namespace posefer::cli {
+
+Action add_classify(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "classify", "Classify the expressions of faces in photos, folders and videos (CSV)");
+  auto job = std::make_shared<ClassifyJob>();
+  auto face = std::make_shared<std::string>("auto");
+  auto no_progress = std::make_shared<bool>(false);
+  job->model_dir = default_faceapi_model_dir();
+  cmd->add_option("--checkpoint", job->checkpoint, "Trained run (checkpoint file or run directory)")->required();
+  cmd->add_option("inputs", job->inputs,
+                  "Images, folders (searched recursively, sorted) and videos (.mp4 .avi .mov .mkv .webm)")
+      ->required();
+  cmd->add_option("--out", job->out, "CSV file (default: stdout)");
+  cmd->add_option("--face", *face,
+                  "Faces: auto (detect + align when the run trained on aligned faces, else whole), "
+                  "detect (always), whole (the whole image, prepared as the run's data)")
+      ->check(CLI::IsMember({"auto", "detect", "whole"}));
+  cmd->add_option("--every", job->every, "Video: classify every n-th frame")->check(CLI::Range(1, 1000000));
+  cmd->add_option("--max-frames", job->max_frames, "Video: at most this many classified frames each (0 = all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--annotate", job->annotate,
+                  "Folder for copies with boxes and the top expression drawn (PNG; videos: MJPG .avi)");
+  cmd->add_option("--batch", job->batch, "Faces per forward pass")->check(CLI::Range(1, 4096));
+  cmd->add_option("--models", job->model_dir,
+                  "face-api model folder (default: $POSEFER_MODELS or the one scripts/setup.sh installs)");
+  cmd->add_option("--threads", job->threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd->add_flag("--no-progress", *no_progress, "No progress bar");
+  return [=]() {
+    ClassifyJob j = *job;
+    j.face = parse_face_mode(*face);
+    j.progress = !*no_progress;
+    const ClassifyResult r = run_classify_job(j);
+    if (j.out.empty()) std::cout << r.csv << std::flush;
+    spdlog::info("{}{}", r.summary(), j.out.empty() ? "" : "; wrote " + j.out);
+    return 0;
+  };
+}
+
+}  // namespace posefer::cli
