@@ -27,6 +27,8 @@ Action add_demo(CLI::App& app) {
   cmd->add_option("--disc-width", job->disc_width, "D_att width factor")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--cls-width", job->cls_width, "Classifier width factor")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--cls-lr", job->cls_lr, "Classifier learning rate")->check(CLI::Range(1e-7, 1.0));
+  cmd->add_option("--adv-att", job->adv_att, "Weight of G's adversarial loss against D_att")
+      ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--judge-epochs", job->judge_epochs, "Epochs of the independent judge")->check(CLI::Range(1, 1000));
   cmd->add_option("--grid-subjects", job->grid_subjects, "Test people shown as synthesis sheets")->check(CLI::Range(0, 100));
   cmd->add_option("--seed", job->seed, "Seed of the faces, the split and the training");

@@ -68,6 +68,7 @@ void DemoJob::validate() const {
   POSEFER_CHECK_CONFIG(batch >= 2 && batch <= 4096, "demo: --batch must be in 2..4096, got ", batch);
   POSEFER_CHECK_CONFIG(grid_subjects >= 0, "demo: --grid-subjects must be >= 0, got ", grid_subjects);
   POSEFER_CHECK_CONFIG(judge_epochs >= 1, "demo: --judge-epochs must be >= 1, got ", judge_epochs);
+  POSEFER_CHECK_CONFIG(adv_att >= 0, "demo: --adv-att must be >= 0, got ", adv_att);
   plot.validate();
 }
 
@@ -120,6 +121,7 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
   base.model.disc_width = job.disc_width;
   base.model.cls_width = job.cls_width;
   base.optim.cls_lr = job.cls_lr;
+  base.loss.adv_att = job.adv_att;
   base.epochs = job.epochs;
   base.batch_size = job.batch;
   // G first learns to reconstruct; its faces reach the classifier (and the classifier's
@@ -240,7 +242,8 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
       std::to_string(test_subjects.size()) + " people (" + std::to_string(n_test) + " faces) test. Both runs: " +
       std::to_string(job.epochs) + " epochs, classifier VGG-19-BN x " + format_number(job.cls_width, 3) +
       "; the joint run adds " + std::to_string(job.k) + " generated face(s) per real face from epoch " +
-      std::to_string(base.gen_warmup + 1) + " on.";
+      std::to_string(base.gen_warmup + 1) + " on; G's weight against D_att " + format_number(job.adv_att, 3) +
+      ", batch " + std::to_string(job.batch) + ".";
 
   nlohmann::json summary;
   summary["setup"] = setup;

@@ -53,10 +53,12 @@ TEST(Demo, WritesReportAndContinuesWithoutRetraining) {
   const double a1 = r.summary["accuracy_real_plus_generated"].get<double>();
   EXPECT_TRUE(a0 == 0 || a0 == 0.25 || a0 == 0.5 || a0 == 0.75 || a0 == 1) << a0;  // 4 test faces
   EXPECT_TRUE(a1 == 0 || a1 == 0.25 || a1 == 0.5 || a1 == 0.75 || a1 == 1) << a1;
-  // Both runs train at the demo's batch size (8 by default).
+  // Both runs train at the demo's batch size (8 by default) and D_att weight (1e-2, not the
+  // library's 1e-4).
   for (const char* run : {"joint", "baseline"}) {
     const auto cfg = nlohmann::json::parse(read_text_file((out / run / "config.json").string()));
     EXPECT_EQ(cfg.at("batch_size").get<int>(), 8) << run;
+    EXPECT_DOUBLE_EQ(cfg.at("loss").at("adv_att").get<double>(), 0.01) << run;
   }
   // The page shows the sheet of the test person and both confusion matrices.
   const std::string html = read_text_file((out / "index.html").string());
@@ -91,6 +93,9 @@ TEST(Demo, RejectsBadSettings) {
   j = tiny_demo(test::fresh_dir("demo_bad4") / "d");
   j.batch = 1;
   EXPECT_THROW_MSG(run_demo(j), ConfigError, "--batch must be in 2..4096, got 1");
+  j = tiny_demo(test::fresh_dir("demo_bad5") / "d");
+  j.adv_att = -1;
+  EXPECT_THROW_MSG(run_demo(j), ConfigError, "--adv-att must be >= 0, got -1");
 }
 
 }  // namespace
