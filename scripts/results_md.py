@@ -166,41 +166,73 @@ def pose_tables(rr):
     return out
 
 
-def cmu_synthesis_section(root):
-    """Fold 0's generator against the true CMU photos (`evaluate --synthesis`) and its grids."""
-    path = os.path.join(root, "cmu_5fold", "fold0", "eval", "eval.json")
-    if not os.path.isfile(path):
+def cmu_synthesis_section(root, runs):
+    """Fold 0's generators against the true CMU photos (`evaluate --synthesis`) and their grids:
+    the 5-fold run's (G's weight against D_att 1e-4, the paper's) and cmu_fold0_adv's (1e-2)."""
+    gens = []  # (tag, column title, eval.json of the synthesis check)
+    for tag, run_dir, title in (("cmu_fold0", os.path.join(root, "cmu_5fold", "fold0"), "D_att weight 1e-4 (5-fold run)"),
+                                ("cmu_fold0_adv", os.path.join(root, "cmu_fold0_adv"), "D_att weight 1e-2")):
+        path = os.path.join(run_dir, "eval", "eval.json")
+        if os.path.isfile(path):
+            with open(path) as f:
+                ev = json.load(f)
+            if ev.get("synthesis"):
+                gens.append((tag, title, ev))
+    if not gens:
         return []
-    with open(path) as f:
-        syn = json.load(f).get("synthesis") or {}
-    if not syn:
-        return []
+    syn0 = gens[0][2]["synthesis"]
     out = ["### Synthesis on fold 0 (the paper's Fig. 6 on CMU)\n",
-           f"G of fold 0 on its {syn.get('subjects')} held-out people: {syn.get('pairs')} faces generated from "
-           f"{syn.get('inputs')} test inputs at every other pose x expression, each compared with the true photo "
-           "of that person there (L1 in [0, 1] pixel units).\n"]
-    num = lambda k, d: f"{syn[k]:.{d}f}" if isinstance(syn.get(k), (int, float)) else "-"
-    out.append(table(["", "G(x, e, p)", "reference"], [
-        ["L1 to the true photo (lower is better)", num("l1", 4), f"input unchanged {num('copy_l1', 4)}"],
-        ["SSIM to the true photo (higher is better)", num("ssim", 3), f"input unchanged {num('copy_ssim', 3)}"],
-        ["identity kept: nearest test person by G's own code f", pct(syn.get("identity_accuracy")),
-         f"real photos {pct(syn.get('identity_accuracy_real'))}, chance {pct(syn.get('identity_chance'))}"],
+           f"G of fold 0 on its {syn0.get('subjects')} held-out people: {syn0.get('pairs')} faces generated from "
+           f"{syn0.get('inputs')} test inputs at every other pose x expression, each compared with the true photo "
+           "of that person there (L1 in [0, 1] pixel units). Both generators are trained the same way (50 epochs, "
+           "batch 8, k = 1) except for the weight of G's adversarial loss against D_att.\n"]
+
+    def cell(ev, key, digits=None, part="synthesis"):
+        v = (ev.get(part) or {}).get(key)
+        if not isinstance(v, (int, float)):
+            return "-"
+        return f"{v:.{digits}f}" if digits is not None else pct(v)
+
+    rows = [
+        ["L1 to the true photo (lower is better)", *[cell(ev, "l1", 4) for _, _, ev in gens],
+         f"input unchanged {cell(gens[0][2], 'copy_l1', 4)}"],
+        ["SSIM to the true photo (higher is better)", *[cell(ev, "ssim", 3) for _, _, ev in gens],
+         f"input unchanged {cell(gens[0][2], 'copy_ssim', 3)}"],
+        # Nearest person by f depends on each G's encoder, on real photos too: both figures per column.
+        ["identity kept: nearest test person by G's own code f (in brackets: on the real photos)",
+         *[f"{cell(ev, 'identity_accuracy')} ({cell(ev, 'identity_accuracy_real')})" for _, _, ev in gens],
+         f"chance {pct(syn0.get('identity_chance'))}"],
         ["identity by an independent judge CNN (fitted on every other real photo of each test person)",
-         pct(syn.get("identity_judge_accuracy")),
-         f"real photos it did not see {pct(syn.get('identity_judge_real'))}, chance {pct(syn.get('identity_chance'))}"]]))
+         *[cell(ev, "identity_judge_accuracy") for _, _, ev in gens],
+         f"real photos it did not see {pct(syn0.get('identity_judge_real'))}, chance {pct(syn0.get('identity_chance'))}"],
+        ["judge (trained on real training faces) reads the target pose",
+         *[cell(ev, "judge_generated_pose_accuracy", part="disentanglement") for _, _, ev in gens],
+         f"real test photos {cell(gens[0][2], 'judge_real_pose_accuracy', part='disentanglement')}, chance 25.0"],
+        ["judge reads the target expression",
+         *[cell(ev, "judge_generated_expression_accuracy", part="disentanglement") for _, _, ev in gens],
+         f"real test photos {cell(gens[0][2], 'judge_real_expression_accuracy', part='disentanglement')}, chance 25.0"],
+    ]
+    out.append(table(["", *[title for _, title, _ in gens], "reference"], rows))
     os.makedirs(os.path.join("docs", "results"), exist_ok=True)
-    for role in ("train", "test"):
-        src = os.path.join(root, f"cmu_fold0_grid_{role}.png")
-        if os.path.isfile(src):
-            dst = os.path.join("docs", "results", f"cmu_fold0_grid_{role}.png")
-            with open(src, "rb") as fi, open(dst, "wb") as fo:
-                fo.write(fi.read())
-            who = "a training person" if role == "train" else "a held-out person"
-            out.append(f"\n`posefer synthesize` on {who} (input | G(x, e, p)):\n\n![CMU fold 0, {who}](results/cmu_fold0_grid_{role}.png)\n")
-    cmd = os.path.join(root, "cmu_fold0_synthesis.command.txt")
-    if os.path.isfile(cmd):
-        text = re.sub(r"^\S*posefer ", "build/posefer ", open(cmd).read().strip(), flags=re.M)
-        out.append("Commands:\n\n```\n" + text + "\n```\n")
+    for tag, title, _ in gens:
+        for role in ("train", "test"):
+            src = os.path.join(root, f"{tag}_grid_{role}.png")
+            if os.path.isfile(src):
+                dst = os.path.join("docs", "results", f"{tag}_grid_{role}.png")
+                with open(src, "rb") as fi, open(dst, "wb") as fo:
+                    fo.write(fi.read())
+                who = "a training person" if role == "train" else "a held-out person"
+                out.append(f"\n`posefer synthesize` on {who}, {title} (input | G(x, e, p)):\n\n"
+                           f"![CMU fold 0, {who}, {title}](results/{tag}_grid_{role}.png)\n")
+    cmds = []
+    if "cmu_fold0_adv" in runs:
+        cmds.append(runs["cmu_fold0_adv"]["command"])
+    for tag, _, _ in gens:
+        cmd = os.path.join(root, f"{tag}_synthesis.command.txt")
+        if os.path.isfile(cmd):
+            cmds.append(re.sub(r"^\S*posefer ", "build/posefer ", open(cmd).read().strip(), flags=re.M))
+    if cmds:
+        out.append("Commands (the 5-fold run's training command is in the section above):\n\n```\n" + "\n".join(cmds) + "\n```\n")
     return out
 
 
@@ -289,7 +321,7 @@ def main(root):
                           "judge real pose %", "judge gen. pose %", "judge real expr. %", "judge gen. expr. %"], drow))
         cmds = sorted({r["command"] for k in cmu for r in cmu[k]}) + ([peer["command"]] if peer else [])
         out.append("\nCommands:\n\n```\n" + "\n".join(cmds) + "\n```\n")
-        out += cmu_synthesis_section(root)
+        out += cmu_synthesis_section(root, runs)
 
     genki = [runs[n] for n in runs if n.startswith("genki_")]
     if genki:
