@@ -44,8 +44,8 @@ struct DemoJob {
   // Weight of G's adversarial loss against D_att (the paper's default is 1e-4). At 1e-4, D_att
   // wins outright and G is an L1 autoencoder that blurs the mouth and eyes away; at 1e-2 (the
   // L1 : adversarial ratio of pix2pix), on these faces (fold 0/5, 30 epochs), an independent
-  // judge read the target pose on 96.7% of generated test faces instead of 41.9%, and the target
-  // expression on 25.7% instead of 11.9% (real faces 46.7%, chance 14.3%).
+  // judge read the target pose on 96.7% of generated test faces instead of 43.3%, and the target
+  // expression on 25.7% instead of 16.2% (real faces 46.7%, chance 14.3%).
   double adv_att = 1e-2;
   int judge_epochs = 8;                // epochs of the independent judge in the evaluation
   int grid_subjects = 2;               // test people shown as synthesis sheets
