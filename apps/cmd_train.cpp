@@ -38,6 +38,7 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--gen-warmup", c.gen_warmup, "Epochs before generated faces reach the classifier")->check(CLI::NonNegativeNumber);
   cmd->add_option("--extra-g-steps", c.extra_g_steps, "Extra generator steps per batch")->check(CLI::Range(0, 10));
   cmd->add_flag("!--no-gan", c.train_gan, "Train only the classifier on real images (k = 0 baseline)");
+  cmd->add_flag("!--no-sync-bn", c.sync_bn, "With --nproc > 1: batch norm per rank's shard instead of over the global batch (fewer all-reduces)");
   cmd->add_option("--id-dim", c.model.id_dim, "Identity code length d")->check(CLI::Range(2, 1024));
   cmd->add_option("--gen-width", c.model.gen_width, "Generator width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--disc-width", c.model.disc_width, "D_att width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
@@ -55,6 +56,7 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--adv-id", c.loss.adv_id, "Weight of G_enc's adversarial loss against D_i")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--cls-feedback", c.loss.cls_feedback, "Weight of the classifier loss on generated faces in G's loss (0 = off)")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--cls-feedback-warmup", c.loss.cls_feedback_warmup, "Epochs before classifier feedback reaches G")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--adv-cross", c.loss.adv_cross, "Weight of G's adversarial loss on G(x_a, e_b, p_b) judged by D_att at (e_b, p_b) (0 = off, the paper)")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--cross-l1", c.loss.cross_l1, "Weight of L1(G(x_a, e_b, p_b), x_b) for another photo b of the same person (0 = paper's objective)")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--pose-cls", c.loss.pose_cls, "Weight of the classifier's pose loss")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--lr", c.optim.lr, "Adam learning rate of G, D_att, D_i")->check(CLI::Range(1e-7, 1.0));

@@ -33,7 +33,7 @@ void LossConfig::validate() const {
   for (const auto& [name, v] : {std::pair<const char*, double>{"alpha", alpha}, {"beta", beta},
                                 {"adv_att", adv_att}, {"adv_id", adv_id},
                                 {"cls_feedback", cls_feedback}, {"pose_cls", pose_cls},
-                                {"cross_l1", cross_l1}}) {
+                                {"cross_l1", cross_l1}, {"adv_cross", adv_cross}}) {
     POSEFER_CHECK_CONFIG(v >= 0 && v < 1e6, "loss weight ", name, " must be in [0, 1e6), got ", v);
   }
   POSEFER_CHECK_CONFIG(cls_feedback_warmup >= 0, "cls_feedback_warmup must be >= 0, got ",
@@ -109,14 +109,14 @@ void TrainConfig::validate() const {
   X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init) \
   X(fast_deconv) X(cls_dropout)
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
-  X(cls_feedback_warmup) X(pose_cls) X(cross_l1)
+  X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(adv_cross)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor)
 #define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) \
   X(multipie_cameras) X(multipie_illumination) X(bu3dfe_intensity) X(bu3dfe_neutral) \
   X(render_size) X(rafd_gaze) X(data_cache) X(crop) X(crop_fraction) X(max_train) X(max_test) \
   X(align) X(align_cache) X(pose_from_landmarks) X(head_pose_model) X(extra_train)
 #define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
-  X(gen_warmup) X(extra_g_steps) X(select_on_val) X(train_gan) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
+  X(gen_warmup) X(extra_g_steps) X(select_on_val) X(train_gan) X(sync_bn) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
 
 void to_json(nlohmann::json& j, const ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_OUT) }
 void from_json(const nlohmann::json& j, ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_IN) }

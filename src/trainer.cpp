@@ -164,6 +164,11 @@ Trainer::Trainer(TrainConfig config, std::string run_dir, std::vector<std::strin
   config_.validate();
   if (dist && dist->world_size() > 1) {
     check_data_parallel(config_.batch_size, dist->world_size());
+    // A rank whose shard holds no cross pair skips that D_att pass; the others' synchronised
+    // batch norm would then wait for it.
+    POSEFER_CHECK_CONFIG(!(config_.sync_bn && config_.loss.adv_cross > 0 && config_.train_gan),
+                         "--adv-cross with --nproc ", dist->world_size(),
+                         " needs --no-sync-bn (ranks differ in cross pairs per batch)");
     dist_ = std::move(dist);
     if (!dist_->is_main()) run_dir_.clear();
   }
@@ -177,7 +182,7 @@ Trainer::Trainer(TrainConfig config, std::string run_dir, std::vector<std::strin
   shuffle_rng_.seed(config_.seed);
   model_ = std::make_unique<JointModel>(config_.model, config_.optim, device_);
   if (dist_) {
-    model_->set_sync_batch_norm(dist_);
+    if (config_.sync_bn) model_->set_sync_batch_norm(dist_);
     sync_parameters();
   }
   state_.expression_names = std::move(expression_names);
@@ -267,10 +272,20 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
   StepLosses s;
   auto f = m.gen->encoder->forward(x);
   auto recon = m.gen->decoder->forward(f, e, p);
+  const bool has_cross = cross && cross->rows.defined() && cross->rows.numel() > 0 &&
+                         (L.cross_l1 > 0 || L.adv_cross > 0);
+  torch::Tensor other;  // G(x_a, e_b, p_b) for the partner rows
+  if (has_cross) other = m.gen->decoder->forward(f.index_select(0, cross->rows), cross->expression, cross->pose);
+  const bool adv_cross = has_cross && L.adv_cross > 0;
   if (update_discriminators) {
     m.opt_d_att->zero_grad();
     auto d_loss = adversarial_bce(m.d_att->forward(x, e, p), true) +
                   adversarial_bce(m.d_att->forward(recon.detach(), e, p), false);
+    // Cross-reconstructions are fakes at their target labels: D_att learns what a face at
+    // (e_b, p_b) looks like against G's attempt at it.
+    if (adv_cross) {
+      d_loss = d_loss + adversarial_bce(m.d_att->forward(other.detach(), cross->expression, cross->pose), false);
+    }
     backward_synced(d_loss, *m.d_att);
     m.opt_d_att->step();
     s.d_att = d_loss.item<double>();
@@ -289,8 +304,7 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
   auto g_att = adversarial_bce(m.d_att->forward(recon, e, p), true);
   auto g_id = adversarial_bce(m.d_i->forward(f), true);
   auto total = L.alpha * l1 + L.beta * tv + L.adv_att * g_att + L.adv_id * g_id;
-  if (cross && L.cross_l1 > 0 && cross->rows.defined() && cross->rows.numel() > 0) {
-    auto other = m.gen->decoder->forward(f.index_select(0, cross->rows), cross->expression, cross->pose);
+  if (has_cross) {
     auto c = content_l1(other, cross->x);
     // This rank's share of the global mean over partner rows; backward_synced scales every loss
     // by shard / global, undone here (both factors are 1 for one process).
@@ -299,6 +313,10 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
                          static_cast<double>(step_global_) / static_cast<double>(step_shard_.size);
     total = total + L.cross_l1 * share * c;
     s.cross_l1 = c.item<double>();
+    if (adv_cross) {
+      total = total + L.adv_cross * share *
+                          adversarial_bce(m.d_att->forward(other, cross->expression, cross->pose), true);
+    }
   }
   if (feedback) {
     auto e2 = draw_labels(config_.model.num_expressions);
@@ -449,7 +467,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
   const int64_t last = n % bs;
   const int64_t steps_per_epoch = (last != 0 && last < min_batch) ? n / bs : (n + bs - 1) / bs;
   const bool main_rank = rank() == 0;
-  if (dist_) model_->set_sync_batch_norm(dist_);
+  if (dist_ && config_.sync_bn) model_->set_sync_batch_norm(dist_);
   const std::string ckpt = run_dir_.empty() ? std::string() : run_dir_ + "/checkpoint.pt";
   const std::string step_log = run_dir_.empty() ? std::string() : run_dir_ + "/log.csv";
   const std::string epoch_log = run_dir_.empty() ? std::string() : run_dir_ + "/epochs.csv";

@@ -29,6 +29,8 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   c.data.align_cache = "/cache/aligned";
   c.data.pose_from_landmarks = 5;
   c.data.head_pose_model = "pose.json";
+  c.loss.adv_cross = 0.02;
+  c.sync_bn = false;
   nlohmann::json j = c;
   const auto back = j.get<TrainConfig>();
   EXPECT_EQ(nlohmann::json(back), j);
@@ -43,6 +45,8 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(back.data.pose_from_landmarks, 5);
   EXPECT_EQ(back.data.head_pose_model, "pose.json");
   EXPECT_EQ(j["data"]["pose_from_landmarks"], 5);
+  EXPECT_DOUBLE_EQ(back.loss.adv_cross, 0.02);
+  EXPECT_FALSE(back.sync_bn);
 }
 
 TEST(Config, MissingFieldsKeepDefaults) {
@@ -52,6 +56,10 @@ TEST(Config, MissingFieldsKeepDefaults) {
   EXPECT_EQ(c.model.image_size, 128);
   EXPECT_EQ(c.model.id_dim, ModelConfig{}.id_dim);
   EXPECT_EQ(c.batch_size, TrainConfig{}.batch_size);
+  // Runs from before these fields existed load as they trained: no adversarial cross term,
+  // synchronised batch norm.
+  EXPECT_DOUBLE_EQ(c.loss.adv_cross, 0.0);
+  EXPECT_TRUE(c.sync_bn);
 }
 
 TEST(Config, DefaultsValidateAndFollowThePaper) {

@@ -266,6 +266,28 @@ TEST_F(DistributedTest, SyncBatchNormMatchesOneProcessOnTheWholeBatch) {
   }
 }
 
+// Without synchronised batch norm the ranks still hold the same parameters (every gradient is
+// summed over them) but each keeps the batch-norm statistics of its own shards.
+TEST_F(DistributedTest, WithoutSyncBatchNormRanksShareParametersNotStatistics) {
+  const auto dir = test::fresh_dir("nosync");
+  TrainConfig cfg = test::tiny_train_config();
+  cfg.batch_size = 8;
+  cfg.epochs = 1;
+  cfg.model.cls_dropout = 0;
+  cfg.sync_bn = false;
+  const ImageSet data = test::make_image_set(16, 5);
+  const auto codes = run_ranks(2, 60, [&](int rank, std::shared_ptr<DistContext> ctx) {
+    Trainer t(cfg, dir.string(), kExpr, kPose, ctx);
+    if (t.fit(data).steps_done != 2) throw Error("expected 2 steps");
+    t.save((dir / ("rank" + std::to_string(rank) + ".pt")).string());
+  });
+  ASSERT_EQ(codes, (std::vector<int>{0, 0}));
+  auto rank0 = load_nets(cfg, dir / "rank0.pt", torch::kFloat);
+  auto rank1 = load_nets(cfg, dir / "rank1.pt", torch::kFloat);
+  test::expect_same_nets(*rank0, *rank1, 0.0, /*with_buffers=*/false);
+  EXPECT_GT(test::expect_same_nets(*rank0, *rank1, 1e9, /*with_buffers=*/true), 1e-4);
+}
+
 // A rank whose peer exits mid-training fails within seconds with an error naming the
 // collective, instead of waiting forever.
 TEST_F(DistributedTest, APeerThatExitsMakesTheOtherRankFailInsteadOfHanging) {
@@ -414,6 +436,22 @@ TEST_F(DistributedTest, BadSettingsGiveClearErrors) {
     }
   });
   EXPECT_EQ(codes, (std::vector<int>{kCaught, kCaught}));
+  // The adversarial cross term adds a D_att pass only where a shard holds cross pairs: refused
+  // with synchronised batch norm, which every rank must join.
+  cfg.batch_size = 4;
+  cfg.loss.adv_cross = 0.1;
+  const auto cross_codes = run_ranks(2, 10, [&](int, std::shared_ptr<DistContext> ctx) {
+    ctx->barrier();
+    try {
+      Trainer t(cfg, "", kExpr, kPose, ctx);
+    } catch (const ConfigError& e) {
+      if (std::string(e.what()).find("--adv-cross with --nproc 2 needs --no-sync-bn") != std::string::npos) {
+        ::_exit(kCaught);
+      }
+      throw;
+    }
+  });
+  EXPECT_EQ(cross_codes, (std::vector<int>{kCaught, kCaught}));
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "posefer/check.h"
+#include "posefer/losses.h"
 #include "test_support.h"
 #include "train_test_util.h"
 
@@ -297,6 +298,49 @@ TEST_F(TrainerTest, CrossTermIsTheL1ToThePartnerAndCanBeSwitchedOff) {
   Trainer plain(cfg, "", kExpr, kPose);
   plain.train_step(x, e, p, 0);
   expect_same_parameters(off, plain);
+}
+
+// With adv_cross > 0, D_att's step also has G(x_a, e_b, p_b) as fakes at (e_b, p_b); at 0 its
+// loss is the paper's two terms.
+TEST_F(TrainerTest, AdversarialCrossTermAddsSwappedFacesToDAtt) {
+  TrainConfig cfg = test::tiny_train_config();
+  cfg.loss.cls_feedback = 0;
+  cfg.gen_k = 0;
+  cfg.extra_g_steps = 0;
+  const auto x = test::blob_faces(4, 32, 21);
+  const auto e = torch::tensor({0, 1, 2, 0}, torch::kInt64);
+  const auto p = torch::tensor({0, 0, 1, 1}, torch::kInt64);
+  const CrossTargets cross{torch::tensor({0, 2}, torch::kInt64), test::blob_faces(2, 32, 22),
+                           torch::tensor({1, 0}, torch::kInt64), torch::tensor({1, 0}, torch::kInt64)};
+  // D_att's loss as the step must compute it, from the nets before the step (batch norm in
+  // training mode normalises each pass by its own batch, so the running statistics the passes
+  // here update do not change the outputs).
+  auto expected_d_att = [&](Trainer& t, bool with_cross) {
+    torch::NoGradGuard no_grad;
+    auto& m = t.model();
+    m.d_att->train();
+    const auto f = m.gen->encoder->forward(x);
+    auto d = adversarial_bce(m.d_att->forward(x, e, p), true) +
+             adversarial_bce(m.d_att->forward(m.gen->decoder->forward(f, e, p), e, p), false);
+    if (with_cross) {
+      const auto other = m.gen->decoder->forward(f.index_select(0, cross.rows), cross.expression, cross.pose);
+      d = d + adversarial_bce(m.d_att->forward(other, cross.expression, cross.pose), false);
+    }
+    return d.item<double>();
+  };
+  cfg.loss.adv_cross = 0.5;
+  Trainer with(cfg, "", kExpr, kPose);
+  const double want_with = expected_d_att(with, true);
+  const StepLosses s_with = with.train_step(x, e, p, 0, &cross);
+  EXPECT_NEAR(s_with.d_att, want_with, 1e-5);
+  cfg.loss.adv_cross = 0;
+  Trainer without(cfg, "", kExpr, kPose);
+  const double want_without = expected_d_att(without, false);
+  const StepLosses s_without = without.train_step(x, e, p, 0, &cross);
+  EXPECT_NEAR(s_without.d_att, want_without, 1e-5);
+  // The third term is a BCE of fakes, about log 2 at the start: it shows.
+  EXPECT_GT(s_with.d_att - s_without.d_att, 0.3);
+  EXPECT_NEAR(s_with.cross_l1, s_without.cross_l1, 1e-6);  // same G before the step
 }
 
 TEST_F(TrainerTest, CrossReconstructionMakesGUseTheCodes) {

@@ -56,6 +56,11 @@ struct LossConfig {
   // Cross-reconstruction L1(G(x_a, e_b, p_b), x_b) for a photo b of the same person as a at other
   // labels (0 = the paper's objective). Not in the paper; see trainer.h for why it is on.
   double cross_l1 = 1.0;
+  // Weight of G's adversarial loss on those cross-reconstructions, judged by D_att at the target
+  // labels (e_b, p_b); D_att then also learns them as fakes. The paper's D_att only sees G(x) at
+  // x's own labels, so nothing adversarial checks that a swapped code shows its expression.
+  // 0 = off (the paper's objective). Not in the paper; see trainer.h.
+  double adv_cross = 0.0;
   void validate() const;
 };
 
@@ -117,6 +122,11 @@ struct TrainConfig {
   // validation accuracy beats the best so far, write best.pt; the final evaluation uses it.
   bool select_on_val = false;
   bool train_gan = true;         // false: train only C_exp on real images (the k = 0 baseline, ~5x faster)
+  // Data-parallel runs (W > 1): batch norm of D_att, D_i and C_exp over the global batch (true:
+  // W processes step exactly as one) or over each rank's shard (false: like W separate batch
+  // norms, the running statistics differ by rank and rank 0's are saved; ~2 all-reduces per
+  // batch-norm layer and forward pass fewer).
+  bool sync_bn = true;
   int checkpoint_every = 5;      // epochs between checkpoints (the last epoch always saves)
   uint64_t seed = 1;             // seeds weights, shuffling, codes and dropout
   int threads = 0;               // intra-op threads (0 = number of cores)

@@ -6,6 +6,8 @@
 //   2. G step: alpha L1(x, G(x,e,p)) + beta TV + adv_att BCE(D_att(G), real) + adv_id BCE(D_i(f), real)
 //      [+ cls_feedback CE(C(G(x, e', p')), e') after cls_feedback_warmup epochs, e'/p' random].
 //      [+ cross_l1 L1(G(x_a, e_b, p_b), x_b) for rows a with a partner b, see CrossTargets].
+//      [+ adv_cross BCE(D_att(G(x_a, e_b, p_b), e_b, p_b), real); D_att's step 1 then also has
+//      those faces as fakes at (e_b, p_b)].
 //   3. extra_g_steps more G steps on the same batch (CAAE-style), without classifier feedback.
 //   With train_gan = false steps 1-3 are skipped (classifier-only baseline).
 //   4. C step: CE(C(x), e) [+ pose_cls CE on pose] on the real batch, plus, after gen_warmup
@@ -26,7 +28,7 @@
 // (n_r / B) and every backward's gradients are summed over the ranks before the optimiser step,
 // in the update order above (D_att, D_i, G and its extra steps, C_exp), so each step is the
 // step of one process on the whole batch. Batch norm uses the global batch's statistics
-// (sync_batch_norm.h). Codes and priors are drawn for the global batch, so they match one
+// (sync_batch_norm.h; with sync_bn = false each rank's shard instead). Codes and priors are drawn for the global batch, so they match one
 // process. What differs from one process with batch B: (1) float rounding (sums in another
 // order; batch-norm statistics from E[x^2] - E[x]^2 in float64). With the nets in float64 the
 // parameters after 3 steps agree within 1e-5 (measured: 7e-11). In float32 most agree within
