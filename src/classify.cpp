@@ -571,19 +571,24 @@ ClassifyResult run_classify_job(const ClassifyJob& job) {
   popt.unit = "img";
   ProgressBar bar("classify", total, popt);
   int64_t done = 0;
+  // A file named on the command line must be readable; one found in a folder is reported and
+  // gets an "unreadable" row. Called from a catch block: `throw;` rethrows the error.
+  auto skip_unreadable = [&](const InputFile& f, const InputError& e) {
+    if (!f.in_folder) throw;
+    spdlog::warn("classify: skipped {}", first_line_of(e.what()));
+    Unit u;
+    u.path = f.path;
+    u.status = "unreadable";
+    runner.add(std::move(u));
+    ++result.unreadable;
+  };
   for (const InputFile& f : files) {
     if (f.video) {
       try {
         result.frames += classify_video(f, job, runner, names, result, bar, done);
         ++result.videos;
       } catch (const InputError& e) {
-        if (!f.in_folder) throw;
-        spdlog::warn("classify: skipped {}", first_line_of(e.what()));
-        Unit u;
-        u.path = f.path;
-        u.status = "unreadable";
-        runner.add(std::move(u));
-        ++result.unreadable;
+        skip_unreadable(f, e);
       }
       continue;
     }
@@ -591,13 +596,7 @@ ClassifyResult run_classify_job(const ClassifyJob& job) {
     try {
       image = read_image(f.path, 3);
     } catch (const InputError& e) {
-      if (!f.in_folder) throw;
-      spdlog::warn("classify: skipped {}", first_line_of(e.what()));
-      Unit u;
-      u.path = f.path;
-      u.status = "unreadable";
-      runner.add(std::move(u));
-      ++result.unreadable;
+      skip_unreadable(f, e);
       bar.update(++done, std::to_string(result.faces) + " faces");
       continue;
     }

@@ -267,16 +267,27 @@ TEST_F(TrainerTest, CrossPartnersAreSamePersonWithOtherLabels) {
   EXPECT_THROW_MSG(cross_partners(subject, e.narrow(0, 0, 5), p), ShapeError, "equal-length");
 }
 
-TEST_F(TrainerTest, CrossTermIsTheL1ToThePartnerAndCanBeSwitchedOff) {
+// Four tiny faces with cross partners for rows 0 and 2, for G-only steps (no classifier
+// feedback, no generated faces, no extra G step).
+struct CrossBatch {
   TrainConfig cfg = test::tiny_train_config();
-  cfg.loss.cls_feedback = 0;
-  cfg.gen_k = 0;
-  cfg.extra_g_steps = 0;
-  const auto x = test::blob_faces(4, 32, 21);
-  const auto e = torch::tensor({0, 1, 2, 0}, torch::kInt64);
-  const auto p = torch::tensor({0, 0, 1, 1}, torch::kInt64);
+  torch::Tensor x = test::blob_faces(4, 32, 21);
+  torch::Tensor e = torch::tensor({0, 1, 2, 0}, torch::kInt64);
+  torch::Tensor p = torch::tensor({0, 0, 1, 1}, torch::kInt64);
   CrossTargets cross{torch::tensor({0, 2}, torch::kInt64), test::blob_faces(2, 32, 22),
                      torch::tensor({1, 0}, torch::kInt64), torch::tensor({1, 0}, torch::kInt64)};
+  CrossBatch() {
+    cfg.loss.cls_feedback = 0;
+    cfg.gen_k = 0;
+    cfg.extra_g_steps = 0;
+  }
+};
+
+TEST_F(TrainerTest, CrossTermIsTheL1ToThePartnerAndCanBeSwitchedOff) {
+  CrossBatch b;
+  TrainConfig& cfg = b.cfg;
+  const auto &x = b.x, &e = b.e, &p = b.p;
+  const CrossTargets& cross = b.cross;
   Trainer t(cfg, "", kExpr, kPose);
   double want = 0;
   {
@@ -303,15 +314,10 @@ TEST_F(TrainerTest, CrossTermIsTheL1ToThePartnerAndCanBeSwitchedOff) {
 // With adv_cross > 0, D_att's step also has G(x_a, e_b, p_b) as fakes at (e_b, p_b); at 0 its
 // loss is the paper's two terms.
 TEST_F(TrainerTest, AdversarialCrossTermAddsSwappedFacesToDAtt) {
-  TrainConfig cfg = test::tiny_train_config();
-  cfg.loss.cls_feedback = 0;
-  cfg.gen_k = 0;
-  cfg.extra_g_steps = 0;
-  const auto x = test::blob_faces(4, 32, 21);
-  const auto e = torch::tensor({0, 1, 2, 0}, torch::kInt64);
-  const auto p = torch::tensor({0, 0, 1, 1}, torch::kInt64);
-  const CrossTargets cross{torch::tensor({0, 2}, torch::kInt64), test::blob_faces(2, 32, 22),
-                           torch::tensor({1, 0}, torch::kInt64), torch::tensor({1, 0}, torch::kInt64)};
+  CrossBatch b;
+  TrainConfig& cfg = b.cfg;
+  const auto &x = b.x, &e = b.e, &p = b.p;
+  const CrossTargets& cross = b.cross;
   // D_att's loss as the step must compute it, from the nets before the step (batch norm in
   // training mode normalises each pass by its own batch, so the running statistics the passes
   // here update do not change the outputs).
