@@ -439,7 +439,19 @@ def main(root):
         secs = open(seconds_file).read().strip() if os.path.isfile(seconds_file) else "?"
         cmd_file = os.path.join(root, "demo.command.txt")
         cmd = open(cmd_file).read().strip() if os.path.isfile(cmd_file) else "posefer demo"
-        out.append(f"\nWall time: {secs} s. Command:\n\n```\n{cmd}\n```\n")
+        # The synthesis sheet of the first held-out person the demo drew.
+        sheets = sorted(n for n in os.listdir(os.path.join(root, "demo"))
+                        if n.startswith("synthesis_") and n.endswith(".png"))
+        if sheets:
+            os.makedirs(os.path.join("docs", "results"), exist_ok=True)
+            with open(os.path.join(root, "demo", sheets[-1]), "rb") as fi, \
+                    open(os.path.join("docs", "results", "demo_synthesis.png"), "wb") as fo:
+                fo.write(fi.read())
+            out.append(f"\nInput | G(x, e, p) at every pose (rows) x expression (columns) | the true renders, "
+                       f"for held-out person {sheets[-1][len('synthesis_'):-4]}:\n\n"
+                       "![demo synthesis sheet](results/demo_synthesis.png)\n")
+        out.append(f"\nWall time: {secs} s (training and evaluation, the first command; running it again "
+                   f"re-evaluates the finished runs). Commands:\n\n```\n{cmd}\n```\n")
     # The paper's protocols (posefer experiment): each folder's own report, summarised.
     if experiments:
         out.append("## The paper's protocols (`posefer experiment`)\n")
