@@ -48,7 +48,7 @@ struct DemoJob {
   // expression on 25.7% instead of 16.2% (real faces 46.7%, chance 14.3%).
   double adv_att = 1e-2;
   // Epochs of the independent judge in the evaluation; 12 as in `posefer evaluate`. On the same G,
-  // 8 epochs read real test faces' pose at 85.7% (12: 99.0%), too weak to judge G's faces by.
+  // 8 epochs read real test faces' pose at 85.7% (12: 94.3%), too weak to judge G's faces by.
   int judge_epochs = 12;
   int grid_subjects = 2;               // test people shown as synthesis sheets
   uint64_t seed = 1;                   // seeds the faces, the split and the training
