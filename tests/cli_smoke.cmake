@@ -22,6 +22,15 @@ function(expect_contains text needle)
   endif()
 endfunction()
 
+# `regex` matches exactly `want` times in `text`; else fails with `what` and the text.
+function(expect_count text regex want what)
+  string(REGEX MATCHALL "${regex}" hits "${text}")
+  list(LENGTH hits n)
+  if(NOT n EQUAL want)
+    message(FATAL_ERROR "${what}: expected ${want}, got ${n}:\n${text}")
+  endif()
+endfunction()
+
 # --help lists the subcommands.
 run_expect(TRUE out ${POSEFER} --help)
 expect_contains("${out}" "train")
@@ -86,11 +95,7 @@ run_expect(FALSE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${W
 expect_contains("${out}" "posefer: error: --batch 4 is not divisible by --nproc 3")
 run_expect(TRUE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/dp --epochs 1 --nproc 2 ${small})
 expect_contains("${out}" "Accuracy")
-string(REGEX MATCHALL "run directory: " dirs "${out}")
-list(LENGTH dirs n)
-if(NOT n EQUAL 1)
-  message(FATAL_ERROR "expected one 'run directory:' line (rank 0 only), got ${n}:\n${out}")
-endif()
+expect_count("${out}" "run directory: " 1 "'run directory:' lines (rank 0 only)")
 foreach(f config.json split.json log.csv epochs.csv checkpoint.pt eval.json)
   if(NOT EXISTS "${WORK}/dp/${f}")
     message(FATAL_ERROR "train --nproc 2 did not write ${f}")
@@ -143,11 +148,7 @@ expect_contains("${out}" "--every")
 run_expect(FALSE out ${POSEFER} classify --checkpoint ${WORK}/nothing.pt ${WORK}/img/s0_e0_p0.pgm)
 expect_contains("${out}" "posefer: error:")
 expect_contains("${out}" "${WORK}/nothing.pt")
-string(REGEX MATCHALL "\n" lines "${out}")
-list(LENGTH lines n)
-if(NOT n EQUAL 1)
-  message(FATAL_ERROR "classify with a missing checkpoint: expected one line, got ${n}:\n${out}")
-endif()
+expect_count("${out}" "\n" 1 "classify with a missing checkpoint: lines")
 
 # make-faces: a tiny rendered set, readable by the manifest reader (a one-epoch train on it), and a
 # contact sheet; bad values give one clear line.
