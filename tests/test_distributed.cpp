@@ -421,37 +421,29 @@ TEST_F(DistributedTest, BadSettingsGiveClearErrors) {
   EXPECT_EQ(shard_of(5, 0, 2).size, 2);
   EXPECT_EQ(shard_of(5, 1, 2).begin, 2);
   EXPECT_EQ(shard_of(5, 1, 2).size, 3);
+  // Exit statuses of 2 ranks that each build a Trainer of `c`: kCaught where it threw a
+  // ConfigError containing `message`.
+  auto refusal_codes = [&](const TrainConfig& c, const std::string& message) {
+    return run_ranks(2, 10, [&](int, std::shared_ptr<DistContext> ctx) {
+      ctx->barrier();  // both joined: one rank's exit cannot cut the other's rendezvous short
+      try {
+        Trainer t(c, "", kExpr, kPose, ctx);
+      } catch (const ConfigError& e) {
+        if (std::string(e.what()).find(message) != std::string::npos) ::_exit(kCaught);
+        throw;
+      }
+    });
+  };
   // A trainer of 2 ranks refuses a batch of 3 before any collective.
   TrainConfig cfg = test::tiny_train_config();
   cfg.batch_size = 3;
-  const auto codes = run_ranks(2, 10, [&](int, std::shared_ptr<DistContext> ctx) {
-    ctx->barrier();  // both joined: one rank's exit cannot cut the other's rendezvous short
-    try {
-      Trainer t(cfg, "", kExpr, kPose, ctx);
-    } catch (const ConfigError& e) {
-      if (std::string(e.what()).find("--batch 3 is not divisible by --nproc 2") != std::string::npos) {
-        ::_exit(kCaught);
-      }
-      throw;
-    }
-  });
-  EXPECT_EQ(codes, (std::vector<int>{kCaught, kCaught}));
+  EXPECT_EQ(refusal_codes(cfg, "--batch 3 is not divisible by --nproc 2"), (std::vector<int>{kCaught, kCaught}));
   // The adversarial cross term adds a D_att pass only where a shard holds cross pairs: refused
   // with synchronised batch norm, which every rank must join.
   cfg.batch_size = 4;
   cfg.loss.adv_cross = 0.1;
-  const auto cross_codes = run_ranks(2, 10, [&](int, std::shared_ptr<DistContext> ctx) {
-    ctx->barrier();
-    try {
-      Trainer t(cfg, "", kExpr, kPose, ctx);
-    } catch (const ConfigError& e) {
-      if (std::string(e.what()).find("--adv-cross with --nproc 2 needs --no-sync-bn") != std::string::npos) {
-        ::_exit(kCaught);
-      }
-      throw;
-    }
-  });
-  EXPECT_EQ(cross_codes, (std::vector<int>{kCaught, kCaught}));
+  EXPECT_EQ(refusal_codes(cfg, "--adv-cross with --nproc 2 needs --no-sync-bn"),
+            (std::vector<int>{kCaught, kCaught}));
 }
 
 }  // namespace
