@@ -39,6 +39,8 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--extra-g-steps", c.extra_g_steps, "Extra generator steps per batch")->check(CLI::Range(0, 10));
   cmd->add_flag("!--no-gan", c.train_gan, "Train only the classifier on real images (k = 0 baseline)");
   cmd->add_flag("!--no-sync-bn", c.sync_bn, "With --nproc > 1: batch norm per rank's shard instead of over the global batch (fewer all-reduces)");
+  cmd->add_flag("!--no-skip-critic-grads", c.skip_critic_grads,
+                "Also compute D_att, D_i and C_exp weight gradients in G's steps (discarded; same results, slower)");
   cmd->add_option("--id-dim", c.model.id_dim, "Identity code length d")->check(CLI::Range(2, 1024));
   cmd->add_option("--gen-width", c.model.gen_width, "Generator width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--disc-width", c.model.disc_width, "D_att width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));

@@ -3,9 +3,12 @@
 // and of G_dec forward + backward alone, at a few image sizes.
 //
 // Usage: posefer_bench [--sizes 64,128] [--batch 32] [--runs 5] [--threads 0]
-//                      [--gen-width 1] [--cls-width 0.5]
+//                      [--gen-width 1] [--cls-width 0.5] [--off LIST] [--breakdown]
 // Prints one row per size: median / min / max img/s over `runs` timed steps after one
 // warm-up step, the median G_dec forward+backward time, and the peak RSS of the process so far.
+// --off fast-deconv,skip-critic-grads turns speed-ups off (each gives the same
+// results; see config.h). --breakdown then times each network's passes of one step alone (the
+// profile behind the step time; the remainder is Adam, the losses and glue).
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
@@ -33,12 +36,15 @@ struct Options {
   int threads = 0;
   double gen_width = 1.0;
   double cls_width = 0.5;
+  bool fast_deconv = true;
+  bool skip_critic_grads = true;
+  bool breakdown = false;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "posefer_bench: %s\nusage: posefer_bench [--sizes 64,128] [--batch 32] [--runs 5] "
-               "[--threads 0] [--gen-width 1] [--cls-width 0.5]\n",
+               "[--threads 0] [--gen-width 1] [--cls-width 0.5] [--off LIST] [--breakdown]\n",
                why.c_str());
   std::exit(2);
 }
@@ -52,6 +58,10 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") usage("help");
+    if (flag == "--breakdown") {
+      o.breakdown = true;
+      continue;
+    }
     if (i + 1 >= argc) usage(flag + ": missing value");
     const std::string v = argv[++i];
     if (flag == "--sizes") {
@@ -71,6 +81,17 @@ Options parse(int argc, char** argv) {
       o.gen_width = to_number(flag, v);
     } else if (flag == "--cls-width") {
       o.cls_width = to_number(flag, v);
+    } else if (flag == "--off") {
+      std::stringstream ss(v);
+      for (std::string item; std::getline(ss, item, ',');) {
+        if (item == "fast-deconv") {
+          o.fast_deconv = false;
+        } else if (item == "skip-critic-grads") {
+          o.skip_critic_grads = false;
+        } else {
+          usage("--off: unknown item '" + item + "' (fast-deconv, skip-critic-grads)");
+        }
+      }
     } else {
       usage("unknown flag " + flag);
     }
@@ -84,6 +105,65 @@ Options parse(int argc, char** argv) {
 using posefer::bench::median;
 using posefer::bench::peak_rss_mib;
 using posefer::bench::seconds_since;
+
+// Median seconds of `fn` over `runs` calls after one warm-up call.
+template <typename Fn>
+double time_median(int runs, Fn&& fn) {
+  fn();
+  std::vector<double> s;
+  for (int r = 0; r < runs; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    s.push_back(seconds_since(t0));
+  }
+  return median(s);
+}
+
+// Each network's forward + backward passes of one joint step (Trainer::shard_step with k = 1,
+// feedback and one extra G step), timed alone at the step's shapes in training mode. Passes
+// through a net that the pass does not train get no weight gradients when skip_critic_grads.
+void print_breakdown(posefer::JointModel& m, const posefer::TrainConfig& cfg, const torch::Tensor& x,
+                     const torch::Tensor& e, const torch::Tensor& p, int runs, double step_s) {
+  m.train();
+  auto set_trainable = [](torch::nn::Module& net, bool on) {
+    for (auto& q : net.parameters()) q.requires_grad_(on);
+  };
+  const bool skip = cfg.skip_critic_grads;
+  const auto f = m.gen->encoder->forward(x).detach();
+  struct Row {
+    std::string part;
+    int passes;
+    double seconds;
+  };
+  std::vector<Row> rows;
+  rows.push_back({"G_enc f+b (G steps)", 2, time_median(runs, [&] { m.gen->encoder->forward(x).sum().backward(); })});
+  rows.push_back({"G_dec f+b (recon x2, feedback)", 3,
+                  time_median(runs, [&] { m.gen->decoder->forward(f, e, p).sum().backward(); })});
+  rows.push_back({"D_att f+b (D step: real, fake)", 2, time_median(runs, [&] { m.d_att->forward(x, e, p).sum().backward(); })});
+  const auto xg = x.detach().clone().requires_grad_(true);
+  if (skip) set_trainable(*m.d_att, false);
+  rows.push_back({"D_att f+b to input (G steps)", 2, time_median(runs, [&] { m.d_att->forward(xg, e, p).sum().backward(); })});
+  set_trainable(*m.d_att, true);
+  const auto f2 = f.clone().requires_grad_(true);
+  rows.push_back({"D_i f+b (D step x2, G steps x2)", 4, time_median(runs, [&] { m.d_i->forward(f2).sum().backward(); })});
+  const auto x2 = torch::cat({x, x}, 0);
+  rows.push_back({"C_exp f+b on real + generated", 1, time_median(runs, [&] { m.cls->forward(x2).expression.sum().backward(); })});
+  if (skip) set_trainable(*m.cls, false);
+  rows.push_back({"C_exp f+b to input (feedback)", 1, time_median(runs, [&] { m.cls->forward(xg).expression.sum().backward(); })});
+  set_trainable(*m.cls, true);
+  for (torch::nn::Module* net : m.nets()) net->zero_grad();
+  std::printf("  profile at N = %lld (per pass: median of %d after 1 warm-up)\n", static_cast<long long>(x.size(2)), runs);
+  std::printf("  %-34s %7s %10s %10s %7s\n", "part", "passes", "ms/pass", "ms/step", "share");
+  double sum = 0;
+  for (const auto& r : rows) {
+    const double ms = 1e3 * r.seconds * r.passes;
+    sum += ms;
+    std::printf("  %-34s %7d %10.1f %10.1f %6.1f%%\n", r.part.c_str(), r.passes, 1e3 * r.seconds, ms, 100 * ms / (1e3 * step_s));
+  }
+  const double rest = 1e3 * step_s - sum;
+  std::printf("  %-34s %7s %10s %10.1f %6.1f%%\n", "rest (Adam, losses, glue)", "", "", rest, 100 * rest / (1e3 * step_s));
+  std::printf("  %-34s %7s %10s %10.1f\n\n", "step (median)", "", "", 1e3 * step_s);
+}
 
 std::vector<std::string> names(const char* prefix, int n) {
   std::vector<std::string> v;
@@ -100,8 +180,10 @@ int main(int argc, char** argv) {
     const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(threads);
     std::printf("posefer_bench: batch %d, %d run(s) after 1 warm-up, %d thread(s), gen_width %g, "
-                "cls_width %g, k = 1, extra_g_steps 1, all warm-ups done, CPU\n\n",
-                o.batch, o.runs, threads, o.gen_width, o.cls_width);
+                "cls_width %g, k = 1, extra_g_steps 1, all warm-ups done, CPU\n"
+                "speed-ups: fast_deconv %s, skip_critic_grads %s\n\n",
+                o.batch, o.runs, threads, o.gen_width, o.cls_width, o.fast_deconv ? "on" : "off",
+                o.skip_critic_grads ? "on" : "off");
     std::printf("%5s  %10s  %9s  %9s  %9s  %14s  %9s  %12s\n", "N", "step ms", "img/s", "min",
                 "max", "G_dec f+b ms", "G params", "peak RSS MiB");
     std::fflush(stdout);
@@ -110,6 +192,8 @@ int main(int argc, char** argv) {
       cfg.model.image_size = n;
       cfg.model.gen_width = o.gen_width;
       cfg.model.cls_width = o.cls_width;
+      cfg.model.fast_deconv = o.fast_deconv;
+      cfg.skip_critic_grads = o.skip_critic_grads;
       cfg.batch_size = o.batch;
       cfg.gen_k = 1;
       cfg.extra_g_steps = 1;
@@ -156,6 +240,7 @@ int main(int argc, char** argv) {
                   static_cast<long long>(trainer.model().parameter_count(*trainer.model().gen)),
                   peak_rss_mib());
       std::fflush(stdout);
+      if (o.breakdown) print_breakdown(trainer.model(), cfg, x, e, p, o.runs, median(step_s));
     }
     std::printf("\nimg/s = real images per joint step / step time; peak RSS is the process maximum so far.\n");
   } catch (const std::exception& ex) {

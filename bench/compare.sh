@@ -4,7 +4,7 @@
 # and data.
 #
 # Usage: bench/compare.sh [--sizes 64,128] [--batch 32] [--runs 5] [--threads 2]
-#                         [--gen-width 1] [--cls-width 0.5]
+#                         [--gen-width 1] [--cls-width 0.5] [--breakdown] [--off LIST]
 # Environment (flags win): SIZES, BATCH, RUNS, THREADS, GEN_WIDTH, CLS_WIDTH,
 #   POSEFER_BENCH (C++ bench binary, default build/posefer_bench), PYTHON (default /usr/bin/python3);
 #   OPENBLAS_CORETYPE, if set, reaches both programs (see bench/README.md).
@@ -18,6 +18,9 @@
 # 4. prints one table: img/s of both (medians), the ratio, peak RSS of both, GFLOP/s of both
 #    and their share of the matmul peak. FLOPs per step are the reference's analytic count
 #    (bench/README.md), the same for both since the networks are the same.
+# --breakdown: after the table, both programs' per-network profiles of one step (each network's
+# passes timed alone). --off LIST reaches the C++ bench only (fast-deconv, skip-critic-grads:
+# posefer's speed-ups, each with the same results), to measure each one.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,6 +34,8 @@ GEN_WIDTH="${GEN_WIDTH:-1}"
 CLS_WIDTH="${CLS_WIDTH:-0.5}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 POSEFER_BENCH="${POSEFER_BENCH:-$root/build/posefer_bench}"
+BREAKDOWN=()
+OFF=()
 
 usage() {  # the comment block above, to stdout for --help and to stderr on a usage error
   local code="${1:-2}"
@@ -47,6 +52,8 @@ while [ $# -gt 0 ]; do
     --threads) THREADS="${2:?--threads needs a value}"; shift 2 ;;
     --gen-width) GEN_WIDTH="${2:?--gen-width needs a value}"; shift 2 ;;
     --cls-width) CLS_WIDTH="${2:?--cls-width needs a value}"; shift 2 ;;
+    --breakdown) BREAKDOWN=(--breakdown); shift ;;
+    --off) OFF=(--off "${2:?--off needs a value}"); shift 2 ;;
     *) echo "compare.sh: unknown argument '$1'" >&2; usage ;;
   esac
 done
@@ -123,12 +130,12 @@ IFS=',' read -r -a sizes <<< "$SIZES"
 for n in "${sizes[@]}"; do
   echo "N = $n: C++ bench ..." >&2
   "$POSEFER_BENCH" --sizes "$n" --batch "$BATCH" --runs "$RUNS" --threads "$THREADS" \
-    --gen-width "$GEN_WIDTH" --cls-width "$CLS_WIDTH" > "$work/cpp_$n.txt" 2> "$work/cpp_$n.err" || {
+    --gen-width "$GEN_WIDTH" --cls-width "$CLS_WIDTH" "${BREAKDOWN[@]}" "${OFF[@]}" > "$work/cpp_$n.txt" 2> "$work/cpp_$n.err" || {
       echo "compare.sh: C++ bench failed at N = $n:" >&2; cat "$work/cpp_$n.txt" "$work/cpp_$n.err" >&2; exit 1; }
   echo "N = $n: PyTorch reference ..." >&2
   "$PYTHON" "$here/reference/joint_step.py" --sizes "$n" --batch "$BATCH" --runs "$RUNS" --warmup 1 \
     --threads "$THREADS" --gen-width "$GEN_WIDTH" --cls-width "$CLS_WIDTH" --k 1 --extra-g-steps 1 \
-    > "$work/py_$n.txt" 2> "$work/py_$n.err" || {
+    "${BREAKDOWN[@]}" > "$work/py_$n.txt" 2> "$work/py_$n.err" || {
       echo "compare.sh: PyTorch reference failed at N = $n:" >&2; cat "$work/py_$n.txt" "$work/py_$n.err" >&2; exit 1; }
 done
 
@@ -181,4 +188,13 @@ print("GFLOP/s = analytic GFLOP per step (%s) / median step time; %% peak = agai
                 for n in sizes))
 print("matmul peak above. Peak RSS: getrusage ru_maxrss of each process (one process per N and side).")
 EOF
+if [ ${#BREAKDOWN[@]} -gt 0 ]; then
+  for n in "${sizes[@]}"; do
+    echo
+    echo "posefer (C++) $(grep -m1 '^speed-ups' "$work/cpp_$n.txt")"
+    sed -n '/^  profile/,/^  step (median)/p' "$work/cpp_$n.txt"
+    echo "PyTorch reference (plain layers, every weight gradient)"
+    sed -n '/^  profile/,/^  step (median)/p' "$work/py_$n.txt"
+  done
+fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -63,6 +64,31 @@ CrossTargets shard_cross(const CrossTargets& c, const Shard& sh) {
   return {c.rows.index_select(0, keep) - sh.begin, c.x.index_select(0, keep), c.expression.index_select(0, keep),
           c.pose.index_select(0, keep), global};
 }
+
+// While alive (and active), the parameters of `nets` that required gradients do not: autograd
+// then builds no weight-gradient paths through them, only the input-gradient paths G needs.
+class FrozenParameters {
+ public:
+  FrozenParameters(std::initializer_list<torch::nn::Module*> nets, bool active) {
+    if (!active) return;
+    for (auto* net : nets) {
+      for (auto& p : net->parameters()) {
+        if (p.requires_grad()) {
+          p.requires_grad_(false);
+          frozen_.push_back(p);
+        }
+      }
+    }
+  }
+  ~FrozenParameters() {
+    for (auto& p : frozen_) p.requires_grad_(true);
+  }
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  std::vector<torch::Tensor> frozen_;
+};
 }  // namespace
 
 StepLosses StepLosses::from_values(const std::vector<double>& v) {
@@ -298,6 +324,9 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
     m.opt_d_i->step();
     s.d_i = i_loss.item<double>();
   }
+  // From here on G's loss passes through D_att, D_i and C_exp without training them: their
+  // weight gradients would only be zeroed before their own steps.
+  const FrozenParameters critics({m.d_att.get(), m.d_i.get(), m.cls.get()}, config_.skip_critic_grads);
   m.opt_g->zero_grad();
   auto l1 = content_l1(recon, x);
   auto tv = total_variation(recon);

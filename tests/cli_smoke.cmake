@@ -93,8 +93,12 @@ run_expect(FALSE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${W
 expect_contains("${out}" "--nproc")
 run_expect(FALSE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/dp --nproc 3 ${small})
 expect_contains("${out}" "posefer: error: --batch 4 is not divisible by --nproc 3")
-run_expect(TRUE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/dp --epochs 1 --nproc 2 ${small})
+# (with G's steps computing the critics' weight gradients too: the switch reaches the config)
+run_expect(TRUE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/dp --epochs 1 --nproc 2
+           --no-skip-critic-grads ${small})
 expect_contains("${out}" "Accuracy")
+file(READ "${WORK}/dp/config.json" dp_config)
+expect_contains("${dp_config}" "\"skip_critic_grads\": false")
 expect_count("${out}" "run directory: " 1 "'run directory:' lines (rank 0 only)")
 foreach(f config.json split.json log.csv epochs.csv checkpoint.pt eval.json)
   if(NOT EXISTS "${WORK}/dp/${f}")

@@ -31,6 +31,7 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   c.data.head_pose_model = "pose.json";
   c.loss.adv_cross = 0.02;
   c.sync_bn = false;
+  c.skip_critic_grads = false;
   nlohmann::json j = c;
   const auto back = j.get<TrainConfig>();
   EXPECT_EQ(nlohmann::json(back), j);
@@ -47,6 +48,7 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(j["data"]["pose_from_landmarks"], 5);
   EXPECT_DOUBLE_EQ(back.loss.adv_cross, 0.02);
   EXPECT_FALSE(back.sync_bn);
+  EXPECT_FALSE(back.skip_critic_grads);
 }
 
 TEST(Config, MissingFieldsKeepDefaults) {
@@ -60,6 +62,7 @@ TEST(Config, MissingFieldsKeepDefaults) {
   // synchronised batch norm.
   EXPECT_DOUBLE_EQ(c.loss.adv_cross, 0.0);
   EXPECT_TRUE(c.sync_bn);
+  EXPECT_TRUE(c.skip_critic_grads);
 }
 
 TEST(Config, DefaultsValidateAndFollowThePaper) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -92,6 +93,50 @@ TEST_F(TrainerTest, SameSeedGivesIdenticalLosses) {
   cfg.seed = 8;
   Trainer other(cfg, "", kExpr, kPose);
   EXPECT_NE(other.train_step(x, e, p, 5).l1, runs[0][0]);
+}
+
+TEST_F(TrainerTest, SkippingCriticGradientsChangesNoParameter) {
+  // G's steps pass through D_att, D_i and C_exp without training them. Building no weight
+  // gradients for them there (the default) must leave every parameter and buffer bit-identical
+  // to computing and discarding them; the gradients D_att and D_i are left holding show that
+  // the two runs did take different paths.
+  TrainConfig cfg = test::tiny_train_config();
+  cfg.extra_g_steps = 1;
+  const auto x = test::blob_faces(4, 32, 5);
+  const auto e = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+  const auto p = torch::tensor({0, 1, 1, 0}, torch::kInt64);
+  auto run = [&](bool skip) {  // trainers reseed torch's generator: build and step one at a time
+    cfg.skip_critic_grads = skip;
+    auto t = std::make_unique<Trainer>(cfg, "", kExpr, kPose);
+    for (int i = 0; i < 3; ++i) t->train_step(x, e, p, 5);
+    return t;
+  };
+  const auto skip = run(true);
+  const auto full = run(false);
+  const auto nets_a = skip->model().nets(), nets_b = full->model().nets();
+  ASSERT_EQ(nets_a.size(), nets_b.size());
+  for (size_t n = 0; n < nets_a.size(); ++n) {
+    const auto pa = nets_a[n]->named_parameters(), pb = nets_b[n]->named_parameters();
+    for (const auto& item : pa) {
+      EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << nets_a[n]->name() << " " << item.key();
+      EXPECT_TRUE(item.value().requires_grad()) << item.key() << " left frozen";
+    }
+    const auto ba = nets_a[n]->named_buffers(), bb = nets_b[n]->named_buffers();
+    for (const auto& item : ba) EXPECT_TRUE(torch::equal(item.value(), bb[item.key()])) << item.key();
+  }
+  // After a step D_att holds its own step's gradient only when G's steps added none to it.
+  auto max_grad_diff = [](torch::nn::Module& a, torch::nn::Module& b) {
+    double d = 0;
+    const auto pb = b.named_parameters();
+    for (const auto& item : a.named_parameters()) {
+      d = std::max(d, (item.value().grad() - pb[item.key()].grad()).abs().max().item<double>());
+    }
+    return d;
+  };
+  EXPECT_GT(max_grad_diff(*skip->model().d_att, *full->model().d_att), 1e-6);
+  EXPECT_GT(max_grad_diff(*skip->model().d_i, *full->model().d_i), 1e-6);
+  // C_exp's gradients are zeroed before its own step, so both runs end with the same ones.
+  EXPECT_EQ(max_grad_diff(*skip->model().cls, *full->model().cls), 0.0);
 }
 
 TEST_F(TrainerTest, ResumeFromCheckpointMatchesAStraightRun) {

@@ -475,6 +475,8 @@ def parse_args(argv):
     ap.add_argument("--num-poses", type=int, default=4)
     ap.add_argument("--channels", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--breakdown", action="store_true",
+                    help="after each size, time each network's passes of one step alone (the profile)")
     ap.add_argument("--check", action="store_true",
                     help="print parameter counts per net and check the FLOP formulas, then exit")
     a = ap.parse_args(argv)
@@ -537,6 +539,48 @@ def check(a):
     return 0 if ok else 1
 
 
+def time_median(runs, fn):
+    fn()
+    s = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        s.append(time.perf_counter() - t0)
+    return statistics.median(s)
+
+
+def print_breakdown(m, x, e, p, runs, step_s):
+    """Each network's forward + backward passes of one step, timed alone at the step's shapes in
+    training mode (as posefer_bench --breakdown; plain PyTorch computes every weight gradient)."""
+    m.train()
+    f = m.gen.encoder(x).detach()
+    xg = x.detach().clone().requires_grad_(True)
+    f2 = f.clone().requires_grad_(True)
+    x2 = torch.cat([x, x], 0)
+    rows = [
+        ("G_enc f+b (G steps)", 2, lambda: m.gen.encoder(x).sum().backward()),
+        ("G_dec f+b (recon x2, feedback)", 3, lambda: m.gen.decoder(f, e, p).sum().backward()),
+        ("D_att f+b (D step: real, fake)", 2, lambda: m.d_att(x, e, p).sum().backward()),
+        ("D_att f+b to input (G steps)", 2, lambda: m.d_att(xg, e, p).sum().backward()),
+        ("D_i f+b (D step x2, G steps x2)", 4, lambda: m.d_i(f2).sum().backward()),
+        ("C_exp f+b on real + generated", 1, lambda: m.cls(x2)[0].sum().backward()),
+        ("C_exp f+b to input (feedback)", 1, lambda: m.cls(xg)[0].sum().backward()),
+    ]
+    print("  profile at N = %d (per pass: median of %d after 1 warm-up)" % (x.size(2), runs))
+    print("  %-34s %7s %10s %10s %7s" % ("part", "passes", "ms/pass", "ms/step", "share"))
+    total = 0.0
+    for part, passes, fn in rows:
+        sec = time_median(runs, fn)
+        ms = 1e3 * sec * passes
+        total += ms
+        print("  %-34s %7d %10.1f %10.1f %6.1f%%" % (part, passes, 1e3 * sec, ms, 100 * ms / (1e3 * step_s)))
+    for net in (m.gen, m.d_att, m.d_i, m.cls):
+        net.zero_grad()
+    rest = 1e3 * step_s - total
+    print("  %-34s %7s %10s %10.1f %6.1f%%" % ("rest (Adam, losses, glue)", "", "", rest, 100 * rest / (1e3 * step_s)))
+    print("  %-34s %7s %10s %10.1f\n" % ("step (median)", "", "", 1e3 * step_s))
+
+
 def bench(a):
     # 0 = every core, as the C++ bench (std::thread::hardware_concurrency).
     threads = a.threads if a.threads > 0 else max(1, os.cpu_count() or 1)
@@ -569,6 +613,9 @@ def bench(a):
             n, 1e3 * med, statistics.median(ips), min(ips), max(ips), flops / 1e9,
             flops / 1e9 / med, peak_rss_mib()))
         sys.stdout.flush()
+        if a.breakdown:
+            print_breakdown(m, x, e, p, a.runs, med)
+            sys.stdout.flush()
     print("\nimg/s = real images per joint step / step time; GFLOP/s = analytic GFLOP per step / "
           "median step time;\npeak RSS is the process maximum so far.")
     return 0
