@@ -36,6 +36,8 @@ void add_reader_flags(CLI::App* cmd, DataConfig& data) {
   data.data_cache = default_data_cache_dir();
   cmd->add_option("--yaw-bins", data.yaw_bins, "GENKI: yaw bins (poses)")->check(CLI::Range(1, 9));
   cmd->add_option("--cmu-scale", data.cmu_scale, "CMU: image scale 1, 2 or 4")->check(CLI::IsMember({1, 2, 4}));
+  cmd->add_option("--cmu-eyes", data.cmu_eyes, "CMU: eye states kept: all, open or sunglasses")
+      ->check(CLI::IsMember({"all", "open", "sunglasses"}));
   cmd->add_option("--multipie-cameras", data.multipie_cameras,
                   "Multi-PIE: cameras kept as poses, e.g. 14_0,05_1,05_0, or paper = 13_0,14_0,05_1,05_0,04_1")
       ->check(library_check("CAMERAS", [](const std::string& v) { multipie_cameras(v); }));

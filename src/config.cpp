@@ -38,6 +38,8 @@ void LossConfig::validate() const {
   }
   POSEFER_CHECK_CONFIG(cls_feedback_warmup >= 0, "cls_feedback_warmup must be >= 0, got ",
                        cls_feedback_warmup);
+  POSEFER_CHECK_CONFIG(cross_pairs == "any" || cross_pairs == "one-factor",
+                       "cross_pairs must be any or one-factor, got '", cross_pairs, "'");
 }
 
 void OptimConfig::validate() const {
@@ -54,6 +56,8 @@ void DataConfig::validate() const {
   POSEFER_CHECK_CONFIG(yaw_bins >= 1 && yaw_bins <= 9, "yaw_bins must be in [1, 9], got ", yaw_bins);
   POSEFER_CHECK_CONFIG(cmu_scale == 1 || cmu_scale == 2 || cmu_scale == 4,
                        "cmu_scale must be 1, 2 or 4, got ", cmu_scale);
+  POSEFER_CHECK_CONFIG(cmu_eyes == "all" || cmu_eyes == "open" || cmu_eyes == "sunglasses",
+                       "cmu_eyes must be all, open or sunglasses, got '", cmu_eyes, "'");
   POSEFER_CHECK_CONFIG(bu3dfe_intensity >= 0 && bu3dfe_intensity <= 4,
                        "bu3dfe_intensity must be in [0, 4] (0 = all), got ", bu3dfe_intensity);
   POSEFER_CHECK_CONFIG(render_size >= 32 && render_size <= 1024,
@@ -109,9 +113,9 @@ void TrainConfig::validate() const {
   X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init) \
   X(fast_deconv) X(cls_dropout)
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
-  X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(adv_cross)
+  X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(cross_pairs) X(adv_cross)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor)
-#define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) \
+#define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(cmu_eyes) \
   X(multipie_cameras) X(multipie_illumination) X(bu3dfe_intensity) X(bu3dfe_neutral) \
   X(render_size) X(rafd_gaze) X(data_cache) X(crop) X(crop_fraction) X(max_train) X(max_test) \
   X(align) X(align_cache) X(pose_from_landmarks) X(head_pose_model) X(extra_train)

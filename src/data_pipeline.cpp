@@ -41,6 +41,8 @@ std::string auto_align_key(const DataConfig& data, const DatasetAlignJob& job) {
        << "|render_size=" << o.render_size;
   } else if (spec.kind == "rafd") {
     os << "|gaze=" << o.rafd_gaze;
+  } else if (spec.kind == "cmu" && o.cmu_eyes != "all") {
+    os << "|eyes=" << o.cmu_eyes;  // only when set, so existing CMU caches keep their keys
   }
   return os.str();
 }
@@ -69,6 +71,7 @@ void keep_samples(Dataset& dataset, Split& split, const std::vector<bool>& keep)
 DatasetOptions dataset_options(const DataConfig& data, int threads, bool progress) {
   DatasetOptions o;
   o.cmu_scale = data.cmu_scale;
+  o.cmu_eyes = data.cmu_eyes;
   o.yaw_bins = data.yaw_bins;
   o.multipie_cameras = data.multipie_cameras;
   o.multipie_illumination = data.multipie_illumination;

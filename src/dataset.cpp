@@ -190,6 +190,9 @@ Dataset load_dataset(const DataSpec& spec, const DatasetOptions& options) {
 Dataset read_cmu_faces(const std::string& dir, const DatasetOptions& options) {
   POSEFER_CHECK_CONFIG(options.cmu_scale == 1 || options.cmu_scale == 2 || options.cmu_scale == 4,
                        "CMU scale must be 1, 2 or 4, got ", options.cmu_scale);
+  POSEFER_CHECK_CONFIG(options.cmu_eyes == "all" || options.cmu_eyes == "open" ||
+                           options.cmu_eyes == "sunglasses",
+                       "CMU eyes must be all, open or sunglasses, got '", options.cmu_eyes, "'");
   require_directory(dir);
   // Accept both the data set folder and its faces/ subfolder.
   fs::path root(dir);
@@ -251,6 +254,10 @@ Dataset read_cmu_faces(const std::string& dir, const DatasetOptions& options) {
         scale = tok[4] == "2" ? 2 : 4;
       }
       if (scale != options.cmu_scale) continue;  // other resolutions of the same photos
+      if (options.cmu_eyes != "all" && tok[3] != options.cmu_eyes) {
+        ++ds.filtered["eyes " + tok[3] + " (--cmu-eyes " + options.cmu_eyes + ")"];
+        continue;
+      }
       Sample s;
       s.path = path;
       s.subject = subject;
@@ -261,6 +268,7 @@ Dataset read_cmu_faces(const std::string& dir, const DatasetOptions& options) {
   }
   if (ds.samples.empty()) {
     throw InputError(dir + ": no CMU face images at scale " + std::to_string(options.cmu_scale) +
+                     (options.cmu_eyes == "all" ? "" : " with eyes " + options.cmu_eyes) +
                      " found (expected <dir>/<subject>/<subject>_<pose>_<expression>_<eyes>" +
                      (options.cmu_scale == 1 ? "" : "_" + std::to_string(options.cmu_scale)) +
                      ".pgm)");

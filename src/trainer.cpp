@@ -9,6 +9,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <map>
+#include <numeric>
 #include <sstream>
 #include <thread>
 
@@ -33,7 +34,7 @@ std::vector<double> StepLosses::values() const {
 }
 
 std::vector<std::vector<int64_t>> cross_partners(const torch::Tensor& subject, const torch::Tensor& expression,
-                                                 const torch::Tensor& pose) {
+                                                 const torch::Tensor& pose, bool one_factor) {
   POSEFER_CHECK_SHAPE(subject.dim() == 1 && expression.sizes() == subject.sizes() && pose.sizes() == subject.sizes(),
                       "cross_partners: subject ", subject.sizes(), ", expression ", expression.sizes(), " and pose ",
                       pose.sizes(), " must be equal-length vectors");
@@ -47,9 +48,24 @@ std::vector<std::vector<int64_t>> cross_partners(const torch::Tensor& subject, c
   for (int64_t i = 0; i < m; ++i) by_subject[sp[i]].push_back(i);
   std::vector<std::vector<int64_t>> out(static_cast<size_t>(m));
   for (int64_t i = 0; i < m; ++i) {
-    for (int64_t j : by_subject[sp[i]]) {
-      if (ep[j] != ep[i] || pp[j] != pp[i]) out[static_cast<size_t>(i)].push_back(j);
+    auto& o = out[static_cast<size_t>(i)];
+    if (!one_factor) {
+      for (int64_t j : by_subject[sp[i]]) {
+        if (ep[j] != ep[i] || pp[j] != pp[i]) o.push_back(j);
+      }
+      continue;
     }
+    std::vector<int64_t> expr_only, pose_only;
+    for (int64_t j : by_subject[sp[i]]) {
+      if (ep[j] != ep[i] && pp[j] == pp[i]) expr_only.push_back(j);
+      if (ep[j] == ep[i] && pp[j] != pp[i]) pose_only.push_back(j);
+    }
+    // Equal halves: repeat each list by the other's length over their gcd.
+    const size_t a = expr_only.size(), b = pose_only.size();
+    const size_t g = (a > 0 && b > 0) ? std::gcd(a, b) : 1;
+    const size_t ra = b > 0 ? b / g : 1, rb = a > 0 ? a / g : 1;
+    for (size_t r = 0; r < ra; ++r) o.insert(o.end(), expr_only.begin(), expr_only.end());
+    for (size_t r = 0; r < rb; ++r) o.insert(o.end(), pose_only.begin(), pose_only.end());
   }
   return out;
 }
@@ -519,11 +535,12 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
   // one photo per person or the term is off.
   std::vector<std::vector<int64_t>> partners;
   if (config_.train_gan && config_.loss.cross_l1 > 0 && train.subject.defined()) {
-    partners = cross_partners(train.subject, train.expression, train.pose);
+    partners = cross_partners(train.subject, train.expression, train.pose, config_.loss.cross_pairs == "one-factor");
     int64_t with = 0;
     for (const auto& v : partners) with += v.empty() ? 0 : 1;
-    spdlog::info("cross-reconstruction: {} of {} training images have a photo of the same person at other labels",
-                 with, n);
+    spdlog::info("cross-reconstruction ({} pairs): {} of {} training images have a photo of the same person at "
+                 "other labels",
+                 config_.loss.cross_pairs, with, n);
     if (with == 0) partners.clear();
   }
 

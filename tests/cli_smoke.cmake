@@ -56,6 +56,12 @@ run_expect(FALSE out ${POSEFER} train --data cmu:x --out ${WORK}/r0 --pose-from-
 expect_contains("${out}" "add --align DIR|auto")
 run_expect(FALSE out ${POSEFER} train --data cmu:x --out ${WORK}/r0 --pose-from-landmarks 10)
 expect_contains("${out}" "pose-from-landmarks")
+# Choice flags name the flag and the value.
+run_expect(FALSE out ${POSEFER} train --data cmu:x --out ${WORK}/r0 --cross-pairs both)
+expect_contains("${out}" "--cross-pairs")
+expect_contains("${out}" "both")
+run_expect(FALSE out ${POSEFER} train --data cmu:x --out ${WORK}/r0 --cmu-eyes closed)
+expect_contains("${out}" "--cmu-eyes")
 
 # A tiny manifest data set: 4 subjects x 2 expressions x 2 poses, 16x16 ASCII PGM images whose
 # brightness pattern depends on the labels.
@@ -95,10 +101,12 @@ run_expect(FALSE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${W
 expect_contains("${out}" "posefer: error: --batch 4 is not divisible by --nproc 3")
 # (with G's steps computing the critics' weight gradients too: the switch reaches the config)
 run_expect(TRUE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/dp --epochs 1 --nproc 2
-           --no-skip-critic-grads ${small})
+           --no-skip-critic-grads --cross-pairs one-factor ${small})
 expect_contains("${out}" "Accuracy")
+expect_contains("${out}" "cross-reconstruction (one-factor pairs): 8 of 8 training images")
 file(READ "${WORK}/dp/config.json" dp_config)
 expect_contains("${dp_config}" "\"skip_critic_grads\": false")
+expect_contains("${dp_config}" "\"cross_pairs\": \"one-factor\"")
 expect_count("${out}" "run directory: " 1 "'run directory:' lines (rank 0 only)")
 foreach(f config.json split.json log.csv epochs.csv checkpoint.pt eval.json)
   if(NOT EXISTS "${WORK}/dp/${f}")

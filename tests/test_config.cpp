@@ -32,6 +32,8 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   c.loss.adv_cross = 0.02;
   c.sync_bn = false;
   c.skip_critic_grads = false;
+  c.loss.cross_pairs = "one-factor";
+  c.data.cmu_eyes = "open";
   nlohmann::json j = c;
   const auto back = j.get<TrainConfig>();
   EXPECT_EQ(nlohmann::json(back), j);
@@ -49,6 +51,8 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   EXPECT_DOUBLE_EQ(back.loss.adv_cross, 0.02);
   EXPECT_FALSE(back.sync_bn);
   EXPECT_FALSE(back.skip_critic_grads);
+  EXPECT_EQ(back.loss.cross_pairs, "one-factor");
+  EXPECT_EQ(back.data.cmu_eyes, "open");
 }
 
 TEST(Config, MissingFieldsKeepDefaults) {
@@ -63,6 +67,8 @@ TEST(Config, MissingFieldsKeepDefaults) {
   EXPECT_DOUBLE_EQ(c.loss.adv_cross, 0.0);
   EXPECT_TRUE(c.sync_bn);
   EXPECT_TRUE(c.skip_critic_grads);
+  EXPECT_EQ(c.loss.cross_pairs, "any");
+  EXPECT_EQ(c.data.cmu_eyes, "all");
 }
 
 TEST(Config, DefaultsValidateAndFollowThePaper) {
@@ -106,6 +112,12 @@ TEST(Config, OutOfRangeValuesNameTheField) {
   c = TrainConfig{};
   c.loss.beta = -1;
   EXPECT_THROW_MSG(c.validate(), ConfigError, "loss weight beta");
+  c = TrainConfig{};
+  c.loss.cross_pairs = "both";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "cross_pairs must be any or one-factor, got 'both'");
+  c = TrainConfig{};
+  c.data.cmu_eyes = "closed";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "cmu_eyes must be all, open or sunglasses, got 'closed'");
 }
 
 TEST(Config, ModelEqualityComparesEveryShapeField) {

@@ -107,6 +107,30 @@ TEST(CmuFaces, ScalesSelectFiles) {
   expect_throw_with<ConfigError>([&] { read_cmu_faces(d / "faces", o); }, "1, 2 or 4");
 }
 
+TEST(CmuFaces, EyesKeepOneState) {
+  ScratchDir d;
+  make_cmu_tree(d);
+  DatasetOptions o;
+  o.cmu_eyes = "sunglasses";
+  const Dataset sg = read_cmu_faces(d / "faces", o);
+  ASSERT_EQ(sg.samples.size(), 1u);
+  EXPECT_TRUE(ends_with(sg.samples[0].path, "alice_left_happy_sunglasses_2.pgm"));
+  ASSERT_EQ(sg.filtered.size(), 1u);
+  EXPECT_EQ(sg.filtered.begin()->first, "eyes open (--cmu-eyes sunglasses)");
+  EXPECT_EQ(sg.filtered.begin()->second, 3);  // alice straight, bob right, carl up (scale 2 only)
+  o.cmu_eyes = "open";
+  const Dataset op = read_cmu_faces(d / "faces", o);
+  ASSERT_EQ(op.samples.size(), 3u);
+  for (const auto& s : op.samples) EXPECT_NE(s.path.find("_open_2.pgm"), std::string::npos) << s.path;
+  EXPECT_EQ(op.filtered.at("eyes sunglasses (--cmu-eyes open)"), 1);
+  o.cmu_scale = 1;
+  o.cmu_eyes = "sunglasses";  // the one 128x120 file has open eyes
+  expect_throw_with<InputError>([&] { read_cmu_faces(d / "faces", o); },
+                                "no CMU face images at scale 1 with eyes sunglasses");
+  o.cmu_eyes = "closed";
+  expect_throw_with<ConfigError>([&] { read_cmu_faces(d / "faces", o); }, "CMU eyes must be all, open or sunglasses");
+}
+
 TEST(CmuFaces, MissingOrEmptyDirectory) {
   ScratchDir d;
   expect_throw_with<InputError>([&] { read_cmu_faces(d / "nope"); }, "nope: no such directory");

@@ -312,6 +312,29 @@ TEST_F(TrainerTest, CrossPartnersAreSamePersonWithOtherLabels) {
   EXPECT_THROW_MSG(cross_partners(subject, e.narrow(0, 0, 5), p), ShapeError, "equal-length");
 }
 
+TEST_F(TrainerTest, OneFactorPartnersDifferInOneLabelHalfEach) {
+  // Subject 0: rows 0..4 at (e, p) = (0,0) (1,0) (2,0) (0,1) (1,1); subject 1: rows 5, 6 differ
+  // in both labels; subject 2: row 7 and row 8 differ in pose only.
+  const auto subject = torch::tensor({0, 0, 0, 0, 0, 1, 1, 2, 2}, torch::kInt64);
+  const auto e = torch::tensor({0, 1, 2, 0, 1, 0, 1, 3, 3}, torch::kInt64);
+  const auto p = torch::tensor({0, 0, 0, 1, 1, 0, 1, 2, 0}, torch::kInt64);
+  const auto any = cross_partners(subject, e, p, false);
+  EXPECT_EQ(any[0], (std::vector<int64_t>{1, 2, 3, 4}));
+  const auto one = cross_partners(subject, e, p, true);
+  // Row 0: expression-only {1, 2}, pose-only {3}: the pose partner is repeated twice.
+  EXPECT_EQ(one[0], (std::vector<int64_t>{1, 2, 3, 3}));
+  // Row 2: expression-only {0, 1}, no pose-only partner: those alone.
+  EXPECT_EQ(one[2], (std::vector<int64_t>{0, 1}));
+  // Row 4: expression-only {3}, pose-only {1}. Row 1 drops row 3, which differs in both.
+  EXPECT_EQ(one[4], (std::vector<int64_t>{3, 1}));
+  EXPECT_EQ(one[1], (std::vector<int64_t>{0, 2, 4, 4}));
+  // Subject 1's rows differ in both labels: partners under "any", none under one-factor.
+  EXPECT_EQ(any[5], (std::vector<int64_t>{6}));
+  EXPECT_TRUE(one[5].empty());
+  EXPECT_TRUE(one[6].empty());
+  EXPECT_EQ(one[7], (std::vector<int64_t>{8}));
+}
+
 // Four tiny faces with cross partners for rows 0 and 2, for G-only steps (no classifier
 // feedback, no generated faces, no extra G step).
 struct CrossBatch {

@@ -56,6 +56,11 @@ struct LossConfig {
   // Cross-reconstruction L1(G(x_a, e_b, p_b), x_b) for a photo b of the same person as a at other
   // labels (0 = the paper's objective). Not in the paper; see trainer.h for why it is on.
   double cross_l1 = 1.0;
+  // Which photos count as partners: "any" = every photo of the person at other labels |
+  // "one-factor" = only those that differ in exactly one of expression and pose, drawn half
+  // the time from each kind. With "any", most partners differ in both (CMU: 18 of 30), so a
+  // swapped expression is mostly learnt under a pose change too, from misaligned pairs.
+  std::string cross_pairs = "any";
   // Weight of G's adversarial loss on those cross-reconstructions, judged by D_att at the target
   // labels (e_b, p_b); D_att then also learns them as fakes. The paper's D_att only sees G(x) at
   // x's own labels, so nothing adversarial checks that a swapped code shows its expression.
@@ -82,6 +87,7 @@ struct DataConfig {
   uint64_t split_seed = 1;        // seed of the subject shuffle behind the split
   int yaw_bins = 3;               // GENKI: yaw bins = poses
   int cmu_scale = 2;              // CMU: 1 (128x120), 2 (64x60), 4 (32x30)
+  std::string cmu_eyes = "all";   // CMU: eye states kept: all | open | sunglasses
   // Reader options of the other sets (DatasetOptions in dataset.h has the details).
   std::string multipie_cameras = "paper";     // Multi-PIE: camera list or "paper" (5 pans)
   std::string multipie_illumination = "07";   // Multi-PIE: illumination list 00..18 or "all"

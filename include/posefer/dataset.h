@@ -3,7 +3,8 @@
 // Supported layouts (spec string "<kind>:<path>", as given to `--data`):
 //   cmu:<dir>       CMU Face Images: <dir>/<subject>/<subject>_<pose>_<expr>_<eyes>[_<scale>].pgm
 //                   poses straight,left,right,up; expressions neutral,happy,sad,angry.
-//                   Uses the _2 scale (64x60) files by default (DatasetOptions::cmu_scale).
+//                   Uses the _2 scale (64x60) files by default (DatasetOptions::cmu_scale),
+//                   both eye states unless DatasetOptions::cmu_eyes keeps one.
 //                   Corrupt originals kept as *.bad are listed in Dataset::skipped, never read.
 //   genki:<dir>     GENKI-4K: <dir>/labels.txt ("smile yaw pitch roll", radians) + files/fileNNNN.jpg.
 //                   Expressions non_smile,smile; pose = yaw binned into DatasetOptions::yaw_bins
@@ -62,6 +63,10 @@ struct Sample {
 // Reader options that change labels or which files are used.
 struct DatasetOptions {
   int cmu_scale = 2;   // CMU file scale: 1 (128x120, 313 files), 2 (64x60), 4 (32x30)
+  // CMU: eye states kept: all | open | sunglasses (the others counted in Dataset::filtered).
+  // Each person is photographed at every label with and without sunglasses, so a photo's
+  // partner at other labels wears them half the time unless one state is kept.
+  std::string cmu_eyes = "all";
   int yaw_bins = 3;    // GENKI: number of yaw bins (1..9)
   // Multi-PIE: cameras (poses) to keep, comma list of camera ids ("13_0,...") among the 13 at
   // head height, or "paper" = 13_0,14_0,05_1,05_0,04_1 (-30..+30 degrees).

@@ -87,9 +87,12 @@ struct CrossTargets {
 };
 
 // For each row of `subject`/`expression`/`pose` (int64 [M]), the rows of the same subject whose
-// (expression, pose) differ from the row's own. Throws ShapeError on unequal lengths.
+// (expression, pose) differ from the row's own, in row order; a uniform pick from a list is the
+// partner draw. one_factor: only rows that differ in exactly one of the two labels, and when a
+// row has both kinds, each list is repeated so that a uniform pick lands on each kind half the
+// time (expression-only rows first). Throws ShapeError on unequal lengths.
 std::vector<std::vector<int64_t>> cross_partners(const torch::Tensor& subject, const torch::Tensor& expression,
-                                                 const torch::Tensor& pose);
+                                                 const torch::Tensor& pose, bool one_factor = false);
 
 struct TrainHooks {
   std::function<bool()> should_stop;  // polled after every step; true = checkpoint and return
