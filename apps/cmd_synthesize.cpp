@@ -16,6 +16,11 @@ Action add_synthesize(CLI::App& app) {
   cmd->add_option("--expression", job->expression, "Target expression (name or index); with --pose: one face");
   cmd->add_option("--pose", job->pose, "Target pose (name or index)");
   cmd->add_flag("!--plain", job->labels, "Grid without names or gaps beyond 2 px (input in the top-left tile)");
+  cmd->add_option("--changes", job->changes,
+                  "Add a panel of |G(x, e, p) - G(x, neutral, p)| times this gain (0 = none; e.g. 4)")
+      ->check(CLI::Range(0.0, 1000.0))->capture_default_str();
+  cmd->add_option("--zoom", job->zoom, "Enlarge every face by this factor (nearest neighbour)")
+      ->check(CLI::Range(1, 16))->capture_default_str();
   cmd->add_option("--threads", job->threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
   return [=]() {
     const auto [w, h] = run_synthesize_job(*job);

@@ -174,25 +174,33 @@ fi
 xargs -r -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ <"$QUEUE"
 xargs -r -P "$JOBS" -L 1 bash -c 'experiment "$@"' _ <"$EXP_QUEUE"
 rm -f "$QUEUE" "$EXP_QUEUE"
-# A CMU fold-0 generator against the true photos (identity judges, L1 / SSIM) and its grids for
-# the first training and the first held-out person of the split: cmu_synthesis RUN_DIR TAG.
+# A CMU fold-0 generator against the true photos (identity judges, L1 / SSIM, code matching, on
+# the held-out and on the training people) and its grids for the first training person, the first
+# held-out person and, with a third argument, the training person whose real photos change most
+# with expression (scripts/cmu_most_expressive.py), each with the panel of what each expression
+# changes (x 4): cmu_synthesis RUN_DIR TAG [expressive].
 cmu_synthesis() {
-  local run=$1 tag=$2 cmds person img role
+  local run=$1 tag=$2 extra=${3:-} cmds person img role
   { [ -z "$ONLY" ] || [ "$ONLY" = cmu ]; } && [ -f "$run/eval.json" ] && [ ! -f "$RUNS/${tag}_grid_test.png" ] || return 0
   "$POSEFER" evaluate --checkpoint "$run" --synthesis --threads "$THREADS" --no-progress \
       >"$RUNS/${tag}_synthesis.md" 2>"$RUNS/${tag}_synthesis.log"
   cmds="$POSEFER evaluate --checkpoint $run --synthesis"
-  for role in train test; do
-    person=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2] + '_subjects'][0])" \
-             "$run/split.json" "$role")
+  for role in train test $extra; do
+    if [ $role = expressive ]; then
+      person=$(python3 scripts/cmu_most_expressive.py "$run/split.json" "$SHARED/datasets/cmu-faces/faces")
+    else
+      person=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2] + '_subjects'][0])" \
+               "$run/split.json" "$role")
+    fi
     img="$SHARED/datasets/cmu-faces/faces/$person/${person}_straight_neutral_open_2.pgm"
-    "$POSEFER" synthesize --checkpoint "$run" --image "$img" --out "$RUNS/${tag}_grid_$role.png" --threads "$THREADS" >/dev/null
-    cmds="$cmds"$'\n'"$POSEFER synthesize --checkpoint $run --image $img --out $RUNS/${tag}_grid_$role.png"
+    "$POSEFER" synthesize --checkpoint "$run" --image "$img" --out "$RUNS/${tag}_grid_$role.png" --changes 4 \
+        --threads "$THREADS" >/dev/null
+    cmds="$cmds"$'\n'"$POSEFER synthesize --checkpoint $run --image $img --out $RUNS/${tag}_grid_$role.png --changes 4"
   done
   echo "$cmds" >"$RUNS/${tag}_synthesis.command.txt"
 }
 cmu_synthesis "$RUNS/cmu_5fold/fold0" cmu_fold0
 cmu_synthesis "$RUNS/cmu_fold0_adv" cmu_fold0_adv
-cmu_synthesis "$RUNS/cmu_fold0_crop" cmu_fold0_crop
+cmu_synthesis "$RUNS/cmu_fold0_crop" cmu_fold0_crop expressive
 python3 scripts/results_md.py "$RUNS" > docs/RESULTS.md.tmp && mv docs/RESULTS.md.tmp docs/RESULTS.md
 echo "wrote docs/RESULTS.md"

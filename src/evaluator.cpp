@@ -125,6 +125,7 @@ nlohmann::json EvalResult::to_json() const {
   if (pose.count > 0) j["pose"] = posefer::to_json(pose);
   j["disentanglement"] = disentanglement;
   if (!synthesis.is_null()) j["synthesis"] = synthesis;
+  if (!synthesis_train.is_null()) j["synthesis_train"] = synthesis_train;
   return j;
 }
 
@@ -155,6 +156,7 @@ std::string EvalResult::to_markdown(const std::string& title) const {
     md += markdown_table({"check", "value"}, rows);
   }
   if (!synthesis.is_null()) md += "\n" + synthesis_markdown(synthesis);
+  if (!synthesis_train.is_null()) md += "\n" + synthesis_markdown(synthesis_train, "training");
   return md;
 }
 

@@ -30,6 +30,82 @@ torch::Tensor random_labels(int64_t count, int64_t n, const torch::Device& devic
   return torch::randint(0, n, {count}, torch::TensorOptions().dtype(torch::kInt64).device(device));
 }
 
+namespace {
+// "left" <-> "right" wherever they occur.
+std::string swap_left_right(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    if (s.compare(i, 4, "left") == 0) {
+      out += "right";
+      i += 4;
+    } else if (s.compare(i, 5, "right") == 0) {
+      out += "left";
+      i += 5;
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<int64_t> pose_mirror(const std::string& spec, const std::vector<std::string>& names) {
+  std::vector<int64_t> mirror(names.size());
+  for (size_t i = 0; i < names.size(); ++i) mirror[i] = static_cast<int64_t>(i);
+  auto index = [&](const std::string& name) {
+    const auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) {
+      std::string valid;
+      for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
+      throw ConfigError("flip: unknown pose '" + name + "' (poses: " + valid + ")");
+    }
+    return static_cast<int64_t>(it - names.begin());
+  };
+  if (spec == "auto") {
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string other = swap_left_right(names[i]);
+      const auto it = std::find(names.begin(), names.end(), other);
+      if (other != names[i] && it != names.end()) mirror[i] = static_cast<int64_t>(it - names.begin());
+    }
+    return mirror;
+  }
+  // Pose names may hold ':' or ',' themselves (GENKI's "yaw[-45,-15)"): read the longest
+  // pose name at each position rather than splitting the text.
+  const std::string malformed = "flip: expected auto or pose pairs a:b[,c:d...], got '" + spec + "'";
+  auto take = [&](size_t& i) {
+    int64_t best = -1;
+    for (size_t k = 0; k < names.size(); ++k) {
+      if (spec.compare(i, names[k].size(), names[k]) == 0 &&
+          (best < 0 || names[k].size() > names[static_cast<size_t>(best)].size()))
+        best = static_cast<int64_t>(k);
+    }
+    if (best < 0) {
+      POSEFER_CHECK_CONFIG(i < spec.size(), malformed);
+      index(spec.substr(i, spec.find_first_of(":,", i) - i));  // throws: unknown pose
+      throw ConfigError(malformed);
+    }
+    i += names[static_cast<size_t>(best)].size();
+    return best;
+  };
+  std::vector<bool> paired(names.size(), false);
+  size_t i = 0;
+  while (true) {
+    const int64_t a = take(i);
+    POSEFER_CHECK_CONFIG(i < spec.size() && spec[i] == ':', malformed);
+    ++i;
+    const int64_t b = take(i);
+    POSEFER_CHECK_CONFIG(a != b && !paired[a] && !paired[b], "flip: pose '", names[paired[a] || a == b ? a : b],
+                         "' is in more than one pair in '", spec, "'");
+    paired[a] = paired[b] = true;
+    mirror[a] = b;
+    mirror[b] = a;
+    if (i == spec.size()) break;
+    POSEFER_CHECK_CONFIG(spec[i] == ',', malformed);
+    ++i;
+  }
+  return mirror;
+}
+
 std::string canonical_expression(const std::string& name) {
   std::string n = name;
   std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -159,6 +160,12 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
     so.seed = job.eval.seed;
     so.progress = job.eval.progress;
     r.synthesis = evaluate_synthesis(*lm.model, test, prepared.dataset, so);
+    if (prepared.train.size() > 0) {
+      // Training people: whether G learnt the codes on the faces it fitted.
+      r.synthesis_train = with_context("synthesis check on the training people", [&] {
+        return evaluate_synthesis(*lm.model, prepared.train, prepared.dataset, so);
+      });
+    }
   }
   const std::string out_dir = job.out_dir.empty()
       ? (fs::path(resolve_checkpoint_path(job.checkpoint)).parent_path() / "eval").string()
@@ -168,6 +175,11 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
 }
 
 std::pair<int, int> run_synthesize_job(const SynthesizeJob& job) {
+  POSEFER_CHECK_CONFIG(job.changes >= 0, "--changes must be >= 0, got ", job.changes);
+  POSEFER_CHECK_CONFIG(job.zoom >= 1 && job.zoom <= 16, "--zoom must be in [1, 16], got ", job.zoom);
+  const bool one_face = !job.expression.empty() || !job.pose.empty();
+  POSEFER_CHECK_CONFIG(job.changes == 0 || (job.labels && !one_face),
+                       "--changes draws a panel beside the labelled grid: not with --plain or --expression/--pose");
   set_threads(job.threads);
   auto lm = load_trained_model(job.checkpoint);
   const auto& mc = lm.config.model;
@@ -177,17 +189,27 @@ std::pair<int, int> run_synthesize_job(const SynthesizeJob& job) {
                            lm.config.data.crop_fraction);
   }));
   torch::Tensor out;
-  if (!job.expression.empty() || !job.pose.empty()) {
+  if (one_face) {
     POSEFER_CHECK_CONFIG(!job.expression.empty() && !job.pose.empty(),
                          "give both --expression and --pose for a single face (or neither for the grid)");
     const auto e = resolve_label(job.expression, lm.state.expression_names, "expression");
     const auto p = resolve_label(job.pose, lm.state.pose_names, "pose");
     out = synthesize_face(lm.model->gen, face, e, p);
   } else if (job.labels) {
-    const RgbImage sheet = hconcat({labelled_grid(face.unsqueeze(0), {""}, {""}, "input x"),
-                                    labelled_grid(synthesis_faces(lm.model->gen, face), lm.state.pose_names,
-                                                  lm.state.expression_names, "G(x, e, p)")},
-                                   24);
+    const auto faces = synthesis_faces(lm.model->gen, face);
+    std::vector<RgbImage> panels{
+        labelled_grid(zoom_images(face.unsqueeze(0), job.zoom), {""}, {""}, "input x"),
+        labelled_grid(zoom_images(faces, job.zoom), lm.state.pose_names, lm.state.expression_names, "G(x, e, p)")};
+    if (job.changes > 0) {
+      const auto& names = lm.state.expression_names;
+      const int64_t ref = reference_expression(names);
+      char gain[32];
+      std::snprintf(gain, sizeof gain, "%g", job.changes);
+      panels.push_back(labelled_grid(zoom_images(change_maps(faces, static_cast<int64_t>(names.size()), ref, job.changes), job.zoom),
+                                     lm.state.pose_names, names,
+                                     "|G(x, e, p) - G(x, " + names[ref] + ", p)| x " + gain));
+    }
+    const RgbImage sheet = hconcat(panels, 24);
     write_rgb_png(job.out, sheet, 9);
     return {sheet.width, sheet.height};
   } else {
@@ -198,6 +220,7 @@ std::pair<int, int> run_synthesize_job(const SynthesizeJob& job) {
     for (const auto& n : lm.state.pose_names) rows += " " + n;
     spdlog::info("grid columns: input{}; rows:{}", cols, rows);
   }
+  out = zoom_images(out.unsqueeze(0), job.zoom).squeeze(0);
   write_png(job.out, out);
   return {static_cast<int>(out.size(2)), static_cast<int>(out.size(1))};
 }

@@ -1,6 +1,7 @@
 #include "posefer/synthesis_eval.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <tuple>
 
@@ -17,6 +18,7 @@
 #include "posefer/plot.h"
 #include "posefer/progress.h"
 #include "posefer/splits.h"
+#include "posefer/synthesizer.h"
 
 namespace posefer {
 
@@ -56,6 +58,19 @@ torch::Tensor ssim(const torch::Tensor& a_in, const torch::Tensor& b_in) {
   auto map = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) /
              ((mu_a * mu_a + mu_b * mu_b + c1) * (saa + sbb + c2));
   return map.flatten(1).mean(1);
+}
+
+bool strictly_nearest(const torch::Tensor& candidates, const torch::Tensor& target, int64_t index) {
+  POSEFER_CHECK_SHAPE(candidates.dim() == 4 && target.dim() == 3 && candidates.sizes().slice(1) == target.sizes(),
+                      "strictly_nearest: expected candidates [K, C, H, W] and a target [C, H, W], got ",
+                      candidates.sizes(), " and ", target.sizes());
+  POSEFER_CHECK_SHAPE(index >= 0 && index < candidates.size(0), "strictly_nearest: index ", index,
+                      " outside the ", candidates.size(0), " candidates");
+  torch::NoGradGuard no_grad;
+  auto d = (candidates.to(torch::kDouble) - target.to(torch::kDouble).unsqueeze(0)).abs().flatten(1).mean(1);
+  const double mine = d[index].item<double>();
+  d[index] = std::numeric_limits<double>::infinity();
+  return mine < d.min().item<double>();
 }
 
 nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const Dataset& dataset,
@@ -182,6 +197,29 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
     bar.update(s + len);
   }
   bar.finish();
+
+  // Code matching. Pairs of one input are consecutive, so each input's full grid
+  // G(x, e, p) (pose-major, as synthesis_faces) is generated once.
+  const int64_t E = cfg.num_expressions, P = cfg.num_poses;
+  auto e_hit = torch::zeros({n}, torch::kDouble), p_hit = torch::zeros({n}, torch::kDouble);
+  {
+    auto grid_e = torch::arange(E, torch::kInt64).repeat({P}).to(device);
+    auto grid_p = torch::arange(P, torch::kInt64).repeat_interleave(E).to(device);
+    for (int64_t s = 0; s < n;) {
+      int64_t end = s;
+      while (end < n && in_rows[end] == in_rows[s]) ++end;
+      auto x = test.batch_images(torch::tensor({in_rows[s]}, torch::kInt64)).to(device);
+      auto f = model.gen->encoder->forward(x).expand({E * P, -1});
+      auto grid = model.gen->decoder->forward(f, grid_e, grid_p).cpu().view({P, E, x.size(1), x.size(2), x.size(3)});
+      auto truth = test.batch_images(t_truth.narrow(0, s, end - s));
+      for (int64_t k = s; k < end; ++k) {
+        const auto& t = truth[k - s];
+        e_hit[k] = strictly_nearest(grid[tgt_p[k]], t, tgt_e[k]) ? 1.0 : 0.0;
+        p_hit[k] = strictly_nearest(grid.select(1, tgt_e[k]), t, tgt_p[k]) ? 1.0 : 0.0;
+      }
+      s = end;
+    }
+  }
   auto l1 = torch::cat(l1s).to(torch::kDouble), sim = torch::cat(ssims).to(torch::kDouble);
   auto id_ok = (torch::cat(ids) == subj.index_select(0, t_in)).to(torch::kDouble);
 
@@ -200,7 +238,11 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
       judge ? nlohmann::json((torch::cat(judged) == subj.index_select(0, t_in)).to(torch::kDouble).mean().item<double>())
             : nlohmann::json();
   out["identity_judge_real"] = std::isfinite(judge_real) ? nlohmann::json(judge_real) : nlohmann::json();
-  auto grouped = [&](const torch::Tensor& label, const std::vector<std::string>& names) {
+  out["expression_match"] = e_hit.mean().item<double>();
+  out["expression_match_chance"] = 1.0 / static_cast<double>(E);
+  out["pose_match"] = P > 1 ? nlohmann::json(p_hit.mean().item<double>()) : nlohmann::json();
+  out["pose_match_chance"] = 1.0 / static_cast<double>(P);
+  auto grouped = [&](const torch::Tensor& label, const std::vector<std::string>& names, const torch::Tensor& hit) {
     nlohmann::json g = nlohmann::json::object();
     for (int64_t k = 0; k < static_cast<int64_t>(names.size()); ++k) {
       auto mask = label == k;
@@ -209,48 +251,67 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
       cell["pairs"] = count;
       cell["l1"] = count ? l1.masked_select(mask).mean().item<double>() : NAN;
       cell["ssim"] = count ? sim.masked_select(mask).mean().item<double>() : NAN;
+      cell["match"] = count ? hit.masked_select(mask).mean().item<double>() : NAN;
       g[names[k]] = cell;
     }
     return g;
   };
-  out["by_pose"] = grouped(t_p, dataset.pose_names);
-  out["by_expression"] = grouped(t_e, dataset.expression_names);
+  out["by_pose"] = grouped(t_p, dataset.pose_names, p_hit);
+  out["by_expression"] = grouped(t_e, dataset.expression_names, e_hit);
   // Keep label order for readers of the JSON (objects sort their keys).
   out["pose_names"] = dataset.pose_names;
   out["expression_names"] = dataset.expression_names;
   return out;
 }
 
-std::string synthesis_markdown(const nlohmann::json& r) {
+std::string synthesis_markdown(const nlohmann::json& r, const std::string& who) {
   auto num = [&](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
-  std::string md = "### Synthesis against ground truth\n\n";
+  std::string md = "### Synthesis against ground truth" + (who == "test" ? std::string() : ": " + who + " people") + "\n\n";
   md += std::to_string(r.value("pairs", 0)) + " generated faces from " +
-        std::to_string(r.value("inputs", 0)) + " test inputs (" + std::to_string(r.value("subjects", 0)) +
-        " test subjects), each compared with the true image of the same person at the target "
+        std::to_string(r.value("inputs", 0)) + " " + who + " inputs (" + std::to_string(r.value("subjects", 0)) +
+        " " + who + " subjects), each compared with the true image of the same person at the target "
         "expression and pose. L1 in [0, 1] pixel units; 'input unchanged' scores the input face "
         "itself as the prediction.\n\n";
   md += markdown_table({"", "L1 (lower is better)", "SSIM (higher is better)"},
                        {{"G(x, e, p)", format_number(num(r["l1"]), 4), format_number(num(r["ssim"]), 3)},
                         {"input unchanged", format_number(num(r["copy_l1"]), 4), format_number(num(r["copy_ssim"]), 3)}});
-  md += "\nIdentity kept (nearest test subject by f(G(x, e, p))): **" +
-        format_percent(num(r["identity_accuracy"])) + "%** (real test faces: " +
+  md += "\nIdentity kept (nearest " + who + " subject by f(G(x, e, p))): **" +
+        format_percent(num(r["identity_accuracy"])) + "%** (real " + who + " faces: " +
         format_percent(num(r["identity_accuracy_real"])) + "%, chance " +
         format_percent(num(r["identity_chance"])) + "%)\n\n";
   if (r.contains("identity_judge_accuracy") && r["identity_judge_accuracy"].is_number()) {
-    md += "Identity by an independent judge (a separate CNN fitted on every other real image of each "
-          "test person): **" + format_percent(num(r["identity_judge_accuracy"])) +
+    md += "Identity by an independent judge (a separate CNN fitted on every other real image of each " +
+          who + " person): **" + format_percent(num(r["identity_judge_accuracy"])) +
           "%** of generated faces named as the input's person (on the real images it did not see: " +
           format_percent(num(r["identity_judge_real"])) + "%)\n\n";
+  }
+  const bool matched = r.contains("expression_match");  // absent in results written before it
+  if (matched) {
+    md += "Code matching (the true image is nearer to G(x, e, p) than to G with any other code): "
+          "expression **" + format_percent(num(r["expression_match"])) + "%** of pairs (chance " +
+          format_percent(num(r["expression_match_chance"])) + "%)";
+    if (r["pose_match"].is_number()) {
+      md += ", pose **" + format_percent(num(r["pose_match"])) + "%** (chance " +
+            format_percent(num(r["pose_match_chance"])) + "%)";
+    }
+    md += "\n\n";
   }
   for (const char* key : {"pose", "expression"}) {
     std::vector<std::vector<std::string>> rows;
     const auto& group = r["by_" + std::string(key)];
+    const bool with_match = matched && r[std::string(key) + "_match"].is_number();
     for (const auto& name : r[std::string(key) + "_names"]) {
       const auto& cell = group[name.get<std::string>()];
       rows.push_back({name.get<std::string>(), std::to_string(cell.value("pairs", 0)),
                       format_number(num(cell["l1"]), 4), format_number(num(cell["ssim"]), 3)});
+      if (with_match) {
+        const double m = num(cell.value("match", nlohmann::json()));
+        rows.back().push_back(std::isfinite(m) ? format_percent(m) + "%" : "-");
+      }
     }
-    md += markdown_table({std::string("target ") + key, "pairs", "L1", "SSIM"}, rows) + "\n";
+    std::vector<std::string> head{std::string("target ") + key, "pairs", "L1", "SSIM"};
+    if (with_match) head.push_back(std::string(key) + " matched");
+    md += markdown_table(head, rows) + "\n";
   }
   return md;
 }
@@ -278,8 +339,7 @@ std::string write_synthesis_sheet(JointModel& model, const ImageSet& test, const
                             const std::string& subject, const std::string& out_dir) {
   const int64_t E = static_cast<int64_t>(ds.expression_names.size());
   const int64_t P = static_cast<int64_t>(ds.pose_names.size());
-  const auto neutral_it = std::find(ds.expression_names.begin(), ds.expression_names.end(), "neutral");
-  const int64_t e0 = neutral_it == ds.expression_names.end() ? 0 : neutral_it - ds.expression_names.begin();
+  const int64_t e0 = reference_expression(ds.expression_names);
   const int64_t p0 = frontal_pose(ds);
   std::map<std::pair<int64_t, int64_t>, int64_t> rows;  // (e, p) -> test row
   for (int64_t r = 0; r < test.size(); ++r) {

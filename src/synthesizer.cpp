@@ -1,5 +1,7 @@
 #include "posefer/synthesizer.h"
 
+#include <algorithm>
+
 #include "posefer/check.h"
 #include "posefer/image_io.h"
 
@@ -52,6 +54,31 @@ torch::Tensor synthesis_grid(Generator& gen, const torch::Tensor& face) {
   tiles[0][0].copy_(face.cpu());
   return tile_images(tiles.view({P * (E + 1), c.channels, c.image_size, c.image_size}),
                      static_cast<int>(P), static_cast<int>(E + 1));
+}
+
+torch::Tensor change_maps(const torch::Tensor& faces, int64_t expressions, int64_t reference, double gain) {
+  POSEFER_CHECK_CONFIG(expressions > 0 && reference >= 0 && reference < expressions,
+                       "change maps: reference expression ", reference, " outside [0, ", expressions, ")");
+  POSEFER_CHECK_CONFIG(gain > 0, "change maps: gain must be positive, got ", gain);
+  POSEFER_CHECK_SHAPE(faces.dim() == 4 && faces.size(0) > 0 && faces.size(0) % expressions == 0,
+                      "change maps: expected faces [P * ", expressions, ", C, N, N], got ", faces.sizes());
+  const int64_t P = faces.size(0) / expressions;
+  auto grid = faces.to(torch::kFloat).view({P, expressions, faces.size(1), faces.size(2), faces.size(3)});
+  auto ref = grid.select(1, reference).unsqueeze(1);
+  auto change = ((grid - ref).abs() / 2).mean(2, /*keepdim=*/true) * gain;  // [P, E, 1, N, N]
+  return (change.clamp_max(1.0) * 2 - 1).view({P * expressions, 1, faces.size(2), faces.size(3)});
+}
+
+int64_t reference_expression(const std::vector<std::string>& names) {
+  const auto it = std::find(names.begin(), names.end(), "neutral");
+  return it == names.end() ? 0 : static_cast<int64_t>(it - names.begin());
+}
+
+torch::Tensor zoom_images(const torch::Tensor& images, int64_t factor) {
+  POSEFER_CHECK_CONFIG(factor >= 1 && factor <= 16, "zoom must be in [1, 16], got ", factor);
+  POSEFER_CHECK_SHAPE(images.dim() == 4, "zoom: expected images [B, C, H, W], got ", images.sizes());
+  if (factor == 1) return images;
+  return images.repeat_interleave(factor, 2).repeat_interleave(factor, 3);
 }
 
 int64_t resolve_label(const std::string& value, const std::vector<std::string>& names,

@@ -70,6 +70,30 @@ std::vector<std::vector<int64_t>> cross_partners(const torch::Tensor& subject, c
   return out;
 }
 
+std::pair<torch::Tensor, torch::Tensor> mirror_rows(const torch::Tensor& images, const torch::Tensor& pose,
+                                                    const std::vector<uint8_t>& flip,
+                                                    const std::vector<int64_t>& mirror) {
+  POSEFER_CHECK_SHAPE(images.dim() == 4 && pose.dim() == 1 && pose.size(0) == images.size(0) &&
+                          static_cast<int64_t>(flip.size()) == images.size(0),
+                      "mirror_rows: images ", images.sizes(), ", pose ", pose.sizes(), " and ", flip.size(),
+                      " flips must agree in length");
+  std::vector<int64_t> rows;
+  for (size_t i = 0; i < flip.size(); ++i)
+    if (flip[i]) rows.push_back(static_cast<int64_t>(i));
+  auto out_x = images.clone();
+  auto out_p = pose.to(torch::kInt64).cpu().clone();
+  if (rows.empty()) return {out_x, out_p.to(pose.device())};
+  int64_t* pp = out_p.data_ptr<int64_t>();
+  for (int64_t r : rows) {
+    POSEFER_CHECK_SHAPE(pp[r] >= 0 && pp[r] < static_cast<int64_t>(mirror.size()), "mirror_rows: pose ", pp[r],
+                        " outside the mirror map of ", mirror.size(), " poses");
+    pp[r] = mirror[static_cast<size_t>(pp[r])];
+  }
+  auto idx = torch::tensor(rows, torch::kInt64).to(images.device());
+  out_x.index_copy_(0, idx, images.index_select(0, idx).flip({3}));
+  return {out_x, out_p.to(pose.device())};
+}
+
 namespace {
 // The partner rows of one shard, re-indexed to the shard's own batch positions.
 CrossTargets shard_cross(const CrossTargets& c, const Shard& sh) {
@@ -227,6 +251,7 @@ Trainer::Trainer(TrainConfig config, std::string run_dir, std::vector<std::strin
     if (config_.sync_bn) model_->set_sync_batch_norm(dist_);
     sync_parameters();
   }
+  if (!config_.flip.empty()) pose_mirror_ = pose_mirror(config_.flip, pose_names);
   state_.expression_names = std::move(expression_names);
   state_.pose_names = std::move(pose_names);
   if (!run_dir_.empty()) {
@@ -544,6 +569,16 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
     if (with == 0) partners.clear();
   }
 
+  if (!pose_mirror_.empty() && main_rank) {
+    std::string pairs;
+    for (size_t i = 0; i < pose_mirror_.size(); ++i) {
+      const auto j = static_cast<size_t>(pose_mirror_[i]);
+      if (j > i) pairs += (pairs.empty() ? "" : ", ") + state_.pose_names[i] + " <-> " + state_.pose_names[j];
+    }
+    spdlog::info("flip augmentation: half the photos mirrored left-right; poses swapped: {}",
+                 pairs.empty() ? "none" : pairs);
+  }
+
   ProgressOptions popt;
   popt.enabled = config_.progress && main_rank;
   popt.unit = "img";
@@ -584,6 +619,15 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
       auto x = train.batch_images(rows);
       auto e = train.expression.index_select(0, rows);
       auto p = train.pose.index_select(0, rows);
+      // Flip augmentation: one draw per row of the global batch (ranks stay in step), before
+      // the partner draws; a row's partner is mirrored with it.
+      std::vector<uint8_t> flips;
+      if (!pose_mirror_.empty()) {
+        flips.resize(static_cast<size_t>(len));
+        for (auto& f : flips) f = static_cast<uint8_t>(shuffle_rng_() >> 63);
+        std::tie(x, p) = mirror_rows(x, p, std::vector<uint8_t>(flips.begin() + sh.begin, flips.begin() + sh.begin + sh.size),
+                                     pose_mirror_);
+      }
       // Partners are drawn for the whole global batch (every rank draws the same, so the
       // trainers' generators stay in step); this rank loads only those of its own rows.
       CrossTargets cross;
@@ -606,6 +650,11 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
           cross = {torch::tensor(pos, torch::kInt64), train.batch_images(other_rows),
                    train.expression.index_select(0, other_rows), train.pose.index_select(0, other_rows),
                    global_count};
+          if (!flips.empty()) {
+            std::vector<uint8_t> partner_flips;
+            for (int64_t q : pos) partner_flips.push_back(flips[static_cast<size_t>(q + sh.begin)]);
+            std::tie(cross.x, cross.pose) = mirror_rows(cross.x, cross.pose, partner_flips, pose_mirror_);
+          }
         }
       }
       const StepLosses s = shard_step(x, e, p, epoch, len, sh, &cross);

@@ -34,6 +34,7 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   c.skip_critic_grads = false;
   c.loss.cross_pairs = "one-factor";
   c.data.cmu_eyes = "open";
+  c.flip = "left:right";
   nlohmann::json j = c;
   const auto back = j.get<TrainConfig>();
   EXPECT_EQ(nlohmann::json(back), j);
@@ -53,6 +54,7 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   EXPECT_FALSE(back.skip_critic_grads);
   EXPECT_EQ(back.loss.cross_pairs, "one-factor");
   EXPECT_EQ(back.data.cmu_eyes, "open");
+  EXPECT_EQ(back.flip, "left:right");
 }
 
 TEST(Config, MissingFieldsKeepDefaults) {
@@ -69,6 +71,7 @@ TEST(Config, MissingFieldsKeepDefaults) {
   EXPECT_TRUE(c.skip_critic_grads);
   EXPECT_EQ(c.loss.cross_pairs, "any");
   EXPECT_EQ(c.data.cmu_eyes, "all");
+  EXPECT_EQ(c.flip, "");
 }
 
 TEST(Config, DefaultsValidateAndFollowThePaper) {
@@ -118,6 +121,9 @@ TEST(Config, OutOfRangeValuesNameTheField) {
   c = TrainConfig{};
   c.data.cmu_eyes = "closed";
   EXPECT_THROW_MSG(c.validate(), ConfigError, "cmu_eyes must be all, open or sunglasses, got 'closed'");
+  c = TrainConfig{};
+  c.flip = "sideways";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "flip must be empty, auto or pose pairs a:b[,c:d...], got 'sideways'");
 }
 
 TEST(Config, ModelEqualityComparesEveryShapeField) {

@@ -58,6 +58,25 @@ TEST(Labels, SignedOneHotAndTiling) {
 
 TEST(Labels, ExpressionNamesMapAcrossDataSets) {
   EXPECT_EQ(canonical_expression("Happiness"), "happy");
+}
+
+TEST(Labels, PoseMirror) {
+  const std::vector<std::string> cmu{"straight", "left", "right", "up"};
+  EXPECT_EQ(pose_mirror("auto", cmu), (std::vector<int64_t>{0, 2, 1, 3}));
+  // Names that swap into each other anywhere in the name; the rest mirror to themselves.
+  EXPECT_EQ(pose_mirror("auto", {"half-left", "front", "half-right", "left-only"}),
+            (std::vector<int64_t>{2, 1, 0, 3}));
+  const std::vector<std::string> yaw{"yaw[-45,-15)", "yaw[-15,15)", "yaw[15,45]"};
+  EXPECT_EQ(pose_mirror("auto", yaw), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(pose_mirror("yaw[-45,-15):yaw[15,45]", yaw), (std::vector<int64_t>{2, 1, 0}));
+  EXPECT_EQ(pose_mirror("straight:up,left:right", cmu), (std::vector<int64_t>{3, 2, 1, 0}));
+  EXPECT_THROW_MSG(pose_mirror("left:side", cmu), ConfigError, "flip: unknown pose 'side' (poses: straight, left, right, up)");
+  EXPECT_THROW_MSG(pose_mirror("left:right,right:up", cmu), ConfigError, "pose 'right' is in more than one pair");
+  EXPECT_THROW_MSG(pose_mirror("left:left", cmu), ConfigError, "pose 'left' is in more than one pair");
+  EXPECT_THROW_MSG(pose_mirror("left:right,", cmu), ConfigError,
+                   "expected auto or pose pairs a:b[,c:d...], got 'left:right,'");
+  EXPECT_THROW_MSG(pose_mirror("left", cmu), ConfigError, "got 'left'");
+  EXPECT_THROW_MSG(pose_mirror("left:right;up:straight", cmu), ConfigError, "got 'left:right;up:straight'");
   EXPECT_EQ(canonical_expression("smile"), "happy");
   EXPECT_EQ(canonical_expression("fearful"), "fear");
   EXPECT_EQ(canonical_expression("Surprised"), "surprise");

@@ -110,6 +110,21 @@ TEST(SynthesisEval, PairsEveryInputWithItsGroundTruth) {
   const std::string md = synthesis_markdown(r);
   EXPECT_NE(md.find("30 generated faces from 11 test inputs (3 test subjects)"), std::string::npos) << md;
   EXPECT_NE(md.find("| right | 14 |"), std::string::npos) << md;
+  // Code matching: a share of the pairs, and the per-expression shares average to it.
+  const double em = r["expression_match"].get<double>();
+  EXPECT_GE(em, 0.0);
+  EXPECT_LE(em, 1.0);
+  double weighted = 0;
+  for (const char* name : {"neutral", "happy"})
+    weighted += r["by_expression"][name]["match"].get<double>() * r["by_expression"][name]["pairs"].get<double>();
+  EXPECT_NEAR(weighted / 30, em, 1e-12);
+  EXPECT_NE(md.find("Code matching"), std::string::npos) << md;
+  // Named for other people (evaluate runs it on the training people too).
+  const std::string tmd = synthesis_markdown(r, "training");
+  EXPECT_NE(tmd.find("### Synthesis against ground truth: training people"), std::string::npos) << tmd;
+  EXPECT_NE(tmd.find("30 generated faces from 11 training inputs (3 training subjects)"), std::string::npos) << tmd;
+  EXPECT_NE(tmd.find("nearest training subject"), std::string::npos) << tmd;
+  EXPECT_EQ(md.find("training"), std::string::npos) << md;
 }
 
 TEST(SynthesisEval, IndependentIdentityJudge) {
@@ -140,6 +155,85 @@ TEST(SynthesisEval, IndependentIdentityJudge) {
   EXPECT_TRUE(off["identity_judge_accuracy"].is_null());
   EXPECT_TRUE(off["identity_judge_real"].is_null());
   EXPECT_EQ(synthesis_markdown(off).find("Identity by an independent judge"), std::string::npos);
+}
+
+TEST(StrictlyNearest, KnownDistancesAndTies) {
+  // Candidates at constant levels 0, 0.5, 1; target 0.4: distances 0.4, 0.1, 0.6.
+  auto c = torch::stack({torch::zeros({1, 2, 2}), torch::full({1, 2, 2}, 0.5), torch::ones({1, 2, 2})});
+  auto t = torch::full({1, 2, 2}, 0.4);
+  EXPECT_TRUE(strictly_nearest(c, t, 1));
+  EXPECT_FALSE(strictly_nearest(c, t, 0));
+  EXPECT_FALSE(strictly_nearest(c, t, 2));
+  // A tie is a miss for both: a code that changes nothing cannot score.
+  auto tie = torch::stack({torch::zeros({1, 2, 2}), torch::zeros({1, 2, 2}), torch::ones({1, 2, 2})});
+  EXPECT_FALSE(strictly_nearest(tie, torch::zeros({1, 2, 2}), 0));
+  EXPECT_FALSE(strictly_nearest(tie, torch::zeros({1, 2, 2}), 1));
+  // One candidate has no rival.
+  EXPECT_TRUE(strictly_nearest(c.narrow(0, 2, 1), t, 0));
+  EXPECT_THROW_MSG(strictly_nearest(c, torch::zeros({1, 2, 3}), 0), ShapeError, "expected candidates [K, C, H, W]");
+  EXPECT_THROW_MSG(strictly_nearest(c, t, 3), ShapeError, "index 3 outside the 3 candidates");
+}
+
+SynthesisEvalOptions every_input_no_judge() {
+  SynthesisEvalOptions o;
+  o.max_inputs = 0;
+  o.progress = false;
+  o.identity_judge_epochs = 0;
+  return o;
+}
+
+// A generator whose decoder reads only the codes: f's weights zeroed, the code weights scaled up
+// so that every (e, p) gives a clearly different face.
+void make_code_only(JointModel& model) {
+  torch::NoGradGuard no_grad;
+  auto w = model.gen->decoder->fc->weight;
+  w.narrow(1, 0, model.config.id_dim).zero_();
+  w.narrow(1, model.config.id_dim, w.size(1) - model.config.id_dim).mul_(50);
+}
+
+TEST(SynthesisEval, CodeMatchingIsPerfectWhenTheTruthIsWhatTheCodesDraw) {
+  Fixture fx;
+  torch::manual_seed(4);
+  JointModel model(tiny(), OptimConfig{}, torch::kCPU);
+  model.eval();
+  make_code_only(model);
+  // Every test image is what G draws at its labels, whoever the input.
+  torch::Tensor drawn;
+  {
+    torch::NoGradGuard no_grad;
+    auto f = torch::zeros({fx.test.size(), model.config.id_dim});
+    drawn = model.gen->decoder->forward(f, fx.test.expression, fx.test.pose);
+  }
+  fx.test.images = ((drawn + 1) * 127.5).round().clamp(0, 255).to(torch::kUInt8);
+  // Precondition: the four codes draw different faces (far beyond the uint8 rounding).
+  const auto grid = model.gen->decoder->forward(torch::zeros({4, model.config.id_dim}),
+                                                torch::tensor({0, 1, 0, 1}), torch::tensor({0, 0, 1, 1}));
+  for (int a = 0; a < 4; ++a)
+    for (int b = a + 1; b < 4; ++b) ASSERT_GT((grid[a] - grid[b]).abs().mean().item<double>(), 0.02) << a << " " << b;
+  const auto r = evaluate_synthesis(model, fx.test, fx.dataset, every_input_no_judge());
+  EXPECT_DOUBLE_EQ(r["expression_match"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(r["pose_match"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(r["by_expression"]["happy"]["match"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(r["expression_match_chance"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(r["pose_match_chance"].get<double>(), 0.5);
+  const std::string md = synthesis_markdown(r);
+  EXPECT_NE(md.find("expression **100.0%** of pairs (chance 50.0%), pose **100.0%** (chance 50.0%)"),
+            std::string::npos) << md;
+  EXPECT_NE(md.find("| target expression | pairs | L1 | SSIM | expression matched |"), std::string::npos) << md;
+}
+
+TEST(SynthesisEval, CodeMatchingIsZeroWhenTheCodesChangeNothing) {
+  Fixture fx;
+  torch::manual_seed(1);
+  JointModel model(tiny(), OptimConfig{}, torch::kCPU);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& w : model.gen->decoder->parameters()) w.zero_();  // G(x, e, p) = 0 for every code
+  }
+  const auto r = evaluate_synthesis(model, fx.test, fx.dataset, every_input_no_judge());
+  EXPECT_DOUBLE_EQ(r["expression_match"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(r["pose_match"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(r["by_pose"]["left"]["match"].get<double>(), 0.0);
 }
 
 TEST(SynthesisEval, SubsetAndErrors) {

@@ -59,5 +59,42 @@ TEST(Synthesizer, ResolvesLabelsByNameOrIndex) {
   EXPECT_THROW_MSG(resolve_label("joy", names, "expression"), ConfigError, "valid: neutral, happy, sad");
 }
 
+TEST(Synthesizer, ChangeMapsKnownValues) {
+  // 2 poses x 3 expressions of 1 x 2 x 2 faces. Pose 0: expression e is the constant -1 + 0.2 e;
+  // pose 1: 3 channels, expression 2 differs from expression 0 by 0.6 in one channel only.
+  auto faces = torch::zeros({6, 3, 2, 2});
+  for (int e = 0; e < 3; ++e) faces[e].fill_(-1 + 0.2 * e);
+  faces[5][1].fill_(0.6);
+  auto m = change_maps(faces, 3, 0, 4.0);
+  ASSERT_EQ(m.sizes(), (std::vector<int64_t>{6, 1, 2, 2}));
+  // Reference column black; |0.2| / 2 * 4 = 0.4 -> 2 * 0.4 - 1 = -0.2; |0.4| / 2 * 4 = 0.8 -> 0.6.
+  EXPECT_TRUE(torch::allclose(m[0], torch::full({1, 2, 2}, -1.0)));
+  EXPECT_TRUE(torch::allclose(m[1], torch::full({1, 2, 2}, -0.2), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(m[2], torch::full({1, 2, 2}, 0.6), 1e-5, 1e-6));
+  // Pose 1: 0.6 / 2 in one of 3 channels -> 0.1 * 4 = 0.4 -> -0.2; a gain of 40 clips at white.
+  EXPECT_TRUE(torch::allclose(m[5], torch::full({1, 2, 2}, -0.2), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(change_maps(faces, 3, 0, 40.0)[2], torch::ones({1, 2, 2})));
+  // Against another reference column, that column is the black one.
+  EXPECT_TRUE(torch::allclose(change_maps(faces, 3, 2, 4.0)[2], torch::full({1, 2, 2}, -1.0)));
+  EXPECT_THROW_MSG(change_maps(faces, 4, 0, 4.0), ShapeError, "expected faces [P * 4, C, N, N]");
+  EXPECT_THROW_MSG(change_maps(faces, 3, 3, 4.0), ConfigError, "reference expression 3 outside [0, 3)");
+  EXPECT_THROW_MSG(change_maps(faces, 3, 0, 0.0), ConfigError, "gain must be positive");
+}
+
+TEST(Synthesizer, ReferenceExpressionAndZoom) {
+  EXPECT_EQ(reference_expression({"happy", "neutral", "sad"}), 1);
+  EXPECT_EQ(reference_expression({"smile", "non-smile"}), 0);
+  auto img = torch::arange(4, torch::kFloat).view({1, 1, 2, 2});
+  auto z = zoom_images(img, 3);
+  ASSERT_EQ(z.sizes(), (std::vector<int64_t>{1, 1, 6, 6}));
+  EXPECT_EQ(z[0][0][2][2].item<float>(), 0.f);
+  EXPECT_EQ(z[0][0][2][3].item<float>(), 1.f);
+  EXPECT_EQ(z[0][0][5][0].item<float>(), 2.f);
+  EXPECT_EQ(z[0][0][5][5].item<float>(), 3.f);
+  EXPECT_TRUE(torch::equal(zoom_images(img, 1), img));
+  EXPECT_THROW_MSG(zoom_images(img, 0), ConfigError, "zoom must be in [1, 16], got 0");
+  EXPECT_THROW_MSG(zoom_images(img[0], 2), ShapeError, "expected images [B, C, H, W]");
+}
+
 }  // namespace
 }  // namespace posefer

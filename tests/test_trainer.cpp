@@ -335,6 +335,44 @@ TEST_F(TrainerTest, OneFactorPartnersDifferInOneLabelHalfEach) {
   EXPECT_EQ(one[7], (std::vector<int64_t>{8}));
 }
 
+TEST_F(TrainerTest, MirrorRowsFlipsImagesAndSwapsPoses) {
+  // Row i holds the ramp 10 i + column (2 x 1 x 1 x 3); poses 0 <-> 2, pose 1 its own mirror.
+  auto x = (torch::arange(3, torch::kFloat) + torch::tensor({0.f, 10.f}).view({2, 1})).view({2, 1, 1, 3});
+  const auto p = torch::tensor({0, 1}, torch::kInt64);
+  const std::vector<int64_t> mirror{2, 1, 0};
+  auto [fx, fp] = mirror_rows(x, p, {1, 0}, mirror);
+  EXPECT_TRUE(torch::equal(fx[0].flatten(), torch::tensor({2.f, 1.f, 0.f})));
+  EXPECT_TRUE(torch::equal(fx[1], x[1]));                      // not flipped
+  EXPECT_TRUE(torch::equal(fp, torch::tensor({2, 1}, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(x[0].flatten(), torch::tensor({0.f, 1.f, 2.f})));  // input untouched
+  auto [gx, gp] = mirror_rows(x, p, {1, 1}, mirror);
+  EXPECT_TRUE(torch::equal(gx[1].flatten(), torch::tensor({12.f, 11.f, 10.f})));
+  EXPECT_EQ(gp[1].item<int64_t>(), 1);                          // a self-mirrored pose stays
+  EXPECT_THROW_MSG(mirror_rows(x, p, {1}, mirror), ShapeError, "must agree in length");
+  EXPECT_THROW_MSG(mirror_rows(x, torch::tensor({0, 5}, torch::kInt64), {0, 1}, mirror), ShapeError,
+                   "pose 5 outside the mirror map of 3 poses");
+}
+
+TEST_F(TrainerTest, FlipAugmentationIsSeededAndChangesTraining) {
+  // The same seed reproduces a flipped run; without --flip the run differs (so flips happen).
+  const auto set = test::make_image_set(12, 31);
+  auto run = [&](const std::string& flip) {
+    TrainConfig cfg = test::tiny_train_config();
+    cfg.epochs = 1;
+    cfg.flip = flip;
+    Trainer t(cfg, "", kExpr, kPose);
+    t.fit(set);
+    return t.model().gen->decoder->fc->weight.clone();
+  };
+  const auto a = run("auto"), b = run("auto"), off = run(""), pairs = run("left:right");
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a, off));
+  EXPECT_TRUE(torch::equal(a, pairs));  // "auto" pairs left with right by name
+  TrainConfig cfg = test::tiny_train_config();
+  cfg.flip = "left:up";
+  EXPECT_THROW_MSG(Trainer(cfg, "", kExpr, kPose), ConfigError, "flip: unknown pose 'up' (poses: left, right)");
+}
+
 // Four tiny faces with cross partners for rows 0 and 2, for G-only steps (no classifier
 // feedback, no generated faces, no extra G step).
 struct CrossBatch {

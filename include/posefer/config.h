@@ -128,6 +128,11 @@ struct TrainConfig {
   // validation accuracy beats the best so far, write best.pt; the final evaluation uses it.
   bool select_on_val = false;
   bool train_gan = true;         // false: train only C_exp on real images (the k = 0 baseline, ~5x faster)
+  // Flip augmentation: each training photo (with its cross-reconstruction partner) is mirrored
+  // left-right half the time and its pose becomes the mirrored pose: "" = off | "auto" (left <->
+  // right by name) | "a:b,c:d" (pose pairs; see pose_mirror in labels.h). With few people, G
+  // otherwise learns each one's photos by heart.
+  std::string flip;
   // Data-parallel runs (W > 1): batch norm of D_att, D_i and C_exp over the global batch (true:
   // W processes step exactly as one) or over each rank's shard (false: like W separate batch
   // norms, the running statistics differ by rank and rank 0's are saved; ~2 all-reduces per

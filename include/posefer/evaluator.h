@@ -57,6 +57,9 @@ struct EvalResult {
   ClassificationReport pose;             // C_exp pose-head predictions (count 0 without a head)
   nlohmann::json disentanglement;        // see evaluate_disentanglement(); null if not run
   nlohmann::json synthesis;              // see evaluate_synthesis() (synthesis_eval.h); null if not run
+  // The same check on the training people: what G fitted (synthesis is what carries over to
+  // people it never saw). Null if not run.
+  nlohmann::json synthesis_train;
   nlohmann::json to_json() const;
   std::string to_markdown(const std::string& title) const;
 };

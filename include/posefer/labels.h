@@ -25,6 +25,13 @@ torch::Tensor random_labels(int64_t count, int64_t n, const torch::Device& devic
 // lower-cased.
 std::string canonical_expression(const std::string& name);
 
+// Mirror map of pose classes for flip augmentation: entry i is the pose that a left-right
+// mirrored photo of pose i shows. spec "auto": names that become each other when "left" and
+// "right" are swapped (CMU's left / right) form pairs, every other pose is its own mirror;
+// "a:b,c:d": these pairs swap, every other pose is its own mirror. Throws ConfigError naming an
+// unknown pose, a pose in two pairs or a malformed pair.
+std::vector<int64_t> pose_mirror(const std::string& spec, const std::vector<std::string>& names);
+
 // For each class of `from`, the index of the class of `to` with the same canonical name, or -1.
 std::vector<int> map_expressions(const std::vector<std::string>& from, const std::vector<std::string>& to);
 

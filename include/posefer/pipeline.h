@@ -70,12 +70,16 @@ struct SynthesizeJob {
   std::string expression;        // name or index; with pose: one face instead of the grid
   std::string pose;
   bool labels = true;            // grid: pose names on the rows, expression names on the columns
+  // Labelled grid: add a panel of |G(x, e, p) - G(x, neutral, p)| times this gain (0 = none).
+  double changes = 0;
+  int zoom = 1;                  // enlarge every face by this integer factor (nearest neighbour)
   int threads = 0;
 };
 
 // Writes the PNG (atomically) and returns its size as {width, height}: one face, the labelled
-// sheet (input | G(x, e, p) with row and column names) or, without labels, the bare
-// synthesis_grid.
+// sheet (input | G(x, e, p) with row and column names [| change maps]) or, without labels, the
+// bare synthesis_grid. Throws ConfigError when `changes` is asked for without the labelled grid,
+// or on a negative gain or a zoom outside [1, 16].
 std::pair<int, int> run_synthesize_job(const SynthesizeJob& job);
 
 // "runs/x" -> "runs/x/checkpoint.pt" when it is a directory; else unchanged.

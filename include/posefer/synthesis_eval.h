@@ -46,13 +46,28 @@ struct SynthesisEvalOptions {
 //                                   image of each: how often it names the input's person on
 //                                   G(x, e, p) (null when off or fewer than 2 subjects)
 //   identity_judge_real             the same judge on the real images it did not see (ceiling)
+//   expression_match                share of pairs whose true image is strictly nearer (mean
+//                                   |difference|) to G(x, e, p) than to G(x, e', p) for every other
+//                                   expression e': does the expression code move the face towards
+//                                   the right expression, however small the change? Chance 1/E; a
+//                                   generator that ignores the code scores 0 (ties are misses)
+//   pose_match                      the same over poses: G(x, e, p) against every G(x, e, p')
+//   expression_match_chance, pose_match_chance   1/E and 1/P
+//   by_pose, by_expression          also hold "match": pose_match per target pose and
+//                                   expression_match per target expression
 // `dataset` must be the set `test` was built from (subjects come from test.sample_index).
 // Throws InputError when no input has any ground-truth target (e.g. one image per subject).
 nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const Dataset& dataset,
                                   const SynthesisEvalOptions& options = {});
 
-// A Markdown section ("### Synthesis against ground truth") for evaluate_synthesis's JSON.
-std::string synthesis_markdown(const nlohmann::json& result);
+// Whether candidates[index] is strictly nearer to `target` (mean absolute difference) than every
+// other candidate; a tie is a miss. candidates: [K, C, H, W], target: [C, H, W]. Throws ShapeError
+// on other shapes or an index outside [0, K).
+bool strictly_nearest(const torch::Tensor& candidates, const torch::Tensor& target, int64_t index);
+
+// A Markdown section ("### Synthesis against ground truth", with ": <who> people" unless who is
+// "test") for evaluate_synthesis's JSON; `who` names the people ("test", "training").
+std::string synthesis_markdown(const nlohmann::json& result, const std::string& who = "test");
 
 // The paper's Fig. 6 for one test person, as a PNG: input x | G(x, e, p) for every pose (rows) x
 // expression (columns) | the person's true test images in the same layout (white where the set

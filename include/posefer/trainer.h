@@ -94,6 +94,13 @@ struct CrossTargets {
 std::vector<std::vector<int64_t>> cross_partners(const torch::Tensor& subject, const torch::Tensor& expression,
                                                  const torch::Tensor& pose, bool one_factor = false);
 
+// Flip augmentation: the rows i with flip[i] != 0 of images (float [B, C, H, W]) mirrored
+// left-right and of pose (int64 [B]) mapped through `mirror` (pose_mirror); the other rows as
+// they were. Returns new tensors. Throws ShapeError when flip or the labels do not fit.
+std::pair<torch::Tensor, torch::Tensor> mirror_rows(const torch::Tensor& images, const torch::Tensor& pose,
+                                                    const std::vector<uint8_t>& flip,
+                                                    const std::vector<int64_t>& mirror);
+
 struct TrainHooks {
   std::function<bool()> should_stop;  // polled after every step; true = checkpoint and return
 };
@@ -163,6 +170,7 @@ class Trainer {
   std::unique_ptr<JointModel> model_;
   TrainState state_;
   std::mt19937_64 shuffle_rng_;
+  std::vector<int64_t> pose_mirror_;  // flip augmentation's pose map (empty = off)
   at::Generator step_rng_;
   std::shared_ptr<DistContext> dist_;  // null for one process (W = 1)
   // The current step's global batch size and shard (set by shard_step for the draws).
