@@ -170,12 +170,14 @@ def cmu_synthesis_section(root, runs):
     """Fold 0's generators against the true CMU photos (`evaluate --synthesis`) and their grids:
     the 5-fold run's (G's weight against D_att 1e-4, the paper's), cmu_fold0_adv's (1e-2) and
     cmu_fold0_crop's (face crop, open eyes only, G width 0.5, 100 epochs, D_att 1e-4, no
-    classifier feedback into G)."""
+    classifier feedback into G) and cmu_fold0_flip's (the same with --flip auto)."""
     gens = []  # (tag, column title, eval.json of the synthesis check)
     for tag, run_dir, title in (("cmu_fold0", os.path.join(root, "cmu_5fold", "fold0"), "D_att weight 1e-4 (5-fold run)"),
                                 ("cmu_fold0_adv", os.path.join(root, "cmu_fold0_adv"), "D_att weight 1e-2"),
                                 ("cmu_fold0_crop", os.path.join(root, "cmu_fold0_crop"),
-                                 "face crop, open eyes, G width 0.5, 100 epochs, no feedback")):
+                                 "face crop, open eyes, G width 0.5, 100 epochs, no feedback"),
+                                ("cmu_fold0_flip", os.path.join(root, "cmu_fold0_flip"),
+                                 "the same, with mirrored photos (--flip auto)")):
         path = os.path.join(run_dir, "eval", "eval.json")
         if os.path.isfile(path):
             with open(path) as f:
@@ -193,7 +195,10 @@ def cmu_synthesis_section(root, runs):
            "(`--crop center --crop-fraction 0.67`), keeps the photos without sunglasses (`--cmu-eyes open`: "
            "half the photos, and a partner photo no longer wears sunglasses half the time), trains a G of "
            "width 0.5 for 100 epochs (23 min on one core) and turns the classifier's feedback into G off "
-           "(`--cls-feedback 0`, as the authors' code); its test faces are therefore not the others'.\n",
+           "(`--cls-feedback 0`, as the authors' code); its test faces are therefore not the others'. The fourth "
+           "is the third with `--flip auto`: each photo and its partner are mirrored left-right half the time, "
+           "left and right swapping labels, so G sees 32 faces instead of 16 people's (same seeds, same test "
+           "faces as the third).\n",
            "*Code matching* asks whether a code moves the face the right way however small the change: for "
            "each pair, is the true photo at (e, p) nearer (mean |difference|) to G(x, e, p) than to G(x, e', p) "
            "for every other expression e' (pose: to G(x, e, p') for every other p')? A G that ignored the code "
@@ -259,7 +264,7 @@ def cmu_synthesis_section(root, runs):
                            "what each expression changes against neutral, times 4):\n\n"
                            f"![CMU fold 0, {role}, {title}](results/{tag}_grid_{role}.png)\n")
     cmds = []
-    for name in ("cmu_fold0_adv", "cmu_fold0_crop"):
+    for name in ("cmu_fold0_adv", "cmu_fold0_crop", "cmu_fold0_flip"):
         if name in runs:
             cmds.append(runs[name]["command"])
     for tag, _, _ in gens:
