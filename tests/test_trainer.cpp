@@ -185,22 +185,26 @@ TEST_F(TrainerTest, ResumeFromCheckpointMatchesAStraightRun) {
 }
 
 TEST_F(TrainerTest, InterruptedRunResumesToTheSameModel) {
-  const auto dir_d = test::fresh_dir("interrupted");
-  const auto dir_f = test::fresh_dir("straight");
-  const ImageSet data = test::make_image_set(20, 13);  // 5 steps per epoch
-  TrainConfig cfg = test::tiny_train_config();
-  cfg.epochs = 2;
+  // Also with flip augmentation, whose draws come from the checkpointed shuffle generator.
+  for (const std::string flip : {"", "auto"}) {
+    SCOPED_TRACE("flip '" + flip + "'");
+    const auto dir_d = test::fresh_dir("interrupted");
+    const auto dir_f = test::fresh_dir("straight");
+    const ImageSet data = test::make_image_set(20, 13);  // 5 steps per epoch
+    TrainConfig cfg = test::tiny_train_config();
+    cfg.epochs = 2;
+    cfg.flip = flip;
 
-  {
-    Trainer d(cfg, dir_d.string(), kExpr, kPose);
-    int polls = 0;
-    TrainHooks hooks;
-    hooks.should_stop = [&] { return ++polls >= 3; };
-    const TrainResult r = d.fit(data, nullptr, hooks);
-    EXPECT_TRUE(r.interrupted);
-    EXPECT_EQ(polls, 3);
-    EXPECT_EQ(r.steps_done, 3);
-    EXPECT_EQ(r.epochs_done, 0);
+    {
+      Trainer d(cfg, dir_d.string(), kExpr, kPose);
+      int polls = 0;
+      TrainHooks hooks;
+      hooks.should_stop = [&] { return ++polls >= 3; };
+      const TrainResult r = d.fit(data, nullptr, hooks);
+      EXPECT_TRUE(r.interrupted);
+      EXPECT_EQ(polls, 3);
+      EXPECT_EQ(r.steps_done, 3);
+      EXPECT_EQ(r.epochs_done, 0);
   }
   const std::string ckpt = (dir_d / "checkpoint.pt").string();
   ASSERT_TRUE(fs::exists(ckpt));
@@ -228,6 +232,7 @@ TEST_F(TrainerTest, InterruptedRunResumesToTheSameModel) {
   f.fit(data);
   expect_same_parameters(e, f);
   EXPECT_EQ(read_lines(dir_d / "log.csv"), read_lines(dir_f / "log.csv"));
+  }
 }
 
 TEST_F(TrainerTest, InterruptionAtTheEndOfAnEpochCompletesThatEpoch) {
