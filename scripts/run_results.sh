@@ -128,10 +128,13 @@ if [ -z "$ONLY" ] || [ "$ONLY" = cmu ]; then
   # the paper's adversarial weights, no classifier feedback into G (the authors' code); 23 min on
   # one core. Feedback at 1e-2 makes G paint texture instead of the face here (L1 at epoch 40: 0.075
   # against 0.046 without); D_att at 1e-2 adds texture of its own (the cmu_fold0_adv grids).
-  run cmu_fold0_crop --data "cmu:$SHARED/datasets/cmu-faces/faces" --cmu-eyes open --crop center \
-      --crop-fraction 0.67 --fold 0/5 --image-size 64 --gen-width 0.5 --disc-width 0.5 --cls-width 0.125 \
-      --batch 8 --epochs 100 --k 1 --gen-warmup 4 --cls-feedback 0 --cls-feedback-warmup 4 --extra-g-steps 0 \
-      --threads "$THREADS" --no-progress --seed 1 --split-seed 1
+  # Folds 1-4 too: the synthesis checks over all 20 people (cmu_synthesis_folds below).
+  for f in 0 1 2 3 4; do
+    run cmu_fold${f}_crop --data "cmu:$SHARED/datasets/cmu-faces/faces" --cmu-eyes open --crop center \
+        --crop-fraction 0.67 --fold $f/5 --image-size 64 --gen-width 0.5 --disc-width 0.5 --cls-width 0.125 \
+        --batch 8 --epochs 100 --k 1 --gen-warmup 4 --cls-feedback 0 --cls-feedback-warmup 4 --extra-g-steps 0 \
+        --threads "$THREADS" --no-progress --seed 1 --split-seed 1
+  done
   # The same with flip augmentation (mirrored photos, left <-> right); README, `--flip`.
   run cmu_fold0_flip --data "cmu:$SHARED/datasets/cmu-faces/faces" --cmu-eyes open --crop center \
       --crop-fraction 0.67 --fold 0/5 --image-size 64 --gen-width 0.5 --disc-width 0.5 --cls-width 0.125 \
@@ -208,5 +211,13 @@ cmu_synthesis "$RUNS/cmu_5fold/fold0" cmu_fold0
 cmu_synthesis "$RUNS/cmu_fold0_adv" cmu_fold0_adv
 cmu_synthesis "$RUNS/cmu_fold0_crop" cmu_fold0_crop expressive
 cmu_synthesis "$RUNS/cmu_fold0_flip" cmu_fold0_flip
+# The synthesis checks alone (no grids) for folds 1-4 of the README's recipe.
+for f in 1 2 3 4; do
+  run=$RUNS/cmu_fold${f}_crop
+  { [ -z "$ONLY" ] || [ "$ONLY" = cmu ]; } && [ -f "$run/eval.json" ] && [ ! -f "$RUNS/cmu_fold${f}_crop_synthesis.md" ] || continue
+  "$POSEFER" evaluate --checkpoint "$run" --synthesis --threads "$THREADS" --no-progress \
+      >"$RUNS/cmu_fold${f}_crop_synthesis.md.tmp" 2>"$RUNS/cmu_fold${f}_crop_synthesis.log" &&
+    mv "$RUNS/cmu_fold${f}_crop_synthesis.md.tmp" "$RUNS/cmu_fold${f}_crop_synthesis.md"
+done
 python3 scripts/results_md.py "$RUNS" > docs/RESULTS.md.tmp && mv docs/RESULTS.md.tmp docs/RESULTS.md
 echo "wrote docs/RESULTS.md"
