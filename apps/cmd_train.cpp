@@ -1,6 +1,7 @@
 // posefer train: train the joint model (and evaluate it on the test part at the end).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -9,6 +10,7 @@
 #include "posefer/distributed.h"
 #include "posefer/launcher.h"
 #include "posefer/pipeline.h"
+#include "posefer/presets.h"
 
 namespace posefer::cli {
 
@@ -37,7 +39,7 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--k", c.gen_k, "Generated faces per real face for the classifier (0 = real only)")->check(CLI::Range(0, 100));
   cmd->add_option("--gen-warmup", c.gen_warmup, "Epochs before generated faces reach the classifier")->check(CLI::NonNegativeNumber);
   cmd->add_option("--extra-g-steps", c.extra_g_steps, "Extra generator steps per batch")->check(CLI::Range(0, 10));
-  cmd->add_flag("!--no-gan", c.train_gan, "Train only the classifier on real images (k = 0 baseline)");
+  cmd->add_flag("--gan,!--no-gan", c.train_gan, "Train the joint model (--no-gan: only the classifier on real images, the k = 0 baseline)");
   cmd->add_flag("!--no-sync-bn", c.sync_bn, "With --nproc > 1: batch norm per rank's shard instead of over the global batch (fewer all-reduces)");
   cmd->add_flag("!--no-skip-critic-grads", c.skip_critic_grads,
                 "Also compute D_att, D_i and C_exp weight gradients in G's steps (discarded; same results, slower)");
@@ -45,6 +47,30 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--gen-width", c.model.gen_width, "Generator width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--disc-width", c.model.disc_width, "D_att width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--cls-width", c.model.cls_width, "Classifier (VGG-19) width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
+  cmd->add_option("--cls-arch", c.model.cls_arch,
+                  "Classifier: vgg19 (the paper's, from scratch) | faceapi (face-api's pretrained face backbone, 112 px RGB inside)")
+      ->check(CLI::IsMember({"vgg19", "faceapi"}));
+  cmd->add_option("--pretrained", c.pretrained,
+                  "Pretrained backbone weights: face-api model folder (empty = $POSEFER_MODELS or the one setup installs) | none")
+;
+  cmd->add_option("--backbone-lr", c.optim.cls_backbone_lr,
+                  "Pretrained backbone's lr relative to --cls-lr (0 = frozen backbone, only the head trains)")
+      ->check(CLI::Range(0.0, 10.0));
+  cmd->add_option("--cls-schedule", c.optim.cls_schedule, "Classifier lr schedule: step (--decay-every) | cosine (warm-up, then cosine to 0)")
+      ->check(CLI::IsMember({"step", "cosine"}));
+  cmd->add_option("--cls-warmup", c.optim.cls_warmup, "Cosine schedule: warm-up epochs")->check(CLI::Range(0.0, 1000.0));
+  cmd->add_option("--weight-decay", c.optim.cls_weight_decay, "Classifier L2 weight decay (0 = off)")->check(CLI::Range(0.0, 0.999));
+  cmd->add_option("--label-smoothing", c.loss.label_smoothing, "Label smoothing of the classifier's cross-entropy")
+      ->check(CLI::Range(0.0, 0.999));
+  cmd->add_flag("--aug-flip,!--no-aug-flip", c.augment.flip, "Classifier augmentation: mirror half the faces (pose labels mirrored)");
+  cmd->add_option("--aug-shift", c.augment.shift, "Classifier augmentation: max shift, fraction of the side")->check(CLI::Range(0.0, 0.5));
+  cmd->add_option("--aug-scale", c.augment.scale, "Classifier augmentation: max zoom in/out, relative")->check(CLI::Range(0.0, 0.5));
+  cmd->add_option("--aug-rotate", c.augment.rotate, "Classifier augmentation: max rotation in degrees")->check(CLI::Range(0.0, 90.0));
+  cmd->add_option("--aug-brightness", c.augment.brightness, "Classifier augmentation: max brightness offset")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--aug-contrast", c.augment.contrast, "Classifier augmentation: max relative contrast change")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--aug-erase", c.augment.erase, "Classifier augmentation: probability of erasing a random rectangle")->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--tta-flip,!--no-tta-flip", c.tta_flip, "Average the classifier over each face and its mirror (validation, evaluate, classify)");
+  flags.no_pose_head = !c.model.pose_head;  // a preset may have switched it off
   cmd->add_flag("--no-pose-head", flags.no_pose_head, "Classifier without the pose head");
   cmd->add_option("--cls-dropout", c.model.cls_dropout, "Dropout probability in the classifier's FC layers (0 = off)")
       ->check(CLI::Range(0.0, 0.95));
@@ -78,7 +104,11 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--threads", c.threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--device", c.device, "cpu | cuda | auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--judge-epochs", job.eval.judge_epochs, "Epochs of the independent judge in the evaluation")->check(CLI::Range(1, 1000));
-  cmd->add_flag("--select-on-val", c.select_on_val, "Keep best.pt (best validation accuracy) and evaluate it");
+  cmd->add_flag("--select-on-val,!--no-select-on-val", c.select_on_val,
+                "Keep best.pt (best validation accuracy); train, evaluate and classify then use it");
+  cmd->add_option("--val-fraction", c.data.val_fraction,
+                  "Validation subjects carved from the training part of k/K and subjects:F splits (fraction; 0 = none)")
+      ->check(CLI::Range(0.0, 0.9));
   cmd->add_flag("--no-progress", flags.no_progress, "No progress bars");
 }
 
@@ -108,7 +138,21 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
   auto master_port = std::make_shared<int>(0);
   auto dist_timeout = std::make_shared<double>(kDefaultDistTimeoutS);
   auto worker = std::make_shared<WorkerFlags>();
+  // --preset sets the recipe's values before the flags are defined, so the flags given on top
+  // override it and --help shows the preset's values as the defaults.
+  auto preset = std::make_shared<std::string>();
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--preset" && i + 1 < args.size()) *preset = args[i + 1];
+    if (args[i].rfind("--preset=", 0) == 0) *preset = args[i].substr(9);
+  }
+  if (!preset->empty()) {
+    const auto names = preset_names();
+    if (std::find(names.begin(), names.end(), *preset) != names.end()) apply_preset(*preset, c);
+  }
 
+  std::string preset_help = "Training recipe (flags given too override it):";
+  for (const auto& n : preset_names()) preset_help += "\n  " + n + ": " + preset_summary(n);
+  cmd->add_option("--preset", *preset, preset_help)->check(CLI::IsMember(preset_names()));
   cmd->add_option("--data", c.data.spec, data_spec_help());
   cmd->add_option("--fold", c.data.fold, "Split: k/K (subject-independent fold), official, subjects:F");
   cmd->add_option("--split-seed", c.data.split_seed, "Seed of the subject shuffle behind the split");

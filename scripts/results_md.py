@@ -358,6 +358,16 @@ def main(root):
            "These are short CPU runs (minutes per model, see the train-seconds columns): they exercise the",
            "whole pipeline on real data; they are not the paper's training budget.\n"]
 
+    # The presets' section is written by scripts/presets_md.py (scripts/run_presets.sh): kept as it is.
+    try:
+        with open(os.path.join("docs", "RESULTS.md")) as f:
+            current = f.read()
+        begin, end = "<!-- presets:begin", "<!-- presets:end -->"
+        if begin in current and end in current:
+            out.append(current[current.index(begin):current.index(end) + len(end)] + "\n")
+    except OSError:
+        pass
+
     # CMU faces, 5-fold.
     # From `posefer experiment --protocol multipie-5fold` (cmu_5fold/fold<f> = k 1, fold<f>_k0 = k 0).
     cmu = {0: [runs[n] for n in runs if re.fullmatch(r"cmu_5fold/fold\d_k0", n)],

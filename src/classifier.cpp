@@ -10,6 +10,14 @@ namespace nn = torch::nn;
 
 ClassifierImpl::ClassifierImpl(const ModelConfig& cfg) : config(cfg) {
   cfg.validate();
+  if (cfg.cls_arch == "faceapi") {
+    backbone = register_module("backbone", FaceFeatureExtractor());
+    const int64_t dim = 256;
+    fc = register_module("fc", nn::Sequential(nn::Dropout(cfg.cls_dropout)));
+    expression_head = register_module("expression_head", nn::Linear(dim, cfg.num_expressions));
+    if (cfg.pose_head) pose_head = register_module("pose_head", nn::Linear(dim, cfg.num_poses));
+    return;
+  }
   features = nn::Sequential();
   int64_t in = cfg.channels;
   const int blocks[5][2] = {{2, 64}, {2, 128}, {4, 256}, {4, 512}, {4, 512}};
@@ -42,11 +50,54 @@ ClassifierOutput ClassifierImpl::forward(const torch::Tensor& x) {
                           x.size(2) == config.image_size && x.size(3) == config.image_size,
                       "C_exp: expected images [B, ", config.channels, ", ", config.image_size, ", ",
                       config.image_size, "], got ", x.sizes());
-  auto h = fc->forward(forward_layers(features, x, sync_bn.get()).flatten(1));
+  auto h = backbone ? fc->forward(backbone->forward(faceapi_input_from_model_range(x)))
+                    : fc->forward(forward_layers(features, x, sync_bn.get()).flatten(1));
   ClassifierOutput out;
   out.expression = expression_head->forward(h);
   if (pose_head) out.pose = pose_head->forward(h);
   return out;
+}
+
+std::vector<torch::Tensor> ClassifierImpl::backbone_parameters() {
+  return backbone ? backbone->parameters() : std::vector<torch::Tensor>{};
+}
+
+std::vector<torch::Tensor> ClassifierImpl::head_parameters() {
+  std::vector<torch::Tensor> out;
+  for (const auto& kv : named_parameters()) {
+    if (!backbone || kv.key().rfind("backbone.", 0) != 0) out.push_back(kv.value());
+  }
+  return out;
+}
+
+ClassifierOutput classifier_probabilities(ClassifierImpl& cls, const torch::Tensor& x, bool tta_flip,
+                                          const std::vector<int64_t>& pose_mirror) {
+  torch::NoGradGuard no_grad;
+  auto out = cls.forward(x);
+  ClassifierOutput p{torch::softmax(out.expression, 1), out.pose.defined() ? torch::softmax(out.pose, 1) : torch::Tensor()};
+  if (!tta_flip) return p;
+  auto flipped = cls.forward(x.flip({3}));
+  p.expression = (p.expression + torch::softmax(flipped.expression, 1)) / 2;
+  if (p.pose.defined()) {
+    auto fp = torch::softmax(flipped.pose, 1);
+    if (!pose_mirror.empty()) {
+      POSEFER_CHECK_SHAPE(static_cast<int64_t>(pose_mirror.size()) == fp.size(1), "test-time flip: a mirror map of ",
+                          pose_mirror.size(), " poses for a pose head of ", fp.size(1));
+      // A mirrored photo of pose i shows pose mirror[i]: its probability of mirror[i] is the
+      // original's of i.
+      fp = fp.index_select(1, torch::tensor(pose_mirror, torch::kInt64).to(fp.device()));
+    }
+    p.pose = (p.pose + fp) / 2;
+  }
+  return p;
+}
+
+void load_pretrained_backbone(ClassifierImpl& cls, const std::string& model_dir) {
+  POSEFER_CHECK_CONFIG(cls.backbone, "pretrained weights need a classifier with a pretrained backbone "
+                                     "(cls_arch faceapi), this one is ", cls.config.cls_arch);
+  const auto weights = load_faceapi_weights(faceapi_manifest_path(model_dir, "face_expression_model"));
+  torch::NoGradGuard no_grad;
+  cls.backbone->load_weights(weights);  // copy_ in place: optimisers keep their tensors
 }
 
 }  // namespace posefer

@@ -372,9 +372,10 @@ class Runner {
         const auto x = to_model_range(torch::stack(std::vector<torch::Tensor>(
                                           inputs.begin() + i, inputs.begin() + end)))
                            .to(lm_.model->device);
-        const ClassifierOutput out = lm_.model->cls->forward(x);
-        e_parts.push_back(torch::softmax(out.expression, 1).to(torch::kCPU, torch::kDouble));
-        if (pose_head_) p_parts.push_back(torch::softmax(out.pose, 1).to(torch::kCPU, torch::kDouble));
+        const ClassifierOutput out = classifier_probabilities(
+            *lm_.model->cls, x, lm_.config.tta_flip, classifier_pose_mirror(lm_.config, lm_.state.pose_names));
+        e_parts.push_back(out.expression.to(torch::kCPU, torch::kDouble));
+        if (pose_head_) p_parts.push_back(out.pose.to(torch::kCPU, torch::kDouble));
       }
       expr_p = torch::cat(e_parts);
       if (pose_head_) pose_p = torch::cat(p_parts);

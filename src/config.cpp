@@ -8,7 +8,8 @@ bool ModelConfig::operator==(const ModelConfig& o) const {
   return image_size == o.image_size && channels == o.channels &&
          num_expressions == o.num_expressions && num_poses == o.num_poses && id_dim == o.id_dim &&
          gen_width == o.gen_width && disc_width == o.disc_width && cls_width == o.cls_width &&
-         pose_head == o.pose_head && cls_batch_norm == o.cls_batch_norm && init == o.init;
+         pose_head == o.pose_head && cls_batch_norm == o.cls_batch_norm && init == o.init &&
+         cls_arch == o.cls_arch;
 }
 
 void ModelConfig::validate() const {
@@ -25,6 +26,8 @@ void ModelConfig::validate() const {
   POSEFER_CHECK_CONFIG(cls_width > 0 && cls_width <= 4, "cls_width must be in (0, 4], got ", cls_width);
   POSEFER_CHECK_CONFIG(cls_dropout >= 0 && cls_dropout < 1, "cls_dropout must be in [0, 1), got ",
                        cls_dropout);
+  POSEFER_CHECK_CONFIG(cls_arch == "vgg19" || cls_arch == "faceapi",
+                       "cls_arch must be vgg19 or faceapi, got '", cls_arch, "'");
   POSEFER_CHECK_CONFIG(init == "normal" || init == "he", "init must be 'normal' or 'he', got '",
                        init, "'");
 }
@@ -38,6 +41,8 @@ void LossConfig::validate() const {
   }
   POSEFER_CHECK_CONFIG(cls_feedback_warmup >= 0, "cls_feedback_warmup must be >= 0, got ",
                        cls_feedback_warmup);
+  POSEFER_CHECK_CONFIG(label_smoothing >= 0 && label_smoothing < 1,
+                       "label_smoothing must be in [0, 1), got ", label_smoothing);
   POSEFER_CHECK_CONFIG(cross_pairs == "any" || cross_pairs == "one-factor",
                        "cross_pairs must be any or one-factor, got '", cross_pairs, "'");
 }
@@ -50,6 +55,26 @@ void OptimConfig::validate() const {
   POSEFER_CHECK_CONFIG(decay_every >= 0, "decay_every must be >= 0, got ", decay_every);
   POSEFER_CHECK_CONFIG(decay_factor > 0 && decay_factor <= 1,
                        "decay_factor must be in (0, 1], got ", decay_factor);
+  POSEFER_CHECK_CONFIG(cls_schedule == "step" || cls_schedule == "cosine",
+                       "cls_schedule must be step or cosine, got '", cls_schedule, "'");
+  POSEFER_CHECK_CONFIG(cls_warmup >= 0 && cls_warmup <= 1000, "cls_warmup must be in [0, 1000], got ", cls_warmup);
+  POSEFER_CHECK_CONFIG(cls_weight_decay >= 0 && cls_weight_decay < 1,
+                       "cls_weight_decay must be in [0, 1), got ", cls_weight_decay);
+  POSEFER_CHECK_CONFIG(cls_backbone_lr >= 0 && cls_backbone_lr <= 10,
+                       "cls_backbone_lr must be in [0, 10], got ", cls_backbone_lr);
+}
+
+bool AugmentConfig::any() const {
+  return flip || shift > 0 || scale > 0 || rotate > 0 || brightness > 0 || contrast > 0 || erase > 0;
+}
+
+void AugmentConfig::validate() const {
+  POSEFER_CHECK_CONFIG(shift >= 0 && shift <= 0.5, "augment shift must be in [0, 0.5], got ", shift);
+  POSEFER_CHECK_CONFIG(scale >= 0 && scale <= 0.5, "augment scale must be in [0, 0.5], got ", scale);
+  POSEFER_CHECK_CONFIG(rotate >= 0 && rotate <= 90, "augment rotate must be in [0, 90] degrees, got ", rotate);
+  POSEFER_CHECK_CONFIG(brightness >= 0 && brightness <= 1, "augment brightness must be in [0, 1], got ", brightness);
+  POSEFER_CHECK_CONFIG(contrast >= 0 && contrast <= 1, "augment contrast must be in [0, 1], got ", contrast);
+  POSEFER_CHECK_CONFIG(erase >= 0 && erase <= 1, "augment erase must be a probability in [0, 1], got ", erase);
 }
 
 void DataConfig::validate() const {
@@ -81,6 +106,11 @@ void DataConfig::validate() const {
   POSEFER_CHECK_CONFIG(pose_from_landmarks == 0 || !head_pose_model.empty(),
                        "pose bins from landmarks need a head pose model: add --head-pose-model "
                        "FILE (written by posefer headpose --out)");
+  POSEFER_CHECK_CONFIG(val_fraction >= 0 && val_fraction < 1, "val_fraction must be in [0, 1), got ",
+                       val_fraction);
+  POSEFER_CHECK_CONFIG(val_fraction == 0 || fold != "official",
+                       "--val-fraction carves validation subjects out of a k/K or subjects:F split; the "
+                       "'official' split has its own validation part");
 }
 
 void TrainConfig::validate() const {
@@ -88,6 +118,7 @@ void TrainConfig::validate() const {
   model.validate();
   loss.validate();
   optim.validate();
+  augment.validate();
   POSEFER_CHECK_CONFIG(epochs >= 1 && epochs <= 100000, "epochs must be in [1, 100000], got ", epochs);
   POSEFER_CHECK_CONFIG(batch_size >= 2 && batch_size <= 4096,
                        "batch_size must be in [2, 4096] (batch norm needs 2), got ", batch_size);
@@ -102,6 +133,9 @@ void TrainConfig::validate() const {
   POSEFER_CHECK_CONFIG(flip.empty() || flip == "auto" || flip.find(':') != std::string::npos,
                        "flip must be empty, auto or pose pairs a:b[,c:d...], got '", flip, "'");
   POSEFER_CHECK_CONFIG(threads >= 0 && threads <= 1024, "threads must be in [0, 1024], got ", threads);
+  POSEFER_CHECK_CONFIG(pretrained.empty() || model.cls_arch != "vgg19" || pretrained == "none",
+                       "pretrained weights (", pretrained, ") apply to a pretrained backbone (--cls-arch faceapi), "
+                       "not to vgg19, which trains from scratch");
   POSEFER_CHECK_CONFIG(device == "cpu" || device == "cuda" || device == "auto",
                        "device must be cpu, cuda or auto, got '", device, "'");
 }
@@ -114,16 +148,17 @@ void TrainConfig::validate() const {
 
 #define POSEFER_MODEL_FIELDS(X) X(image_size) X(channels) X(num_expressions) X(num_poses) \
   X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init) \
-  X(fast_deconv) X(cls_dropout)
+  X(fast_deconv) X(cls_dropout) X(cls_arch)
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
-  X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(cross_pairs) X(adv_cross)
-#define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor)
+  X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(cross_pairs) X(adv_cross) X(label_smoothing)
+#define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor) \
+  X(cls_schedule) X(cls_warmup) X(cls_weight_decay) X(cls_backbone_lr)
 #define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(cmu_eyes) \
   X(multipie_cameras) X(multipie_illumination) X(bu3dfe_intensity) X(bu3dfe_neutral) \
   X(render_size) X(rafd_gaze) X(data_cache) X(crop) X(crop_fraction) X(max_train) X(max_test) \
-  X(align) X(align_cache) X(pose_from_landmarks) X(head_pose_model) X(extra_train)
+  X(align) X(align_cache) X(pose_from_landmarks) X(head_pose_model) X(extra_train) X(val_fraction)
 #define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
-  X(gen_warmup) X(extra_g_steps) X(select_on_val) X(train_gan) X(flip) X(sync_bn) X(skip_critic_grads) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
+  X(gen_warmup) X(extra_g_steps) X(select_on_val) X(augment) X(tta_flip) X(pretrained) X(train_gan) X(flip) X(sync_bn) X(skip_critic_grads) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
 
 void to_json(nlohmann::json& j, const ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_OUT) }
 void from_json(const nlohmann::json& j, ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_IN) }
@@ -133,6 +168,9 @@ void to_json(nlohmann::json& j, const OptimConfig& c) { POSEFER_OPTIM_FIELDS(POS
 void from_json(const nlohmann::json& j, OptimConfig& c) { POSEFER_OPTIM_FIELDS(POSEFER_JSON_FIELD_IN) }
 void to_json(nlohmann::json& j, const DataConfig& c) { POSEFER_DATA_FIELDS(POSEFER_JSON_FIELD_OUT) }
 void from_json(const nlohmann::json& j, DataConfig& c) { POSEFER_DATA_FIELDS(POSEFER_JSON_FIELD_IN) }
+#define POSEFER_AUGMENT_FIELDS(X) X(flip) X(shift) X(scale) X(rotate) X(brightness) X(contrast) X(erase)
+void to_json(nlohmann::json& j, const AugmentConfig& c) { POSEFER_AUGMENT_FIELDS(POSEFER_JSON_FIELD_OUT) }
+void from_json(const nlohmann::json& j, AugmentConfig& c) { POSEFER_AUGMENT_FIELDS(POSEFER_JSON_FIELD_IN) }
 void to_json(nlohmann::json& j, const TrainConfig& c) { POSEFER_TRAIN_FIELDS(POSEFER_JSON_FIELD_OUT) }
 void from_json(const nlohmann::json& j, TrainConfig& c) { POSEFER_TRAIN_FIELDS(POSEFER_JSON_FIELD_IN) }
 

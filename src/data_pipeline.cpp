@@ -235,6 +235,10 @@ PreparedData prepare_data(const DataConfig& data, const PrepareOptions& options)
     }
     // The split comes first, so aligned runs test on the same images (less those left out).
     out.split = make_split(out.dataset, data.fold, data.split_seed);
+    if (data.val_fraction > 0) {
+      // Validation subjects from the training part only: the test subjects stay unseen by every choice.
+      carve_validation(out.split, out.dataset, data.val_fraction, data.split_seed + 101);
+    }
     if (!data.align.empty()) {
       out.aligned_dir = data.align == "auto"
                             ? ensure_auto_aligned(data, options.image_size, options.progress)

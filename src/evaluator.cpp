@@ -162,13 +162,14 @@ std::string EvalResult::to_markdown(const std::string& title) const {
 
 EvalResult evaluate_classifier(JointModel& model, const ImageSet& test,
                                const std::vector<std::string>& expression_names,
-                               const std::vector<std::string>& pose_names) {
+                               const std::vector<std::string>& pose_names, bool tta_flip,
+                               const std::vector<int64_t>& pose_mirror) {
   POSEFER_CHECK_INPUT(test.size() > 0, "the test set is empty");
   torch::NoGradGuard no_grad;
   model.eval();
   std::vector<torch::Tensor> pe, pp;
   for_batches(test, all_rows(test), model.device, [&](const torch::Tensor&, const torch::Tensor& x) {
-    auto out = model.cls->forward(x);
+    auto out = classifier_probabilities(*model.cls, x, tta_flip, pose_mirror);
     pe.push_back(out.expression.argmax(1).cpu());
     if (out.pose.defined()) pp.push_back(out.pose.argmax(1).cpu());
   });

@@ -3,9 +3,21 @@
 #include "posefer/check.h"
 
 namespace posefer {
-namespace {
-const std::array<double, 3> kFaceMeanRgb = {122.782, 117.001, 104.298};
-}  // namespace
+torch::Tensor faceapi_input_from_model_range(const torch::Tensor& x) {
+  POSEFER_CHECK_SHAPE(x.dim() == 4 && (x.size(1) == 1 || x.size(1) == 3),
+                      "face net input: expected images [B, 1|3, N, N], got ", x.sizes());
+  auto rgb = x.size(1) == 1 ? x.expand({x.size(0), 3, x.size(2), x.size(3)}) : x;
+  if (x.size(2) != kFaceNetInputSize || x.size(3) != kFaceNetInputSize) {
+    rgb = torch::nn::functional::interpolate(
+        rgb, torch::nn::functional::InterpolateFuncOptions()
+                 .size(std::vector<int64_t>{kFaceNetInputSize, kFaceNetInputSize})
+                 .mode(torch::kBilinear)
+                 .align_corners(false));
+  }
+  auto mean = torch::tensor({kFaceNetMeanRgb[0], kFaceNetMeanRgb[1], kFaceNetMeanRgb[2]}, rgb.options())
+                  .view({1, 3, 1, 1});
+  return ((rgb + 1) * 127.5 - mean) / 255.0;
+}
 
 DenseBlockImpl::DenseBlockImpl(int64_t in, int64_t out, bool first_block) : first(first_block) {
   if (first) {
@@ -71,7 +83,7 @@ torch::Tensor face_batch(const torch::Tensor& image, const std::vector<FaceBox>&
                         box.width, " x ", box.height, ") has no pixel inside the ", w, " x ", h,
                         " image");
     const auto crop = img.slice(1, r.y, r.y + r.height).slice(2, r.x, r.x + r.width);
-    crops.push_back(faceapi_input(crop, kFaceNetInputSize, /*centered=*/true, kFaceMeanRgb, 255.0));
+    crops.push_back(faceapi_input(crop, kFaceNetInputSize, /*centered=*/true, kFaceNetMeanRgb, 255.0));
     if (rects) rects->push_back(r);
   }
   if (crops.empty()) return torch::empty({0, 3, kFaceNetInputSize, kFaceNetInputSize});

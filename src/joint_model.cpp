@@ -34,7 +34,28 @@ JointModel::JointModel(const ModelConfig& model, const OptimConfig& optim, torch
   opt_g = std::make_unique<torch::optim::Adam>(gen->parameters(), adam(optim.lr, optim));
   opt_d_att = std::make_unique<torch::optim::Adam>(d_att->parameters(), adam(optim.lr, optim));
   opt_d_i = std::make_unique<torch::optim::Adam>(d_i->parameters(), adam(optim.lr, optim));
-  opt_cls = std::make_unique<torch::optim::Adam>(cls->parameters(), adam(optim.cls_lr, optim));
+  // C_exp: the head (the whole VGG) at cls_lr; a pretrained backbone in a second group at
+  // cls_lr * cls_backbone_lr, or frozen (no gradients at all) when that factor is 0.
+  const double wd = optim.cls_weight_decay;
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(cls->head_parameters(),
+                      std::make_unique<torch::optim::AdamOptions>(adam(optim.cls_lr, optim).weight_decay(wd)));
+  auto backbone = cls->backbone_parameters();
+  if (!backbone.empty() && optim.cls_backbone_lr > 0) {
+    groups.emplace_back(backbone, std::make_unique<torch::optim::AdamOptions>(
+                                      adam(optim.cls_lr * optim.cls_backbone_lr, optim).weight_decay(wd)));
+  } else {
+    for (auto& p : backbone) p.requires_grad_(false);
+  }
+  opt_cls = std::make_unique<torch::optim::Adam>(std::move(groups), adam(optim.cls_lr, optim).weight_decay(wd));
+  cls_backbone_lr_ = optim.cls_backbone_lr;
+}
+
+void JointModel::set_cls_lr(double lr) {
+  auto& groups = opt_cls->param_groups();
+  for (size_t i = 0; i < groups.size(); ++i) {
+    static_cast<torch::optim::AdamOptions&>(groups[i].options()).lr(i == 0 ? lr : lr * cls_backbone_lr_);
+  }
 }
 
 std::vector<torch::nn::Module*> JointModel::nets() { return {gen.get(), d_att.get(), d_i.get(), cls.get()}; }
@@ -61,7 +82,7 @@ void JointModel::set_lr_factor(const OptimConfig& optim, double factor) {
   set(*opt_g, optim.lr * factor);
   set(*opt_d_att, optim.lr * factor);
   set(*opt_d_i, optim.lr * factor);
-  set(*opt_cls, optim.cls_lr * factor);
+  set_cls_lr(optim.cls_lr * factor);
 }
 
 int64_t JointModel::parameter_count(const torch::nn::Module& m) const {

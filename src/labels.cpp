@@ -1,6 +1,8 @@
 #include "posefer/labels.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 
 #include "posefer/check.h"
@@ -49,6 +51,36 @@ std::string swap_left_right(const std::string& s) {
 }
 }  // namespace
 
+namespace {
+
+// The mirror map of pose names that are all yaw bins "yaw[lo,hi)" / "yaw[lo,hi]" whose edges are
+// symmetric about 0 (bin i's edges are bin P-1-i's negated); empty otherwise.
+std::vector<int64_t> symmetric_yaw_bins(const std::vector<std::string>& names) {
+  std::vector<std::pair<double, double>> edges;
+  for (const auto& n : names) {
+    if (n.rfind("yaw[", 0) != 0 || n.size() < 7) return {};
+    const auto comma = n.find(',');
+    if (comma == std::string::npos) return {};
+    char* end = nullptr;
+    const double lo = std::strtod(n.c_str() + 4, &end);
+    if (end != n.c_str() + comma) return {};
+    const double hi = std::strtod(n.c_str() + comma + 1, &end);
+    if (end != n.c_str() + n.size() - 1 || (n.back() != ')' && n.back() != ']')) return {};
+    edges.emplace_back(lo, hi);
+  }
+  const size_t p = edges.size();
+  std::vector<int64_t> mirror(p);
+  for (size_t i = 0; i < p; ++i) {
+    const auto& a = edges[i];
+    const auto& b = edges[p - 1 - i];
+    if (std::abs(a.first + b.second) > 1e-6 || std::abs(a.second + b.first) > 1e-6) return {};
+    mirror[i] = static_cast<int64_t>(p - 1 - i);
+  }
+  return mirror;
+}
+
+}  // namespace
+
 std::vector<int64_t> pose_mirror(const std::string& spec, const std::vector<std::string>& names) {
   std::vector<int64_t> mirror(names.size());
   for (size_t i = 0; i < names.size(); ++i) mirror[i] = static_cast<int64_t>(i);
@@ -62,6 +94,9 @@ std::vector<int64_t> pose_mirror(const std::string& spec, const std::vector<std:
     return static_cast<int64_t>(it - names.begin());
   };
   if (spec == "auto") {
+    // Yaw bins symmetric about 0 (GENKI's "yaw[-45,-15)", "yaw[-15,15)", "yaw[15,45]"): a
+    // mirrored photo's yaw changes sign, so bin i shows as bin P-1-i.
+    if (const auto yaw = symmetric_yaw_bins(names); !yaw.empty()) return yaw;
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string other = swap_left_right(names[i]);
       const auto it = std::find(names.begin(), names.end(), other);

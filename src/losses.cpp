@@ -25,11 +25,15 @@ torch::Tensor adversarial_bce(const torch::Tensor& logits, bool real) {
   return torch::binary_cross_entropy_with_logits(logits, target);
 }
 
-torch::Tensor classification_ce(const torch::Tensor& logits, const torch::Tensor& labels) {
+torch::Tensor classification_ce(const torch::Tensor& logits, const torch::Tensor& labels, double label_smoothing) {
   POSEFER_CHECK_SHAPE(logits.dim() == 2 && labels.dim() == 1 && logits.size(0) == labels.size(0),
                       "classification_ce: expected logits [B, K] and labels [B], got ",
                       logits.sizes(), " and ", labels.sizes());
-  return torch::nn::functional::cross_entropy(logits, labels.to(torch::kInt64));
+  POSEFER_CHECK_CONFIG(label_smoothing >= 0 && label_smoothing < 1, "label smoothing must be in [0, 1), got ",
+                       label_smoothing);
+  return torch::nn::functional::cross_entropy(
+      logits, labels.to(torch::kInt64),
+      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(label_smoothing));
 }
 
 }  // namespace posefer

@@ -9,6 +9,7 @@
 
 #include "posefer/check.h"
 #include "posefer/data_pipeline.h"
+#include "posefer/faceapi_weights.h"
 #include "posefer/image_io.h"
 #include "posefer/make_faces.h"
 #include "posefer/report.h"
@@ -25,8 +26,11 @@ void set_threads(int n) {
 }
 
 std::string resolve_checkpoint_path(const std::string& path) {
-  if (fs::is_directory(path)) return (fs::path(path) / "checkpoint.pt").string();
-  return path;
+  if (!fs::is_directory(path)) return path;
+  const auto last = (fs::path(path) / "checkpoint.pt").string();
+  const auto best = (fs::path(path) / "best.pt").string();
+  if (fs::exists(best) && fs::exists(last) && read_checkpoint_config(last).select_on_val) return best;
+  return last;
 }
 
 namespace {
@@ -47,6 +51,7 @@ LoadedModel load_trained_model(const std::string& checkpoint_arg) {
   lm.model = std::make_unique<JointModel>(lm.config.model, lm.config.optim, resolve_device(lm.config.device));
   load_checkpoint(path, *lm.model, lm.state);
   lm.model->eval();
+  spdlog::info("model: {} (epoch {})", path, lm.state.epoch);
   return lm;
 }
 
@@ -75,7 +80,7 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   popt.image_size = job.config.model.image_size;
   popt.channels = job.resume ? job.config.model.channels : job.channels;
   popt.progress = job.config.progress && main_rank;
-  popt.test = main_rank && (job.evaluate || job.config.data.fold == "official");
+  popt.test = main_rank && (job.evaluate || job.config.data.fold == "official" || job.config.data.val_fraction > 0);
   // Rank 0 prepares the data first (it may fill the --align auto cache), the others then read it.
   if (world > 1 && !main_rank) job.dist->barrier();
   PreparedData data = prepare_data(job.config.data, popt);
@@ -104,8 +109,17 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   m.num_expressions = static_cast<int>(data.dataset.expression_names.size());
   m.num_poses = static_cast<int>(data.dataset.pose_names.size());
 
+  POSEFER_CHECK_CONFIG(!job.config.select_on_val || !main_rank || data.val.size() > 0,
+                       "--select-on-val needs a validation part: split ", job.config.data.fold,
+                       " has none (add --val-fraction F for k/K and subjects:F splits)");
   Trainer trainer(job.config, job.run_dir, data.dataset.expression_names, data.dataset.pose_names, job.dist);
-  if (job.resume) trainer.resume(ckpt);
+  if (job.resume) {
+    trainer.resume(ckpt);
+  } else if (job.config.model.cls_arch != "vgg19" && job.config.pretrained != "none") {
+    const std::string dir = job.config.pretrained.empty() ? default_faceapi_model_dir() : job.config.pretrained;
+    load_pretrained_backbone(*trainer.model().cls, dir);
+    if (main_rank) spdlog::info("C_exp backbone ({}): pretrained weights from {}", job.config.model.cls_arch, dir);
+  }
   TrainJobResult result;
   result.train = trainer.fit(data.train, data.val.size() > 0 ? &data.val : nullptr, hooks);
   if (result.train.interrupted || !job.evaluate || !main_rank) return result;
@@ -122,7 +136,8 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
                  100 * best.best_val);
   }
   result.eval = evaluate_classifier(trainer.model(), test, data.dataset.expression_names,
-                                    data.dataset.pose_names);
+                                    data.dataset.pose_names, job.config.tta_flip,
+                                    classifier_pose_mirror(job.config, data.dataset.pose_names));
   if (job.eval.disentangle && job.config.train_gan) {
     result.eval.disentanglement = evaluate_disentanglement(trainer.model(), data.train, test, job.eval);
   }
@@ -147,7 +162,8 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
                        data.spec, ": its expression classes differ from the checkpoint's");
   const ImageSet& test = prepared.test.size() > 0 ? prepared.test : prepared.val;
   POSEFER_CHECK_INPUT(test.size() > 0, data.spec, ": split ", data.fold, " has no test images");
-  auto r = evaluate_classifier(*lm.model, test, lm.state.expression_names, lm.state.pose_names);
+  auto r = evaluate_classifier(*lm.model, test, lm.state.expression_names, lm.state.pose_names, lm.config.tta_flip,
+                               classifier_pose_mirror(lm.config, lm.state.pose_names));
   if (job.eval.disentangle && lm.config.train_gan && prepared.train.size() >= 2 &&
       prepared.dataset.pose_names == lm.state.pose_names) {
     r.disentanglement = evaluate_disentanglement(*lm.model, prepared.train, test, job.eval);

@@ -127,6 +127,26 @@ Split make_split(const Dataset& dataset, const std::string& spec, uint64_t seed)
   throw ConfigError(where + kSpecHelp);
 }
 
+void carve_validation(Split& split, const Dataset& dataset, double fraction, uint64_t seed) {
+  POSEFER_CHECK_CONFIG(fraction > 0 && fraction < 1, "validation fraction must be in (0, 1), got ", fraction);
+  POSEFER_CHECK_CONFIG(split.val.empty(), "the split has a validation part already (", split.val.size(),
+                       " images); --val-fraction applies to k/K and subjects:F splits");
+  std::vector<std::string> subjects;
+  for (size_t i : split.train) subjects.push_back(dataset.samples.at(i).subject);
+  std::sort(subjects.begin(), subjects.end());
+  subjects.erase(std::unique(subjects.begin(), subjects.end()), subjects.end());
+  POSEFER_CHECK_INPUT(subjects.size() >= 2, "the training part has ", subjects.size(),
+                      " subject(s): no validation subjects can be set aside");
+  seeded_shuffle(subjects, seed);
+  const auto n_val = std::clamp<size_t>(
+      static_cast<size_t>(std::llround(fraction * static_cast<double>(subjects.size()))), 1, subjects.size() - 1);
+  std::map<std::string, bool> is_val;
+  for (size_t p = 0; p < subjects.size(); ++p) is_val[subjects[p]] = p < n_val;
+  std::vector<size_t> train;
+  for (size_t i : split.train) (is_val.at(dataset.samples[i].subject) ? split.val : train).push_back(i);
+  split.train = std::move(train);
+}
+
 std::vector<size_t> subsample(const std::vector<size_t>& indices, int64_t max_count,
                               uint64_t seed) {
   if (max_count <= 0 || static_cast<size_t>(max_count) >= indices.size()) return indices;

@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "posefer/check.h"
+#include "posefer/image_augment.h"
 #include "posefer/image_io.h"
 #include "posefer/labels.h"
 #include "posefer/losses.h"
@@ -221,6 +223,25 @@ torch::Tensor generator_state(at::Generator gen) {
 
 }  // namespace
 
+double classifier_lr(const OptimConfig& optim, double epoch_pos, int epochs) {
+  if (optim.cls_schedule != "cosine") {
+    return optim.decay_every > 0
+               ? optim.cls_lr * std::pow(optim.decay_factor,
+                                         std::floor(epoch_pos / static_cast<double>(optim.decay_every)))
+               : optim.cls_lr;
+  }
+  const double total = static_cast<double>(epochs);
+  const double warm = std::min(optim.cls_warmup, total);
+  if (epoch_pos < warm) return optim.cls_lr * (epoch_pos + 1e-3) / (warm + 1e-3);
+  const double t = total > warm ? std::clamp((epoch_pos - warm) / (total - warm), 0.0, 1.0) : 1.0;
+  return optim.cls_lr * 0.5 * (1 + std::cos(M_PI * t));
+}
+
+std::vector<int64_t> classifier_pose_mirror(const TrainConfig& config, const std::vector<std::string>& pose_names) {
+  if (!config.augment.flip && !config.tta_flip) return {};
+  return pose_mirror(config.flip.empty() ? "auto" : config.flip, pose_names);
+}
+
 Trainer::Trainer(TrainConfig config, std::string run_dir, std::vector<std::string> expression_names,
                  std::vector<std::string> pose_names, std::shared_ptr<DistContext> dist)
     : config_(std::move(config)),
@@ -252,6 +273,7 @@ Trainer::Trainer(TrainConfig config, std::string run_dir, std::vector<std::strin
     sync_parameters();
   }
   if (!config_.flip.empty()) pose_mirror_ = pose_mirror(config_.flip, pose_names);
+  cls_pose_mirror_ = classifier_pose_mirror(config_, pose_names);
   state_.expression_names = std::move(expression_names);
   state_.pose_names = std::move(pose_names);
   if (!run_dir_.empty()) {
@@ -326,7 +348,9 @@ void Trainer::backward_synced(const torch::Tensor& loss, torch::nn::Module& net)
   }
   (loss * (static_cast<double>(step_shard_.size) / static_cast<double>(step_global_))).backward();
   std::vector<torch::Tensor> grads;
-  for (const auto& p : net.parameters()) grads.push_back(p.grad());
+  for (const auto& p : net.parameters()) {
+    if (p.requires_grad()) grads.push_back(p.grad());  // a frozen backbone has none
+  }
   dist_->all_reduce_sum(grads);
 }
 
@@ -426,7 +450,8 @@ StepLosses Trainer::train_step(const torch::Tensor& x_in, const torch::Tensor& e
 }
 
 StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e_in, const torch::Tensor& p_in,
-                               int64_t epoch, int64_t global_size, Shard shard, const CrossTargets* cross_in) {
+                               int64_t epoch, int64_t global_size, Shard shard, const CrossTargets* cross_in,
+                               const torch::Tensor& x_cls_in, const torch::Tensor& p_cls_in) {
   auto& m = *model_;
   const auto& L = config_.loss;
   m.train();
@@ -459,7 +484,9 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
 
   // Classifier on real + k*B generated faces in one forward (shared batch-norm statistics).
   const bool use_gen = config_.gen_k > 0 && epoch >= config_.gen_warmup;
-  std::vector<torch::Tensor> xs{x}, es{e}, ps{p};
+  // C_exp's real faces: the augmented copies when the caller made them (G trains on x itself).
+  std::vector<torch::Tensor> xs{x_cls_in.defined() ? x_cls_in.to(device_, dtype) : x}, es{e},
+      ps{p_cls_in.defined() ? p_cls_in.to(device_) : p};
   if (use_gen) {
     torch::NoGradGuard no_grad;
     for (int k = 0; k < config_.gen_k; ++k) {
@@ -477,13 +504,22 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
     }
   }
   m.opt_cls->zero_grad();
-  auto out = m.cls->forward(torch::cat(xs, 0));
+  ClassifierOutput out;
+  if (xs[0].dim() == 2) {
+    // Cached features of a frozen backbone (fit): only C_exp's head runs.
+    auto h = m.cls->fc->forward(xs[0]);
+    out.expression = m.cls->expression_head->forward(h);
+    if (m.cls->pose_head) out.pose = m.cls->pose_head->forward(h);
+  } else {
+    out = m.cls->forward(torch::cat(xs, 0));
+  }
   auto all_e = torch::cat(es, 0), all_p = torch::cat(ps, 0);
   const int64_t b = x.size(0);
+  const double ls = L.label_smoothing;
   auto part_loss = [&](int64_t start, int64_t len) {
-    auto c = classification_ce(out.expression.narrow(0, start, len), all_e.narrow(0, start, len));
+    auto c = classification_ce(out.expression.narrow(0, start, len), all_e.narrow(0, start, len), ls);
     if (out.pose.defined()) {
-      c = c + L.pose_cls * classification_ce(out.pose.narrow(0, start, len), all_p.narrow(0, start, len));
+      c = c + L.pose_cls * classification_ce(out.pose.narrow(0, start, len), all_p.narrow(0, start, len), ls);
     }
     return c;
   };
@@ -520,7 +556,7 @@ double Trainer::evaluate_accuracy(const ImageSet& set) {
     const int64_t len = std::min<int64_t>(256, set.size() - start);
     auto rows = torch::arange(start, start + len, torch::kInt64);
     auto x = set.batch_images(rows).to(device_);
-    auto pred = model_->cls->forward(x).expression.argmax(1).cpu();
+    auto pred = classifier_probabilities(*model_->cls, x, config_.tta_flip, cls_pose_mirror_).expression.argmax(1).cpu();
     correct += (pred == set.expression.index_select(0, rows)).sum().item<int64_t>();
   }
   model_->cls->train();
@@ -579,6 +615,24 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
                  pairs.empty() ? "none" : pairs);
   }
 
+  // A frozen pretrained backbone without augmentation or GAN sees the same images every epoch:
+  // its features are computed once and the steps train only the head (seconds per epoch).
+  torch::Tensor features;
+  if (!config_.train_gan && model_->cls->backbone && config_.optim.cls_backbone_lr == 0 && !config_.augment.any()) {
+    torch::NoGradGuard no_grad;
+    model_->cls->eval();
+    const auto dtype = model_->gen->parameters().front().scalar_type();
+    std::vector<torch::Tensor> parts;
+    for (int64_t start = 0; start < n; start += 256) {
+      auto rows = torch::arange(start, std::min<int64_t>(n, start + 256), torch::kInt64);
+      parts.push_back(model_->cls->backbone->forward(
+          faceapi_input_from_model_range(train.batch_images(rows).to(device_, dtype))));
+    }
+    features = torch::cat(parts, 0);
+    model_->cls->train();
+    if (main_rank) spdlog::info("frozen backbone: features of the {} training images computed once", n);
+  }
+
   ProgressOptions popt;
   popt.enabled = config_.progress && main_rank;
   popt.unit = "img";
@@ -611,6 +665,12 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
     int64_t epoch_steps = 0;
     bool stop = false;
     while (state_.step_in_epoch < steps_per_epoch) {
+      if (config_.optim.cls_schedule == "cosine") {
+        model_->set_cls_lr(classifier_lr(config_.optim, static_cast<double>(epoch) +
+                                                              static_cast<double>(state_.step_in_epoch) /
+                                                                  static_cast<double>(steps_per_epoch),
+                                          config_.epochs));
+      }
       const int64_t start = state_.step_in_epoch * bs;
       const int64_t len = std::min(bs, n - start);
       // This rank's rows of the global batch (all of them for one process).
@@ -657,7 +717,17 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
           }
         }
       }
-      const StepLosses s = shard_step(x, e, p, epoch, len, sh, &cross);
+      // C_exp's augmented copies: drawn for the whole global batch (ranks stay in step, and the
+      // draws come after the partner draws, so runs without augmentation are unchanged).
+      torch::Tensor x_cls, p_cls;
+      if (features.defined()) x_cls = features.index_select(0, rows.to(features.device()));
+      if (config_.augment.any()) {
+        auto draws = draw_augment(len, config_.augment, shuffle_rng_);
+        std::tie(x_cls, p_cls) = apply_augment(
+            x, p, std::vector<AugmentDraw>(draws.begin() + sh.begin, draws.begin() + sh.begin + sh.size),
+            cls_pose_mirror_);
+      }
+      const StepLosses s = shard_step(x, e, p, epoch, len, sh, &cross, x_cls, p_cls);
       ++state_.step_in_epoch;
       ++state_.global_step;
       ++epoch_steps;

@@ -65,6 +65,18 @@ expect_contains("${out}" "--flip")
 expect_contains("${out}" "expected auto or pose pairs a:b[,c:d...], got 'sideways'")
 run_expect(FALSE out ${POSEFER} train --data cmu:x --out ${WORK}/r0 --cmu-eyes closed)
 expect_contains("${out}" "--cmu-eyes")
+# Presets: the recipe's values become the defaults --help shows; a flag on top overrides them.
+run_expect(TRUE out ${POSEFER} train --preset fer2013 --help)
+expect_contains("${out}" "cmu: CMU Face Images")
+string(REGEX MATCH "--cls-arch TEXT:[^\n]*" arch_line "${out}")
+expect_contains("${arch_line}" "faceapi")
+run_expect(FALSE out ${POSEFER} train --preset imagenet --data cmu:x --out ${WORK}/r0)
+expect_contains("${out}" "--preset")
+expect_contains("${out}" "imagenet")
+run_expect(FALSE out ${POSEFER} train --data cmu:x --out ${WORK}/r0 --cls-arch resnet)
+expect_contains("${out}" "--cls-arch")
+run_expect(FALSE out ${POSEFER} train --data cmu:x --out ${WORK}/r0 --fold official --val-fraction 0.2 --no-progress)
+expect_contains("${out}" "'official' split has its own validation part")
 
 # A tiny manifest data set: 4 subjects x 2 expressions x 2 poses, 16x16 ASCII PGM images whose
 # brightness pattern depends on the labels.
@@ -96,6 +108,32 @@ foreach(f config.json split.json log.csv epochs.csv checkpoint.pt eval.json eval
     message(FATAL_ERROR "train did not write ${f}")
   endif()
 endforeach()
+# The face-api backbone (random weights: --pretrained none) with augmentation, validation
+# people carved from the training part, and selection on them: evaluate then loads best.pt.
+run_expect(FALSE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/noval --epochs 1 --select-on-val
+           --no-gan --k 0 --fold 0/2 --image-size 32 --batch 4 --cls-width 0.05 --no-progress --threads 1)
+expect_contains("${out}" "--select-on-val needs a validation part: split 0/2 has none (add --val-fraction F")
+run_expect(TRUE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/fa --epochs 2 --no-gan --k 0
+           --cls-arch faceapi --pretrained none --val-fraction 0.5 --select-on-val --aug-flip --aug-shift 0.1
+           --aug-rotate 5 --aug-erase 0.5 --tta-flip --cls-schedule cosine --cls-warmup 1 --label-smoothing 0.1
+           --fold 0/2 --image-size 32 --batch 2 --no-progress --threads 1)
+expect_contains("${out}" "split 0/2: train 4, val 4, test 8")
+expect_contains("${out}" "evaluating the epoch with the best validation accuracy")
+foreach(f best.pt checkpoint.pt eval.json)
+  if(NOT EXISTS "${WORK}/fa/${f}")
+    message(FATAL_ERROR "train --select-on-val did not write ${f}")
+  endif()
+endforeach()
+file(READ "${WORK}/fa/config.json" fa_config)
+expect_contains("${fa_config}" "\"cls_arch\": \"faceapi\"")
+expect_contains("${fa_config}" "\"val_fraction\": 0.5")
+run_expect(TRUE out ${POSEFER} evaluate --checkpoint ${WORK}/fa --no-progress --threads 1)
+expect_contains("${out}" "fa/best.pt")
+file(READ "${WORK}/fa/eval.json" train_eval)
+file(READ "${WORK}/fa/eval/eval.json" evaluate_eval)
+if(NOT train_eval STREQUAL evaluate_eval)
+  message(FATAL_ERROR "evaluate (best.pt) and train's own evaluation differ:\n${train_eval}\n---\n${evaluate_eval}")
+endif()
 # Data-parallel training: flags checked up front; two workers train one run (rank 0 writes it,
 # evaluates once) and resume it.
 run_expect(FALSE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/dp --nproc 0 ${small})

@@ -35,6 +35,18 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   c.loss.cross_pairs = "one-factor";
   c.data.cmu_eyes = "open";
   c.flip = "left:right";
+  c.model.cls_arch = "faceapi";
+  c.loss.label_smoothing = 0.15;
+  c.optim.cls_schedule = "cosine";
+  c.optim.cls_warmup = 1.5;
+  c.optim.cls_weight_decay = 1e-4;
+  c.optim.cls_backbone_lr = 0.05;
+  c.data.val_fraction = 0.2;
+  c.augment.flip = true;
+  c.augment.rotate = 12;
+  c.augment.erase = 0.3;
+  c.tta_flip = true;
+  c.pretrained = "/models";
   nlohmann::json j = c;
   const auto back = j.get<TrainConfig>();
   EXPECT_EQ(nlohmann::json(back), j);
@@ -55,6 +67,41 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(back.loss.cross_pairs, "one-factor");
   EXPECT_EQ(back.data.cmu_eyes, "open");
   EXPECT_EQ(back.flip, "left:right");
+  EXPECT_EQ(back.model.cls_arch, "faceapi");
+  EXPECT_DOUBLE_EQ(back.loss.label_smoothing, 0.15);
+  EXPECT_EQ(back.optim.cls_schedule, "cosine");
+  EXPECT_DOUBLE_EQ(back.optim.cls_warmup, 1.5);
+  EXPECT_DOUBLE_EQ(back.optim.cls_weight_decay, 1e-4);
+  EXPECT_DOUBLE_EQ(back.optim.cls_backbone_lr, 0.05);
+  EXPECT_DOUBLE_EQ(back.data.val_fraction, 0.2);
+  EXPECT_TRUE(back.augment.flip);
+  EXPECT_DOUBLE_EQ(back.augment.rotate, 12);
+  EXPECT_DOUBLE_EQ(back.augment.erase, 0.3);
+  EXPECT_TRUE(back.tta_flip);
+  EXPECT_EQ(back.pretrained, "/models");
+  EXPECT_EQ(j["augment"]["rotate"], 12);
+}
+
+TEST(Config, NewClassifierSettingsAreRangeChecked) {
+  TrainConfig c;
+  c.data.val_fraction = 0.3;
+  c.data.fold = "official";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "'official' split has its own validation part");
+  c = TrainConfig();
+  c.model.cls_arch = "resnet";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "cls_arch must be vgg19 or faceapi, got 'resnet'");
+  c = TrainConfig();
+  c.pretrained = "/models";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "not to vgg19");
+  c = TrainConfig();
+  c.optim.cls_schedule = "linear";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "cls_schedule must be step or cosine");
+  c = TrainConfig();
+  c.loss.label_smoothing = 1;
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "label_smoothing");
+  c = TrainConfig();
+  c.augment.erase = 2;
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "erase");
 }
 
 TEST(Config, MissingFieldsKeepDefaults) {
@@ -133,6 +180,9 @@ TEST(Config, ModelEqualityComparesEveryShapeField) {
   EXPECT_NE(a, b);
   b = a;
   b.cls_width = 0.3;
+  EXPECT_NE(a, b);
+  b = a;
+  b.cls_arch = "faceapi";
   EXPECT_NE(a, b);
 }
 

@@ -17,6 +17,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "posefer/check.h"
+#include "posefer/classifier.h"
+#include "posefer/expression_net.h"
 #include "posefer/face_detector.h"
 #include "posefer/faceapi_common.h"
 #include "posefer/faceapi_weights.h"
@@ -453,6 +455,45 @@ TEST(FaceDetectorInput, HugePhotoIsShrunkAndMappedBack) {
   EXPECT_LT(huge_seconds, 30.0);
   std::cout << "detect at 9600x6835: " << seconds << " s; read + detect 10000x10000 grey: "
             << huge_seconds << " s\n";
+}
+
+// ---- the expression model's feature extractor as C_exp's pretrained backbone -------------
+
+TEST(FaceApiBackbone, ModelRangeInputIsFaceApiNormalisation) {
+  // Pixels p in [0, 255] as model-range images x = p / 127.5 - 1 give face-api's (p - mean) / 255.
+  const auto p = torch::randint(0, 256, {2, 3, 112, 112}, torch::kInt64).to(torch::kFloat);
+  const auto got = faceapi_input_from_model_range(p / 127.5 - 1);
+  const auto mean = torch::tensor({122.782f, 117.001f, 104.298f}).view({1, 3, 1, 1});
+  EXPECT_LT((got - (p - mean) / 255).abs().max().item<double>(), 1e-5);
+  // Grey is repeated to the three channels (each with its own mean), other sides are resized.
+  const auto grey = faceapi_input_from_model_range(torch::zeros({1, 1, 48, 48}));
+  EXPECT_EQ(grey.sizes(), (std::vector<int64_t>{1, 3, 112, 112}));
+  EXPECT_NEAR(grey[0][0][50][50].item<double>(), (127.5 - 122.782) / 255, 1e-6);
+  EXPECT_NEAR(grey[0][2][50][50].item<double>(), (127.5 - 104.298) / 255, 1e-6);
+  EXPECT_THROW_MSG(faceapi_input_from_model_range(torch::zeros({1, 2, 48, 48})), ShapeError, "[B, 1|3, N, N]");
+}
+
+TEST(FaceApiBackbone, PretrainedClassifierBackboneEqualsTheExpressionNet) {
+  SKIP_WITHOUT_WEIGHTS();
+  const auto dir = default_faceapi_model_dir();
+  auto net = load_expression_net(dir);
+  ModelConfig cfg;
+  cfg.image_size = 128;
+  cfg.channels = 3;
+  cfg.num_expressions = 7;
+  cfg.cls_arch = "faceapi";
+  Classifier cls(cfg);
+  load_pretrained_backbone(*cls, dir);
+  cls->eval();
+  torch::NoGradGuard no_grad;
+  const auto x = torch::rand({2, 3, 112, 112}) * 2 - 1;
+  const auto in = faceapi_input_from_model_range(x);
+  const auto ours = cls->backbone->forward(in);
+  const auto theirs = net->features->forward(in);
+  EXPECT_EQ(ours.sizes(), (std::vector<int64_t>{2, 256}));
+  EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-6);
+  // face-api's own head on our backbone's features gives face-api's expression logits.
+  EXPECT_LT((net->fc->forward(ours) - net->forward(in)).abs().max().item<double>(), 1e-5);
 }
 
 }  // namespace

@@ -67,7 +67,12 @@ TEST(Labels, PoseMirror) {
   EXPECT_EQ(pose_mirror("auto", {"half-left", "front", "half-right", "left-only"}),
             (std::vector<int64_t>{2, 1, 0, 3}));
   const std::vector<std::string> yaw{"yaw[-45,-15)", "yaw[-15,15)", "yaw[15,45]"};
-  EXPECT_EQ(pose_mirror("auto", yaw), (std::vector<int64_t>{0, 1, 2}));
+  // Yaw bins symmetric about 0: a mirrored photo's yaw changes sign (bin i <-> bin P-1-i).
+  EXPECT_EQ(pose_mirror("auto", yaw), (std::vector<int64_t>{2, 1, 0}));
+  EXPECT_EQ(pose_mirror("auto", {"yaw[-45,-9)", "yaw[-9,9)", "yaw[9,27)", "yaw[27,45]"}),
+            (std::vector<int64_t>{0, 1, 2, 3}));  // not symmetric: every bin its own mirror
+  EXPECT_EQ(pose_mirror("auto", {"yaw[-45,0)", "yaw[0,45]"}), (std::vector<int64_t>{1, 0}));
+  EXPECT_EQ(pose_mirror("auto", {"yaw[-45,0)", "frontal"}), (std::vector<int64_t>{0, 1}));
   EXPECT_EQ(pose_mirror("yaw[-45,-15):yaw[15,45]", yaw), (std::vector<int64_t>{2, 1, 0}));
   EXPECT_EQ(pose_mirror("straight:up,left:right", cmu), (std::vector<int64_t>{3, 2, 1, 0}));
   EXPECT_THROW_MSG(pose_mirror("left:side", cmu), ConfigError, "flip: unknown pose 'side' (poses: straight, left, right, up)");

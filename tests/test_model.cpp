@@ -100,6 +100,70 @@ TEST(Model, ClassifierWithoutPoseHeadLeavesPoseUndefined) {
   EXPECT_EQ(with_head->forward(images(3, 3, 64)).pose.sizes(), (Sizes{3, 3}));
 }
 
+TEST(Model, FaceApiBackboneClassifierShapesAndParameterGroups) {
+  torch::manual_seed(3);
+  ModelConfig cfg = small_config(64, 1);
+  cfg.num_expressions = 7;
+  cfg.num_poses = 3;
+  cfg.cls_arch = "faceapi";
+  Classifier cls(cfg);
+  cls->eval();
+  const auto out = cls->forward(images(2, 1, 64));  // grey 64 px: repeated to RGB, resized to 112
+  EXPECT_EQ(out.expression.sizes(), (Sizes{2, 7}));
+  EXPECT_EQ(out.pose.sizes(), (Sizes{2, 3}));
+  EXPECT_TRUE(cls->features.is_empty());
+  int64_t backbone = 0, head = 0;
+  for (const auto& p : cls->backbone_parameters()) backbone += p.numel();
+  for (const auto& p : cls->head_parameters()) head += p.numel();
+  EXPECT_EQ(head, 256 * 7 + 7 + 256 * 3 + 3);
+  int64_t all = 0;
+  for (const auto& p : cls->parameters()) all += p.numel();
+  EXPECT_EQ(backbone + head, all);
+  EXPECT_GT(backbone, 100000);
+  // A vgg19 classifier has no backbone group and refuses pretrained weights.
+  Classifier vgg(small_config(64, 1));
+  EXPECT_TRUE(vgg->backbone_parameters().empty());
+  EXPECT_THROW_MSG(load_pretrained_backbone(*vgg, "/nowhere"), ConfigError, "this one is vgg19");
+  // A faceapi classifier given a folder without weights names the missing file.
+  EXPECT_THROW_MSG(load_pretrained_backbone(*cls, "/nowhere"), InputError, "/nowhere");
+}
+
+TEST(Model, TestTimeFlipIsMirrorInvariantAndMapsPoses) {
+  torch::manual_seed(4);
+  ModelConfig cfg = small_config(64, 3);
+  cfg.num_poses = 3;
+  cfg.cls_arch = "faceapi";
+  Classifier cls(cfg);
+  cls->eval();
+  // Faces that are not left-right symmetric: a horizontal ramp plus noise.
+  const auto x = (torch::linspace(-1, 1, 64).view({1, 1, 1, 64}) + 0.3 * images(4, 3, 64)).clamp(-1, 1);
+  {
+    // A random net's features barely depend on its input; heads that read their standardised
+    // variation give probabilities that do (so a face and its mirror differ).
+    torch::NoGradGuard no_grad;
+    const auto h = cls->backbone->forward(faceapi_input_from_model_range(torch::cat({x, x.flip({3})})));
+    const auto mu = h.mean(0), sd = h.std(0) + 1e-12;
+    for (auto* head : {&cls->expression_head, &cls->pose_head}) {
+      auto w = torch::randn({(*head)->weight.size(0), h.size(1)}) / sd / 16.0;
+      (*head)->weight.copy_(w);
+      (*head)->bias.copy_(-(w * mu).sum(1));
+    }
+  }
+  const std::vector<int64_t> mirror{2, 1, 0};
+  const auto a = classifier_probabilities(*cls, x, true, mirror);
+  const auto b = classifier_probabilities(*cls, x.flip({3}), true, mirror);
+  // A face and its mirror get the same expression probabilities, and mirrored poses.
+  EXPECT_LT((a.expression - b.expression).abs().max().item<double>(), 1e-6);
+  EXPECT_LT((a.pose - b.pose.index_select(1, torch::tensor(mirror))).abs().max().item<double>(), 1e-6);
+  EXPECT_LT((a.expression.sum(1) - 1).abs().max().item<double>(), 1e-6);
+  // Without the flip: the plain softmax, which is not mirror invariant.
+  const auto plain = classifier_probabilities(*cls, x, false, mirror);
+  EXPECT_LT((plain.expression - torch::softmax(cls->forward(x).expression, 1)).abs().max().item<double>(), 1e-6);
+  EXPECT_GT((plain.expression - classifier_probabilities(*cls, x.flip({3}), false, mirror).expression)
+                .abs().max().item<double>(), 1e-4);
+  EXPECT_THROW_MSG(classifier_probabilities(*cls, x, true, {1, 0}), ShapeError, "a mirror map of 2 poses");
+}
+
 TEST(Model, WrongInputShapesThrowShapeError) {
   torch::manual_seed(3);
   const ModelConfig cfg = small_config(64, 3);

@@ -7,6 +7,7 @@
 
 #include "data_test_util.h"
 #include "posefer/check.h"
+#include "test_support.h"
 
 namespace posefer {
 namespace {
@@ -143,6 +144,49 @@ TEST(Subsample, SeededOrderPreserving) {
   std::vector<size_t> pos;
   for (size_t v : u) pos.push_back(std::find(unsorted.begin(), unsorted.end(), v) - unsorted.begin());
   EXPECT_TRUE(std::is_sorted(pos.begin(), pos.end()));
+}
+
+TEST(Splits, ValidationSubjectsComeFromTheTrainingPartOnly) {
+  const Dataset ds = make_set(20, 3);
+  Split split = make_split(ds, "1/5", 3);
+  const auto test_before = split.test;
+  const auto train_subjects = subjects_of(ds, split.train);
+  carve_validation(split, ds, 0.25, 9);
+  EXPECT_EQ(split.test, test_before);  // the test part is untouched
+  const auto tr = subjects_of(ds, split.train), va = subjects_of(ds, split.val), te = subjects_of(ds, split.test);
+  EXPECT_EQ(va.size(), 4u);   // round(0.25 * 16)
+  EXPECT_EQ(tr.size(), 12u);
+  for (const auto& v : va) {
+    EXPECT_EQ(tr.count(v), 0u) << v;
+    EXPECT_EQ(te.count(v), 0u) << v;
+    EXPECT_EQ(train_subjects.count(v), 1u) << v;
+  }
+  EXPECT_EQ(split.train.size() + split.val.size(), 16u * 3u);
+  EXPECT_TRUE(std::is_sorted(split.val.begin(), split.val.end()));
+  EXPECT_TRUE(std::is_sorted(split.train.begin(), split.train.end()));
+  // Seeded: the same seed gives the same people, another seed (usually) others.
+  Split again = make_split(ds, "1/5", 3);
+  carve_validation(again, ds, 0.25, 9);
+  EXPECT_EQ(again.val, split.val);
+  Split other = make_split(ds, "1/5", 3);
+  carve_validation(other, ds, 0.25, 10);
+  EXPECT_NE(other.val, split.val);
+  // At least one person each side, whatever the fraction.
+  Split tiny = make_split(ds, "1/5", 3);
+  carve_validation(tiny, ds, 0.001, 1);
+  EXPECT_EQ(subjects_of(ds, tiny.val).size(), 1u);
+}
+
+TEST(Splits, ValidationCarvingErrors) {
+  const Dataset ds = make_set(6, 2);
+  Split split = make_split(ds, "0/3", 1);
+  EXPECT_THROW_MSG(carve_validation(split, ds, 0.0, 1), ConfigError, "validation fraction must be in (0, 1)");
+  Split with_val = split;
+  with_val.val.push_back(with_val.train.back());
+  EXPECT_THROW_MSG(carve_validation(with_val, ds, 0.2, 1), ConfigError, "has a validation part already");
+  Split one;
+  one.train = {0, 6};  // both photos of subj0
+  EXPECT_THROW_MSG(carve_validation(one, ds, 0.5, 1), InputError, "1 subject(s)");
 }
 
 }  // namespace

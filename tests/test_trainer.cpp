@@ -512,5 +512,76 @@ TEST_F(TrainerTest, ConfigMismatchesThrowConfigError) {
                    ShapeError, ">= 2 images");
 }
 
+TEST(ClassifierSchedule, CosineWarmUpAndStepDecayKnownValues) {
+  OptimConfig o;
+  o.cls_lr = 1e-3;
+  EXPECT_DOUBLE_EQ(classifier_lr(o, 0.0, 10), 1e-3);  // step schedule without decay: constant
+  o.decay_every = 2;
+  o.decay_factor = 0.5;
+  EXPECT_DOUBLE_EQ(classifier_lr(o, 1.9, 10), 1e-3);
+  EXPECT_DOUBLE_EQ(classifier_lr(o, 2.0, 10), 5e-4);
+  EXPECT_DOUBLE_EQ(classifier_lr(o, 5.5, 10), 2.5e-4);
+  EXPECT_DOUBLE_EQ(classifier_lr(o, 6.0, 10), 1.25e-4);
+  o.cls_schedule = "cosine";
+  o.cls_warmup = 2;
+  EXPECT_NEAR(classifier_lr(o, 0.0, 10), 1e-3 * 1e-3 / 2.001, 1e-12);   // warm-up starts near 0
+  EXPECT_NEAR(classifier_lr(o, 1.0, 10), 1e-3 * 1.001 / 2.001, 1e-12);  // half way up
+  EXPECT_NEAR(classifier_lr(o, 2.0, 10), 1e-3, 1e-15);                  // top
+  EXPECT_NEAR(classifier_lr(o, 6.0, 10), 5e-4, 1e-15);                  // half way down
+  EXPECT_NEAR(classifier_lr(o, 10.0, 10), 0.0, 1e-15);                  // end
+  o.cls_warmup = 0;
+  EXPECT_NEAR(classifier_lr(o, 0.0, 4), 1e-3, 1e-15);
+  EXPECT_NEAR(classifier_lr(o, 2.0, 4), 5e-4, 1e-15);
+}
+
+TEST_F(TrainerTest, ClassifierAugmentationIsSeededAndChangesTheClassifier) {
+  const auto set = test::make_image_set(12, 31);
+  auto run = [&](bool augment) {
+    TrainConfig cfg = test::tiny_train_config();
+    cfg.epochs = 1;
+    cfg.train_gan = false;
+    cfg.gen_k = 0;
+    if (augment) {
+      cfg.augment.flip = true;
+      cfg.augment.shift = 0.1;
+      cfg.augment.rotate = 10;
+      cfg.augment.erase = 0.5;
+    }
+    Trainer t(cfg, "", kExpr, kPose);
+    t.fit(set);
+    return t.model().cls->expression_head->weight.clone();
+  };
+  const auto a = run(true), b = run(true), off = run(false);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a, off));
+}
+
+TEST_F(TrainerTest, PretrainedBackboneFrozenOrFineTunedAtItsOwnRate) {
+  const auto set = test::make_image_set(8, 5);
+  auto run = [&](double backbone_lr, torch::Tensor* head_before) {
+    TrainConfig cfg = test::tiny_train_config();
+    cfg.epochs = 1;
+    cfg.train_gan = false;
+    cfg.gen_k = 0;
+    cfg.model.cls_arch = "faceapi";
+    cfg.optim.cls_backbone_lr = backbone_lr;
+    cfg.optim.cls_weight_decay = 1e-4;
+    cfg.loss.label_smoothing = 0.1;
+    Trainer t(cfg, "", kExpr, kPose);
+    const auto before = t.model().cls->backbone->dense3->conv3->pointwise->weight.clone();
+    *head_before = t.model().cls->expression_head->weight.clone();
+    t.fit(set);
+    const auto& cls = t.model().cls;
+    EXPECT_FALSE(torch::equal(*head_before, cls->expression_head->weight)) << backbone_lr;
+    EXPECT_EQ(t.model().opt_cls->param_groups().size(), backbone_lr > 0 ? 2u : 1u);
+    return std::make_pair(before, cls->backbone->dense3->conv3->pointwise->weight.clone());
+  };
+  torch::Tensor head;
+  const auto [frozen_before, frozen_after] = run(0.0, &head);
+  EXPECT_TRUE(torch::equal(frozen_before, frozen_after));  // frozen: not one weight moves
+  const auto [tuned_before, tuned_after] = run(0.1, &head);
+  EXPECT_FALSE(torch::equal(tuned_before, tuned_after));
+}
+
 }  // namespace
 }  // namespace posefer

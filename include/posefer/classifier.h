@@ -1,5 +1,10 @@
 // C_exp: the expression classifier (paper §4.2: VGG-19), with an optional pose head.
 //
+// cls_arch "faceapi": face-api's FaceFeatureExtractor as the backbone (`backbone`, 256-d
+// features; images go through faceapi_input_from_model_range), dropout cls_dropout, and the
+// linear heads on the features. Its pretrained weights are loaded by the caller
+// (load_pretrained_backbone); the constructor never reads files.
+//
 // Input x float [B, C, N, N] in [-1, 1]. Layout: 5 blocks of 3x3 convs (2, 2, 4, 4, 4 convs;
 // 64, 128, 256, 512, 512 channels x cls_width), ReLU (and batch norm when cls_batch_norm),
 // 2x2 max-pool after each block; then FC 4096w + ReLU + dropout, FC 4096w + ReLU + dropout
@@ -11,9 +16,12 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "posefer/config.h"
 #include "posefer/distributed.h"
+#include "posefer/face_feature_extractor.h"
 
 namespace posefer {
 
@@ -28,11 +36,29 @@ struct ClassifierImpl : torch::nn::Module {
 
   ModelConfig config;
   std::shared_ptr<DistContext> sync_bn;  // null = plain batch norm
-  torch::nn::Sequential features{nullptr};
+  // Parameters of the pretrained backbone (empty for vgg19), for their own learning rate.
+  std::vector<torch::Tensor> backbone_parameters();
+  // The other parameters (the whole net for vgg19).
+  std::vector<torch::Tensor> head_parameters();
+
+  torch::nn::Sequential features{nullptr};   // vgg19
+  FaceFeatureExtractor backbone{nullptr};    // faceapi
   torch::nn::Sequential fc{nullptr};
   torch::nn::Linear expression_head{nullptr};
   torch::nn::Linear pose_head{nullptr};
 };
 TORCH_MODULE(Classifier);
+
+// C_exp's softmax probabilities on x (float [B, C, N, N] in [-1, 1]), no gradients; the caller
+// sets eval mode. tta_flip: averaged with those of the left-right mirrored images, whose pose
+// probabilities are mapped back through pose_mirror (pose_mirror(...) of labels.h; empty = every
+// pose its own mirror). `pose` is undefined without a pose head.
+ClassifierOutput classifier_probabilities(ClassifierImpl& cls, const torch::Tensor& x, bool tta_flip,
+                                          const std::vector<int64_t>& pose_mirror);
+
+// Loads face-api's expression model's feature extractor (face_expression_model in `model_dir`)
+// into a faceapi classifier's backbone. Throws ConfigError for a vgg19 classifier, InputError
+// naming the file when the weights are missing or malformed.
+void load_pretrained_backbone(ClassifierImpl& cls, const std::string& model_dir);
 
 }  // namespace posefer

@@ -35,6 +35,11 @@ struct ModelConfig {
   // Dropout probability after C_exp's two hidden FC layers (VGG: 0.5; 0 = off, e.g. to compare
   // runs step by step). Not part of checkpoint compatibility (no weights depend on it).
   double cls_dropout = 0.5;
+  // C_exp's layout: "vgg19" (the paper's VGG-19 from scratch, sized by cls_width) | "faceapi"
+  // (face-api's FaceFeatureExtractor, 256-d features at 112 px RGB, pretrained on faces; the
+  // images are resized to 112 and grey is repeated to RGB inside the net; cls_width and
+  // cls_batch_norm do not apply). Part of checkpoint compatibility.
+  std::string cls_arch = "vgg19";
 
   bool operator==(const ModelConfig& o) const;
   bool operator!=(const ModelConfig& o) const { return !(*this == o); }
@@ -66,6 +71,8 @@ struct LossConfig {
   // x's own labels, so nothing adversarial checks that a swapped code shows its expression.
   // 0 = off (the paper's objective). Not in the paper; see trainer.h.
   double adv_cross = 0.0;
+  // Label smoothing of C_exp's cross-entropy on real and generated faces (0 = plain CE).
+  double label_smoothing = 0.0;
   void validate() const;
 };
 
@@ -76,6 +83,14 @@ struct OptimConfig {
   double cls_lr = 2e-4;          // classifier learning rate
   int decay_every = 0;           // staircase decay period in epochs (0 = off)
   double decay_factor = 0.5;     // lr multiplier at each decay step
+  // C_exp's own schedule: "step" (the staircase above, as every net) | "cosine" (linear warm-up
+  // over cls_warmup epochs, then cosine from cls_lr to 0 at the last epoch, per step).
+  std::string cls_schedule = "step";
+  double cls_warmup = 0;         // cosine schedule: warm-up epochs (fractions allowed)
+  double cls_weight_decay = 0;   // C_exp's Adam weight decay (L2), 0 = off
+  // lr of a pretrained backbone (cls_arch faceapi) relative to cls_lr: fine-tuning moves it
+  // less than the new head. 0 = frozen backbone (only the head trains).
+  double cls_backbone_lr = 0.1;
   void validate() const;
 };
 
@@ -111,6 +126,24 @@ struct DataConfig {
   // `posefer augment` generated for this data set; their expression and pose names must be this
   // data set's (expressions matched by canonical name, labels.h). "" = none.
   std::string extra_train;
+  // Validation subjects carved from the training part of a "k/K" or "subjects:F" split: this
+  // fraction of the training subjects (seeded, at least one; 0 = none). Every choice (epoch,
+  // setting) is made on them; the test subjects are only scored. "official" has its own.
+  double val_fraction = 0.0;
+  void validate() const;
+};
+
+// Augmentation of the real faces C_exp trains on (not of G's inputs; see TrainConfig::flip).
+// Each image draws its own transform from the trainer's seeded generator.
+struct AugmentConfig {
+  bool flip = false;        // mirror left-right half the time; the pose label is mirrored too
+  double shift = 0.0;       // max translation, fraction of the side (uniform in [-shift, shift])
+  double scale = 0.0;       // max zoom in or out, relative (uniform in [1 - scale, 1 + scale])
+  double rotate = 0.0;      // max rotation in degrees
+  double brightness = 0.0;  // max brightness offset, fraction of the [-1, 1] range's half width
+  double contrast = 0.0;    // max relative contrast change around the image mean
+  double erase = 0.0;       // probability of erasing one random rectangle (2-20% of the area)
+  bool any() const;
   void validate() const;
 };
 
@@ -127,6 +160,13 @@ struct TrainConfig {
   // Model selection on the validation part (e.g. FER2013 PublicTest): after each epoch whose
   // validation accuracy beats the best so far, write best.pt; the final evaluation uses it.
   bool select_on_val = false;
+  AugmentConfig augment;         // augmentation of C_exp's real faces (off by default)
+  // Test-time flip: C_exp's probabilities are averaged over each image and its mirror (pose
+  // probabilities mirrored back) in validation, evaluate and classify.
+  bool tta_flip = false;
+  // Pretrained backbone weights (cls_arch faceapi): the face-api model folder ("" = the default,
+  // $POSEFER_MODELS or the npm package setup installs) | "none" = random initialisation.
+  std::string pretrained;
   bool train_gan = true;         // false: train only C_exp on real images (the k = 0 baseline, ~5x faster)
   // Flip augmentation: each training photo (with its cross-reconstruction partner) is mirrored
   // left-right half the time and its pose becomes the mirrored pose: "" = off | "auto" (left <->
@@ -157,6 +197,8 @@ void to_json(nlohmann::json& j, const LossConfig& c);
 void from_json(const nlohmann::json& j, LossConfig& c);
 void to_json(nlohmann::json& j, const OptimConfig& c);
 void from_json(const nlohmann::json& j, OptimConfig& c);
+void to_json(nlohmann::json& j, const AugmentConfig& c);
+void from_json(const nlohmann::json& j, AugmentConfig& c);
 void to_json(nlohmann::json& j, const TrainConfig& c);
 void to_json(nlohmann::json& j, const DataConfig& c);
 void from_json(const nlohmann::json& j, DataConfig& c);

@@ -64,10 +64,12 @@ struct EvalResult {
   std::string to_markdown(const std::string& title) const;
 };
 
-// Classifier accuracy of model.cls on `test` (eval mode, no grad).
+// Classifier accuracy of model.cls on `test` (eval mode, no grad); tta_flip averages each
+// image's probabilities with its mirror's (classifier_probabilities).
 EvalResult evaluate_classifier(JointModel& model, const ImageSet& test,
                                const std::vector<std::string>& expression_names,
-                               const std::vector<std::string>& pose_names);
+                               const std::vector<std::string>& pose_names, bool tta_flip = false,
+                               const std::vector<int64_t>& pose_mirror = {});
 
 // Generator checks on (a seeded subset of) the test faces:
 //  - pose_swap_change / expression_swap_change: mean |G(x,e,p') - G(x,e,p)| (and likewise for

@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,14 @@ TORCH_MODULE(FaceFeatureExtractor);
 
 // Side of the face nets' input.
 constexpr int64_t kFaceNetInputSize = 112;
+
+// face-api's input normalisation of the face nets: (pixel - mean RGB) / 255.
+inline constexpr std::array<double, 3> kFaceNetMeanRgb = {122.782, 117.001, 104.298};
+
+// Model-range images (float [B, C, N, N] in [-1, 1], C = 1 or 3) as the face nets' input:
+// grey repeated to RGB, bilinear resize to 112 x 112 (none when N = 112), face-api's
+// normalisation. Throws ShapeError on other shapes.
+torch::Tensor faceapi_input_from_model_range(const torch::Tensor& x);
 
 // The normalised 112 x 112 crops of `boxes` in `image` (uint8 [3, H, W] RGB):
 // float [boxes.size(), 3, 112, 112]. `rects` (if given) receives each clipped, floored rect.

@@ -41,8 +41,13 @@ struct JointModel {
   void eval() { train(false); }
   // Sets every optimiser's learning rate to base * factor (staircase decay).
   void set_lr_factor(const OptimConfig& optim, double factor);
+  // Sets C_exp's learning rate: the head's to lr, a pretrained backbone's to lr * cls_backbone_lr.
+  void set_cls_lr(double lr);
   // Number of parameters of each net, for logs.
   int64_t parameter_count(const torch::nn::Module& m) const;
+
+ private:
+  double cls_backbone_lr_ = 1;  // the backbone group's lr relative to the head's
 };
 
 }  // namespace posefer

@@ -26,8 +26,9 @@ torch::Tensor random_labels(int64_t count, int64_t n, const torch::Device& devic
 std::string canonical_expression(const std::string& name);
 
 // Mirror map of pose classes for flip augmentation: entry i is the pose that a left-right
-// mirrored photo of pose i shows. spec "auto": names that become each other when "left" and
-// "right" are swapped (CMU's left / right) form pairs, every other pose is its own mirror;
+// mirrored photo of pose i shows. spec "auto": yaw bins symmetric about 0 (GENKI's
+// "yaw[-45,-15)", ...) pair bin i with bin P-1-i; otherwise names that become each other when
+// "left" and "right" are swapped (CMU's left / right) form pairs, every other pose is its own mirror;
 // "a:b,c:d": these pairs swap, every other pose is its own mirror. Throws ConfigError naming an
 // unknown pose, a pose in two pairs or a malformed pair.
 std::vector<int64_t> pose_mirror(const std::string& spec, const std::vector<std::string>& names);

@@ -16,7 +16,8 @@ torch::Tensor total_variation(const torch::Tensor& images);
 // Sigmoid cross-entropy of logits [B] against a constant target (1 = real, 0 = fake), mean.
 torch::Tensor adversarial_bce(const torch::Tensor& logits, bool real);
 
-// Softmax cross-entropy of logits [B, K] against labels int64 [B], mean.
-torch::Tensor classification_ce(const torch::Tensor& logits, const torch::Tensor& labels);
+// Softmax cross-entropy of logits [B, K] against labels int64 [B], mean; with label_smoothing
+// s the target is (1 - s) on the label plus s / K on every class.
+torch::Tensor classification_ce(const torch::Tensor& logits, const torch::Tensor& labels, double label_smoothing = 0);
 
 }  // namespace posefer

@@ -51,7 +51,7 @@ struct LoadedModel {
 LoadedModel load_trained_model(const std::string& checkpoint);
 
 struct EvaluateJob {
-  std::string checkpoint;        // checkpoint file, or a run directory holding checkpoint.pt
+  std::string checkpoint;        // checkpoint file, or a run directory (resolve_checkpoint_path)
   std::string data;              // override the stored data spec ("" = as trained)
   std::string fold;              // override the stored split ("" = as trained)
   std::string out_dir;           // where eval.json / eval.md go ("" = <run dir>/eval)
@@ -82,7 +82,10 @@ struct SynthesizeJob {
 // or on a negative gain or a zoom outside [1, 16].
 std::pair<int, int> run_synthesize_job(const SynthesizeJob& job);
 
-// "runs/x" -> "runs/x/checkpoint.pt" when it is a directory; else unchanged.
+// The model a run directory stands for: "runs/x" -> "runs/x/best.pt" when the run selected its
+// epoch on validation (select_on_val in its config) and best.pt exists, else
+// "runs/x/checkpoint.pt" (the last epoch); a file path is returned unchanged. evaluate, classify,
+// synthesize and augment all load this, the same model train evaluated.
 std::string resolve_checkpoint_path(const std::string& path);
 
 }  // namespace posefer

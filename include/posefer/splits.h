@@ -29,6 +29,12 @@ struct Split {
 
 Split make_split(const Dataset& dataset, const std::string& spec, uint64_t seed);
 
+// Moves a seeded `fraction` (0 < fraction < 1) of the subjects of split.train to split.val
+// (at least one subject, and at least one left in train), so no subject is in two parts.
+// Indices stay ascending. Throws ConfigError on a bad fraction or a non-empty split.val, and
+// InputError when the training part has fewer than 2 subjects.
+void carve_validation(Split& split, const Dataset& dataset, double fraction, uint64_t seed);
+
 // Keeps at most `max_count` of `indices`, chosen uniformly with the seed (order preserved).
 // max_count <= 0 keeps all.
 std::vector<size_t> subsample(const std::vector<size_t>& indices, int64_t max_count, uint64_t seed);

@@ -115,6 +115,15 @@ struct TrainResult {
 
 torch::Device resolve_device(const std::string& name);
 
+// C_exp's learning rate at `epoch_pos` (epochs done, fractional) of an `epochs`-long run: the
+// staircase decay for schedule "step"; for "cosine" a linear warm-up over cls_warmup epochs, then
+// cls_lr * (1 + cos(pi t)) / 2 with t going from 0 to 1 over the remaining epochs.
+double classifier_lr(const OptimConfig& optim, double epoch_pos, int epochs);
+
+// The pose map C_exp's flip augmentation and test-time flip use: pose_mirror of config.flip (or
+// "auto" when empty); empty when neither is on.
+std::vector<int64_t> classifier_pose_mirror(const TrainConfig& config, const std::vector<std::string>& pose_names);
+
 class Trainer {
  public:
   // Builds the model from config (seeded with config.seed). `run_dir` may be empty (no files).
@@ -147,8 +156,10 @@ class Trainer {
 
  private:
   // The step on this rank's rows [shard.begin, +shard.size) of a global batch of `global_size`.
+  // x_cls / p_cls (optional): C_exp's augmented copies of x and their poses.
   StepLosses shard_step(const torch::Tensor& x, const torch::Tensor& expression, const torch::Tensor& pose,
-                        int64_t epoch, int64_t global_size, Shard shard, const CrossTargets* cross);
+                        int64_t epoch, int64_t global_size, Shard shard, const CrossTargets* cross,
+                        const torch::Tensor& x_cls = {}, const torch::Tensor& p_cls = {});
   // Uniform [0, 1) numbers [global_size, cols] (cols 0 = [global_size]) or labels in [0, n),
   // drawn from the step generator for the global batch; this rank's rows, on the device.
   torch::Tensor draw_uniform(int64_t cols);
@@ -171,6 +182,7 @@ class Trainer {
   TrainState state_;
   std::mt19937_64 shuffle_rng_;
   std::vector<int64_t> pose_mirror_;  // flip augmentation's pose map (empty = off)
+  std::vector<int64_t> cls_pose_mirror_;  // C_exp's augmentation / test-time flip pose map
   at::Generator step_rng_;
   std::shared_ptr<DistContext> dist_;  // null for one process (W = 1)
   // The current step's global batch size and shard (set by shard_step for the draws).

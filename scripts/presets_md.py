@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Writes the "Presets" section of docs/RESULTS.md and docs/results/headline.json from the runs
+of scripts/run_presets.sh (RUNS/<name>/{eval.json,config.json,epochs.csv,command.txt,stderr.log},
+RUNS/peer_<name>.json).
+
+Usage: scripts/presets_md.py [runs-dir] [results-md] [headline-json]
+The section sits between the markers below; the rest of RESULTS.md is left as it is.
+Accuracies over K folds are pooled (every test image counted once: correct / images) and also
+given as mean ± sd over the folds. Nothing here chooses a setting: test figures are only reported.
+"""
+import csv
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+
+BEGIN = "<!-- presets:begin (scripts/presets_md.py) -->"
+END = "<!-- presets:end -->"
+
+
+def read(path, default=None):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def load_run(d):
+    ev = read(os.path.join(d, "eval.json"))
+    if ev is None:
+        return None
+    run = {"name": os.path.basename(d), "eval": json.loads(ev),
+           "config": json.loads(read(os.path.join(d, "config.json"), "{}"))}
+    cmd = (read(os.path.join(d, "command.txt"), "?").strip().split(" ", 1) + [""])[1]
+    run["command"] = "build/posefer " + cmd
+    secs, rows = 0.0, []
+    try:
+        with open(os.path.join(d, "epochs.csv")) as f:
+            rows = list(csv.DictReader(f))
+    except OSError:
+        pass
+    for r in rows:
+        secs += float(r["seconds"])
+    run["train_seconds"] = secs
+    run["epochs"] = len(rows)
+    m = re.findall(r"best validation accuracy: (\d+) \(([\d.]+)%\)", read(os.path.join(d, "stderr.log"), ""))
+    run["best_epoch"] = int(m[-1][0]) if m else None
+    run["best_val"] = float(m[-1][1]) if m else None
+    return run
+
+
+def pooled(reports):
+    """Accuracy over the union of the reports' images: sum of correct / sum of counts."""
+    n = sum(r["count"] for r in reports)
+    return None if n == 0 else sum(r["accuracy"] * r["count"] for r in reports) / n
+
+
+def pooled_groups(reports):
+    names = reports[0]["group_names"]
+    out = []
+    for g in range(len(names)):
+        n = sum(r["group_count"][g] for r in reports)
+        c = sum((r["group_accuracy"][g] or 0) * r["group_count"][g] for r in reports)
+        out.append((names[g], c / n if n else None, n))
+    return out
+
+
+def pct(x):
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def mean_sd(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return "-"
+    if len(xs) == 1:
+        return pct(xs[0])
+    return f"{100 * statistics.mean(xs):.1f} ± {100 * statistics.stdev(xs):.1f}"
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def minutes(secs):
+    return f"{secs / 60:.0f} min" if secs >= 60 else f"{secs:.0f} s"
+
+
+def load_peer(root, name):
+    d = read(os.path.join(root, f"peer_{name}.json"))
+    return None if d is None else json.loads(d)
+
+
+def folds(root, prefix):
+    runs = [load_run(d) for d in sorted(glob.glob(os.path.join(root, prefix + "_f*_s*")))]
+    return [r for r in runs if r is not None]
+
+
+def r100(x):
+    return None if x is None else round(100 * x, 2)
+
+
+def main(root, md_path, headline_path):
+    out = [BEGIN, "## Presets: `posefer train --preset fer2013|genki|cmu` on real faces\n"]
+    out.append("C_exp on face-api's pretrained face backbone (the expression model's feature extractor, "
+               "`--cls-arch faceapi`), fine-tuned with augmentation, label smoothing and a cosine schedule; "
+               "the epoch is chosen on validation images only (FER2013 PublicTest; validation people carved "
+               "out of each fold's training people), then the test part is scored once. Peer: face-api's "
+               "own pretrained expression net on the same test images (no training). Written by "
+               "`scripts/run_presets.sh` (`scripts/presets_md.py`); times are training seconds on this "
+               "repository's 2-core machine with another run on the other core.\n")
+    head = {"fer2013_private": None, "genki4k_5fold_all": None, "cmu_5fold_expression": None,
+            "cmu_5fold_pose": None, "faceapi": {}, "runs": {}}
+    rows = []
+
+    fer = [r for r in (load_run(d) for d in sorted(glob.glob(os.path.join(root, "fer2013_s*")))) if r]
+    peer_fer = load_peer(root, "fer2013")
+    if fer:
+        accs = [r["eval"]["expression"]["accuracy"] for r in fer]
+        head["fer2013_private"] = r100(statistics.mean(accs))
+        head["runs"]["fer2013"] = {"seeds": len(fer), "images": fer[0]["eval"]["expression"]["count"]}
+        rows.append(["FER2013 PrivateTest, 7 classes", f"{len(fer)} seed(s)", mean_sd(accs),
+                     pct(peer_fer["accuracy"]) if peer_fer else "-",
+                     ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in fer),
+                     minutes(statistics.mean(r["train_seconds"] for r in fer))])
+    if peer_fer:
+        head["faceapi"]["fer2013_private"] = r100(peer_fer["accuracy"])
+
+    genki = folds(root, "genki")
+    peer_genki = load_peer(root, "genki_all")
+    if genki:
+        reps = [r["eval"]["expression"] for r in genki]
+        head["genki4k_5fold_all"] = r100(pooled(reps))
+        head["runs"]["genki4k"] = {"folds": len(genki), "images": sum(r["count"] for r in reps)}
+        rows.append([f"GENKI-4K smile, {len(genki)}-fold ({sum(r['count'] for r in reps)} images)",
+                     f"{len(genki)} folds", f"{pct(pooled(reps))} (folds {mean_sd([r['accuracy'] for r in reps])})",
+                     pct(peer_genki["accuracy"]) if peer_genki else "-",
+                     ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in genki),
+                     minutes(statistics.mean(r["train_seconds"] for r in genki)) + " per fold"])
+    if peer_genki:
+        head["faceapi"]["genki4k_5fold_all"] = r100(peer_genki["accuracy"])
+
+    cmu = folds(root, "cmu")
+    peer_cmu = load_peer(root, "cmu_all")
+    if cmu:
+        reps = [r["eval"]["expression"] for r in cmu]
+        preps = [r["eval"]["pose"] for r in cmu if "pose" in r["eval"]]
+        head["cmu_5fold_expression"] = r100(pooled(reps))
+        head["cmu_5fold_pose"] = r100(pooled(preps)) if preps else None
+        head["runs"]["cmu"] = {"folds": len(cmu), "images": sum(r["count"] for r in reps)}
+        rows.append([f"CMU faces, 4 expressions, {len(cmu)}-fold by person", f"{len(cmu)} folds",
+                     f"{pct(pooled(reps))} (folds {mean_sd([r['accuracy'] for r in reps])})",
+                     pct(peer_cmu["accuracy"]) if peer_cmu else "-",
+                     ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in cmu),
+                     minutes(statistics.mean(r["train_seconds"] for r in cmu)) + " per fold"])
+        if preps:
+            rows.append([f"CMU faces, 4 poses (pose head), {len(cmu)}-fold", f"{len(cmu)} folds",
+                         f"{pct(pooled(preps))} (folds {mean_sd([r['accuracy'] for r in preps])})", "-", "", ""])
+    if peer_cmu:
+        head["faceapi"]["cmu_5fold_expression"] = r100(peer_cmu["accuracy"])
+        head["faceapi"]["cmu_5fold_pose"] = None  # face-api has no pose output
+
+    if rows:
+        out.append(table(["test", "runs", "posefer preset, accuracy %", "face-api %",
+                          "epoch chosen on validation / trained", "training time"], rows))
+    else:
+        out.append("No preset run has finished yet.\n")
+
+    if genki:
+        g = pooled_groups([r["eval"]["expression"] for r in genki])
+        pg = pooled_groups([peer_genki]) if peer_genki and peer_genki.get("group_names") == genki[0]["eval"]["expression"]["group_names"] else None
+        out.append("\nGENKI-4K per yaw bin (pooled over the folds; every photo counted, none needs a detected face):\n")
+        out.append(table(["yaw bin", "photos", "posefer %", "face-api %"],
+                         [[n, c, pct(a), pct(pg[i][1]) if pg else "-"] for i, (n, a, c) in enumerate(g)]))
+    if cmu:
+        g = pooled_groups([r["eval"]["expression"] for r in cmu])
+        out.append("\nCMU expression accuracy per pose (pooled over the folds):\n")
+        out.append(table(["pose", "photos", "posefer %"], [[n, c, pct(a)] for n, a, c in g]))
+
+    cmds = [r["command"] for r in fer[:1] + genki[:1] + cmu[:1]]
+    if cmds:
+        out.append("\nCommands (the other folds and seeds differ in `--fold` / `--seed`; "
+                   "`scripts/run_presets.sh` runs them all):\n\n```\n" + "\n".join(cmds) + "\n```\n")
+    out.append(END)
+    section = "\n".join(out) + "\n"
+
+    md = read(md_path, "# Results\n")
+    if BEGIN in md and END in md:
+        md = md[:md.index(BEGIN)] + section.rstrip("\n") + md[md.index(END) + len(END):]
+    else:
+        # After the title block, before the first section.
+        first = md.find("\n## ")
+        md = (md + "\n" + section) if first < 0 else (md[:first + 1] + section + "\n" + md[first + 1:])
+    tmp = md_path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(md)
+    os.replace(tmp, md_path)
+    os.makedirs(os.path.dirname(headline_path), exist_ok=True)
+    tmp = headline_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(head, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, headline_path)
+    print(f"wrote {md_path} (presets section) and {headline_path}")
+
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    main(a[0] if a else "runs/presets", a[1] if len(a) > 1 else "docs/RESULTS.md",
+         a[2] if len(a) > 2 else "docs/results/headline.json")

@@ -1,0 +1,55 @@
+#include "posefer/presets.h"
+
+#include <gtest/gtest.h>
+
+#include "posefer/check.h"
+#include "test_support.h"
+
+namespace posefer {
+namespace {
+
+TEST(Presets, EveryPresetValidatesAndChoosesOnValidation) {
+  ASSERT_EQ(preset_names(), (std::vector<std::string>{"fer2013", "genki", "cmu"}));
+  for (const auto& name : preset_names()) {
+    TrainConfig c;
+    c.data.spec = "cmu:x";
+    apply_preset(name, c);
+    EXPECT_NO_THROW(c.validate()) << name;
+    EXPECT_FALSE(preset_summary(name).empty());
+    // Every preset picks its epoch on a validation part, never on test images.
+    EXPECT_TRUE(c.select_on_val) << name;
+    EXPECT_TRUE(c.data.fold == "official" || c.data.val_fraction > 0) << name;
+    EXPECT_EQ(c.model.cls_arch, "faceapi") << name;
+    EXPECT_TRUE(c.augment.flip) << name;
+    EXPECT_TRUE(c.tta_flip) << name;
+    EXPECT_EQ(c.optim.cls_schedule, "cosine") << name;
+  }
+}
+
+TEST(Presets, KnownValuesAndOnlyNamedFieldsChange) {
+  TrainConfig c;
+  c.seed = 42;
+  c.data.spec = "fer2013:somewhere";
+  apply_preset("fer2013", c);
+  EXPECT_EQ(c.data.fold, "official");
+  EXPECT_EQ(c.model.image_size, 96);
+  EXPECT_FALSE(c.model.pose_head);
+  EXPECT_FALSE(c.train_gan);
+  EXPECT_EQ(c.gen_k, 0);
+  EXPECT_DOUBLE_EQ(c.loss.label_smoothing, 0.1);
+  EXPECT_EQ(c.seed, 42u);                      // not the preset's
+  EXPECT_EQ(c.data.spec, "fer2013:somewhere");  // the user's data
+  TrainConfig g;
+  apply_preset("cmu", g);
+  EXPECT_DOUBLE_EQ(g.data.val_fraction, 0.2);
+  EXPECT_EQ(g.data.fold, "0/5");
+}
+
+TEST(Presets, UnknownNameNamesTheValidOnes) {
+  TrainConfig c;
+  EXPECT_THROW_MSG(apply_preset("imagenet", c), ConfigError, "unknown preset 'imagenet' (presets: fer2013, genki, cmu)");
+  EXPECT_THROW_MSG(preset_summary(""), ConfigError, "unknown preset");
+}
+
+}  // namespace
+}  // namespace posefer
