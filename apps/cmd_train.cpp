@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "commands.h"
 #include "posefer/check.h"
@@ -183,6 +184,25 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
       }
       j.run_dir = *resume_dir;
       j.resume = true;
+      // The run continues with its stored settings: a flag that would change the model, the data
+      // or the objective is refused, not silently dropped.
+      static const std::set<std::string> kResumeFlags{"--resume", "--epochs", "--threads", "--no-progress",
+                                                      "--nproc", "--master-port", "--dist-timeout", "--rank",
+                                                      "--world-size", "--rendezvous-port", "--no-eval",
+                                                      "--judge-epochs"};
+      for (const CLI::Option* opt : cmd->get_options()) {
+        if (opt->count() == 0 || opt->get_lnames().empty()) continue;
+        const auto& names = opt->get_lnames();
+        const bool allowed = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+          return kResumeFlags.count("--" + n) > 0 || n == "help";
+        });
+        if (!allowed) {
+          throw ConfigError("--resume " + *resume_dir + " continues the run with its stored settings; --" +
+                            names.front() +
+                            " would change it (with --resume only --epochs, --threads, --nproc and --no-progress apply)");
+        }
+      }
+      if (cmd->count("--epochs") > 0) j.resume_epochs = j.config.epochs;
     } else {
       if (j.config.data.spec.empty()) throw ConfigError("--data is required (e.g. --data cmu:../shared/datasets/cmu-faces/faces)");
       if (j.run_dir.empty()) throw ConfigError("--out is required (the run directory)");

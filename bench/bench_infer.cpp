@@ -1,8 +1,10 @@
 // Inference throughput of the expression classifier C_exp: aligned faces classified per second
 // at batch 1 (one face at a time, e.g. video) and batch 64 (a folder of faces), eval mode under
-// torch::InferenceMode, for N = 64 / 128 / 224.
+// torch::InferenceMode, for N = 64 / 128 / 224 and each backbone (--cls-arch: vgg19 = the
+// paper's VGG-19-BN x width; faceapi = face-api's pretrained face backbone, which resizes every
+// face to 112 px inside, so its rate barely depends on N).
 //
-// Usage: posefer_bench_infer [--sizes 64,128,224] [--cls-width 0.5] [--runs 5] [--threads 0]
+// Usage: posefer_bench_infer [--sizes 64,128,224] [--archs vgg19,faceapi] [--cls-width 0.5] [--runs 5] [--threads 0]
 // Prints per size and batch: median / min faces/s over `runs` timed repetitions (each repetition
 // classifies at least 64 faces) after one warm-up, and the peak RSS so far.
 #include <torch/torch.h>
@@ -24,13 +26,14 @@ constexpr const char* kProgram = "posefer_bench_infer";
 
 struct Options {
   std::vector<int> sizes{64, 128, 224};
+  std::vector<std::string> archs{"vgg19", "faceapi"};
   double cls_width = 0.5;
   int runs = 5;
   int threads = 0;
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr, "%s: %s\nusage: %s [--sizes 64,128,224] [--cls-width 0.5] [--runs 5] [--threads 0]\n",
+  std::fprintf(stderr, "%s: %s\nusage: %s [--sizes 64,128,224] [--archs vgg19,faceapi] [--cls-width 0.5] [--runs 5] [--threads 0]\n",
                kProgram, why.c_str(), kProgram);
   std::exit(2);
 }
@@ -45,6 +48,14 @@ Options parse(int argc, char** argv) {
     const std::string v = argv[++i];
     if (flag == "--sizes") {
       o.sizes = posefer::bench::to_int_list(kProgram, flag, v);
+    } else if (flag == "--archs") {
+      o.archs.clear();
+      for (size_t start = 0; start <= v.size();) {
+        const size_t comma = std::min(v.find(',', start), v.size());
+        o.archs.push_back(v.substr(start, comma - start));
+        if (o.archs.back() != "vgg19" && o.archs.back() != "faceapi") usage("--archs: unknown '" + o.archs.back() + "'");
+        start = comma + 1;
+      }
     } else if (flag == "--cls-width") {
       o.cls_width = to_number(kProgram, flag, v);
     } else if (flag == "--runs") {
@@ -70,18 +81,19 @@ int main(int argc, char** argv) {
   try {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(o.threads > 0 ? o.threads : cores);
-    std::printf("%s: C_exp (VGG-19-BN x %g, 7 expressions + 5 poses, 3 channels), %d thread(s), "
-                "median of %d run(s) after 1 warm-up, OpenBLAS kernels: %s\n",
+    std::printf("%s: C_exp (vgg19: VGG-19-BN x %g; faceapi: face-api backbone at 112 px; 7 expressions + 5 poses, "
+                "3 channels), %d thread(s), median of %d run(s) after 1 warm-up, OpenBLAS kernels: %s\n",
                 kProgram, o.cls_width, torch::get_num_threads(), o.runs, posefer::openblas_core().c_str());
-    std::printf("%5s  %6s  %12s  %12s  %12s  %12s\n", "N", "batch", "faces/s", "min faces/s",
+    std::printf("%8s  %5s  %6s  %12s  %12s  %12s  %12s\n", "arch", "N", "batch", "faces/s", "min faces/s",
                 "ms/batch", "peak RSS MiB");
-    for (int n : o.sizes) {
+    for (const auto& arch : o.archs) for (int n : o.sizes) {
       posefer::ModelConfig cfg;
       cfg.image_size = n;
       cfg.channels = 3;
       cfg.num_expressions = 7;
       cfg.num_poses = 5;
       cfg.cls_width = o.cls_width;
+      cfg.cls_arch = arch;
       torch::manual_seed(1);
       posefer::Classifier cls(cfg);
       posefer::init_weights(*cls, "he");
@@ -104,7 +116,7 @@ int main(int argc, char** argv) {
           rates.push_back(static_cast<double>(batch * reps) / posefer::bench::seconds_since(t0));
         }
         const double med = posefer::bench::median(rates);
-        std::printf("%5d  %6d  %12.1f  %12.1f  %12.2f  %12.0f\n", n, batch, med,
+        std::printf("%8s  %5d  %6d  %12.1f  %12.1f  %12.2f  %12.0f\n", arch.c_str(), n, batch, med,
                     *std::min_element(rates.begin(), rates.end()), 1e3 * batch / med,
                     posefer::bench::peak_rss_mib());
         std::fflush(stdout);

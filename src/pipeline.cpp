@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -22,6 +23,8 @@ namespace fs = std::filesystem;
 
 void set_threads(int n) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  POSEFER_CHECK_CONFIG(n <= cores, "--threads ", n, ": this machine has ", cores,
+                       " core(s); more threads than cores make every step slower");
   torch::set_num_threads(n > 0 ? n : cores);
 }
 
@@ -61,8 +64,8 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   if (job.resume) {
     POSEFER_CHECK_INPUT(fs::exists(ckpt), job.run_dir, ": nothing to resume (no checkpoint.pt)");
     auto stored = read_checkpoint_config(ckpt);
-    // The run's own config wins; only the length of training and runtime knobs may change.
-    stored.epochs = std::max(stored.epochs, job.config.epochs);
+    // The run's own config wins; only the length (when asked) and runtime knobs may change.
+    if (job.resume_epochs > 0) stored.epochs = job.resume_epochs;
     stored.threads = job.config.threads;
     stored.progress = job.config.progress;
     job.config = stored;
@@ -196,6 +199,11 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
 std::pair<int, int> run_synthesize_job(const SynthesizeJob& job) {
   POSEFER_CHECK_CONFIG(job.changes >= 0, "--changes must be >= 0, got ", job.changes);
   POSEFER_CHECK_CONFIG(job.zoom >= 1 && job.zoom <= 16, "--zoom must be in [1, 16], got ", job.zoom);
+  {
+    std::string ext = fs::path(job.out).extension().string();
+    for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    POSEFER_CHECK_CONFIG(ext == ".png", "--out ", job.out, ": synthesize writes PNG images; name the file .png");
+  }
   const bool one_face = !job.expression.empty() || !job.pose.empty();
   POSEFER_CHECK_CONFIG(job.changes == 0 || (job.labels && !one_face),
                        "--changes draws a panel beside the labelled grid: not with --plain or --expression/--pose");

@@ -583,5 +583,29 @@ TEST_F(TrainerTest, PretrainedBackboneFrozenOrFineTunedAtItsOwnRate) {
   EXPECT_FALSE(torch::equal(tuned_before, tuned_after));
 }
 
+TEST_F(TrainerTest, FrozenBackboneFeaturesAreComputedOnceWithTheSameResult) {
+  // Frozen backbone, no augmentation, no GAN: fit trains the head on cached features. One step
+  // on the whole set must equal the plain step through the whole net.
+  TrainConfig cfg = test::tiny_train_config();
+  cfg.epochs = 1;
+  cfg.train_gan = false;
+  cfg.gen_k = 0;
+  cfg.model.cls_arch = "faceapi";
+  cfg.model.cls_dropout = 0;
+  cfg.optim.cls_backbone_lr = 0;
+  const auto set = test::make_image_set(4, 9);
+  Trainer cached(cfg, "", kExpr, kPose);
+  cached.fit(set);
+  Trainer plain(cfg, "", kExpr, kPose);
+  const auto rows = torch::arange(4, torch::kInt64);
+  plain.train_step(set.batch_images(rows), set.expression, set.pose, 0);
+  const auto& a = cached.model().cls;
+  const auto& b = plain.model().cls;
+  EXPECT_FALSE(torch::equal(a->expression_head->weight, Trainer(cfg, "", kExpr, kPose).model().cls->expression_head->weight));
+  EXPECT_LT((a->expression_head->weight - b->expression_head->weight).abs().max().item<double>(), 1e-6);
+  EXPECT_LT((a->pose_head->weight - b->pose_head->weight).abs().max().item<double>(), 1e-6);
+  EXPECT_TRUE(torch::equal(a->backbone->dense0->conv0->weight, b->backbone->dense0->conv0->weight));
+}
+
 }  // namespace
 }  // namespace posefer

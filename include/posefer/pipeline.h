@@ -15,13 +15,15 @@
 namespace posefer {
 
 // Sets LibTorch's intra-op threads: n > 0 as given, 0 = number of cores (LibTorch 1.13
-// otherwise defaults to 1 thread on some builds).
+// otherwise defaults to 1 thread on some builds). Throws ConfigError for n above the core count
+// (oversubscribed OpenMP threads made a step 100x slower).
 void set_threads(int n);
 
 struct TrainJob {
   TrainConfig config;            // data, model (E, P, C are filled from the data), schedule
   std::string run_dir;           // where config.json, logs and checkpoint.pt go (required)
-  bool resume = false;           // continue from run_dir/checkpoint.pt (its config wins, except epochs/threads/progress)
+  bool resume = false;           // continue from run_dir/checkpoint.pt with its stored config
+  int resume_epochs = 0;         // with resume: the run's new length (0 = the stored one)
   int channels = 0;              // image channels: 0 = the data set's native count
   bool evaluate = true;          // evaluate on the test part at the end: eval.json, eval.md
   EvalOptions eval;              // evaluation settings
@@ -38,6 +40,8 @@ struct TrainJobResult {
 };
 
 // Throws InputError / ConfigError with context; interruption (hooks) is not an error.
+// With job.resume the run's stored config is used; only resume_epochs, threads, progress and
+// checkpoint_every come from job (the CLI refuses flags that would change the model or data).
 TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks = {});
 
 // A trained model loaded from a checkpoint, with the config and label names it was trained with.
