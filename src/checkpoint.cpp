@@ -1,12 +1,13 @@
 #include "posefer/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <mutex>
+#include <sstream>
 
 #include "posefer/check.h"
+#include "posefer/image_io.h"
 
 namespace posefer {
 
@@ -117,14 +118,12 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, JointMo
     if (state.step_rng.defined()) root.write("step_rng", state.step_rng);
     const fs::path p(path);
     if (p.has_parent_path()) fs::create_directories(p.parent_path());
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    root.save_to(tmp);
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) {
-      fs::remove(tmp);
-      throw Error("cannot rename " + tmp + ": " + ec.message());
-    }
+    // Serialised in memory first: LibTorch's file writer throws from a destructor when the disk
+    // is full (std::terminate, exit 134). Our own durable write reports one line naming the file,
+    // removes the temp and keeps the previous checkpoint.
+    std::ostringstream bytes(std::ios::binary);
+    root.save_to(bytes);
+    write_file_atomic(path, bytes.str());
   });
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "posefer/check.h"
+#include "posefer/durable_file.h"
 
 namespace posefer {
 namespace {
@@ -227,24 +229,14 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     }
   }
   // Temp file in the same directory so the rename stays on one file system (atomic).
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
+  replace_file_durably(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(path + ": cannot write (cannot create " + tmp + ")");
+    if (!out) throw Error("cannot create " + tmp);
+    errno = 0;
     out.write(content.data(), static_cast<std::streamsize>(content.size()));
     out.flush();
-    if (!out) {
-      out.close();
-      fs::remove(tmp, ec);
-      throw Error(path + ": cannot write (write failed, disk full?)");
-    }
-  }
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw Error(path + ": cannot write (rename failed: " + ec.message() + ")");
-  }
+    if (!out) throw Error(std::string("write failed: ") + (errno ? std::strerror(errno) : "disk full?"));
+  });
 }
 
 std::string read_text_file(const std::string& path) {

@@ -10,6 +10,7 @@
 
 #include "posefer/check.h"
 #include "posefer/data_pipeline.h"
+#include "posefer/durable_file.h"
 #include "posefer/faceapi_weights.h"
 #include "posefer/image_io.h"
 #include "posefer/make_faces.h"
@@ -61,6 +62,9 @@ LoadedModel load_trained_model(const std::string& checkpoint_arg) {
 TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   POSEFER_CHECK_CONFIG(!job.run_dir.empty(), "an output directory (--out) is required");
   const std::string ckpt = job.run_dir + "/checkpoint.pt";
+  if (const int stale = remove_stale_temp_files(job.run_dir); stale > 0) {
+    spdlog::info("{}: removed {} temp file(s) left by an interrupted save", job.run_dir, stale);
+  }
   if (job.resume) {
     POSEFER_CHECK_INPUT(fs::exists(ckpt), job.run_dir, ": nothing to resume (no checkpoint.pt)");
     auto stored = read_checkpoint_config(ckpt);
