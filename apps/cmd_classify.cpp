@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "posefer/classify.h"
 #include "posefer/faceapi_weights.h"
+#include "posefer/launcher.h"
 
 namespace posefer::cli {
 
@@ -42,10 +43,11 @@ Action add_classify(CLI::App& app) {
     ClassifyJob j = *job;
     j.face = parse_face_mode(*face);
     j.progress = !*no_progress;
+    j.should_stop = [] { return stop_requested(); };
     const ClassifyResult r = run_classify_job(j);
     if (j.out.empty()) std::cout << r.csv << std::flush;
     spdlog::info("{}{}", r.summary(), j.out.empty() ? "" : "; wrote " + j.out);
-    return 0;
+    return r.interrupted ? kInterruptedExitStatus : 0;
   };
 }
 

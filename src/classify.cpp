@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@
 #include "posefer/align.h"
 #include "posefer/check.h"
 #include "posefer/data_pipeline.h"
+#include "posefer/durable_file.h"
 #include "posefer/dataset_align.h"
 #include "posefer/dataset_util.h"
 #include "posefer/face_detector.h"
@@ -309,8 +311,9 @@ struct Unit {
 // the annotated copies in input order.
 class Runner {
  public:
-  Runner(const ClassifyJob& job, LoadedModel& lm, FacePlan plan, ClassifyResult& result)
-      : job_(job), lm_(lm), plan_(std::move(plan)), result_(result) {
+  // Rows go to `csv` (a file stream on the output's temp, or a string stream for stdout).
+  Runner(const ClassifyJob& job, LoadedModel& lm, FacePlan plan, ClassifyResult& result, std::ostream& csv)
+      : job_(job), lm_(lm), plan_(std::move(plan)), result_(result), csv_(csv) {
     if (plan_.detect) {
       require_faceapi_weights(plan_.detector.model_dir);
       detector_ = std::make_unique<FaceDetector>(plan_.detector);
@@ -401,7 +404,6 @@ class Runner {
     pending_faces_ = 0;
   }
 
-  std::string csv() const { return csv_.str(); }
 
  private:
   // Writes one ok row; returns the annotation label.
@@ -444,7 +446,7 @@ class Runner {
   std::unique_ptr<HaarFaceDetector> haar_;
   std::vector<Unit> units_;
   int64_t pending_faces_ = 0;
-  std::ostringstream csv_;
+  std::ostream& csv_;
 };
 
 #ifdef POSEFER_HAVE_VIDEOIO
@@ -495,6 +497,11 @@ int64_t classify_video(const InputFile& in, const ClassifyJob& job, Runner& runn
   cv::Mat bgr;
   for (;; ++frame) {
     if (job.max_frames > 0 && classified >= job.max_frames) break;
+    if (job.should_stop && job.should_stop()) {
+      result.interrupted = true;
+      result.stopped_before = in.path + " frame " + std::to_string(frame);
+      break;
+    }
     if (frame % job.every != 0) {
       if (!cap.grab()) break;
       continue;
@@ -508,7 +515,7 @@ int64_t classify_video(const InputFile& in, const ClassifyJob& job, Runner& runn
     ++classified;
     bar.update(++done, std::to_string(result.faces) + " faces");
   }
-  POSEFER_CHECK_INPUT(classified > 0, in.path, ": cannot read video (no frames decoded)");
+  POSEFER_CHECK_INPUT(classified > 0 || result.interrupted, in.path, ": cannot read video (no frames decoded)");
   runner.flush();  // the sink's frames are written before it closes
   if (sink) result.annotated += sink->close();
   return classified;
@@ -548,6 +555,7 @@ std::string ClassifyResult::summary() const {
   }
   if (no_face > 0) os << "; " << no_face << " without a face";
   if (unreadable > 0) os << "; " << unreadable << " unreadable";
+  if (interrupted) os << "; interrupted before " << stopped_before << " (the rows above are kept)";
   return os.str();
 }
 
@@ -562,7 +570,27 @@ ClassifyResult run_classify_job(const ClassifyJob& job) {
   POSEFER_CHECK_INPUT(static_cast<int>(result.expression_names.size()) == lm.config.model.num_expressions,
                       job.checkpoint, ": the checkpoint holds ", result.expression_names.size(),
                       " expression names for ", lm.config.model.num_expressions, " classes");
-  Runner runner(job, lm, make_plan(job, lm.config), result);
+  // With --out the rows stream into the output's temp file as they are classified, which is
+  // renamed over the output at the end (interrupted or not); an error removes it.
+  std::ostringstream memory;
+  std::ofstream file;
+  const std::string tmp = job.out.empty() ? std::string() : temp_path_for(job.out);
+  if (!job.out.empty()) {
+    const fs::path parent = fs::path(job.out).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    file.open(tmp, std::ios::binary | std::ios::trunc);
+    POSEFER_CHECK_INPUT(file.good(), job.out, ": cannot write (cannot create ", tmp, ")");
+  }
+  std::ostream& csv = job.out.empty() ? static_cast<std::ostream&>(memory) : file;
+  auto discard_tmp = [&] {
+    if (tmp.empty()) return;
+    file.close();
+    std::error_code ec;
+    fs::remove(tmp, ec);
+  };
+  try {
+  Runner runner(job, lm, make_plan(job, lm.config), result, csv);
   OutputNames names(job.annotate);
 
   int64_t total = 0;
@@ -584,6 +612,11 @@ ClassifyResult run_classify_job(const ClassifyJob& job) {
     ++result.unreadable;
   };
   for (const InputFile& f : files) {
+    if (job.should_stop && job.should_stop()) {
+      result.interrupted = true;
+      result.stopped_before = f.path;
+      break;
+    }
     if (f.video) {
       try {
         result.frames += classify_video(f, job, runner, names, result, bar, done);
@@ -610,8 +643,21 @@ ClassifyResult run_classify_job(const ClassifyJob& job) {
   }
   runner.flush();
   bar.finish(std::to_string(result.faces) + " faces");
-  result.csv = runner.csv();
-  if (!job.out.empty()) write_file_atomic(job.out, result.csv);
+  } catch (...) {
+    discard_tmp();
+    throw;
+  }
+  if (job.out.empty()) {
+    result.csv = memory.str();
+  } else {
+    file.flush();
+    const bool ok = file.good();
+    file.close();
+    // The rows are in the temp already: check the stream, then fsync + rename + folder fsync.
+    replace_file_durably(job.out, [&](const std::string&) {
+      if (!ok) throw Error("write failed (disk full?)");
+    });
+  }
   return result;
 }
 

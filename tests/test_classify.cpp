@@ -119,6 +119,28 @@ TEST_F(ClassifyTest, PrepareFaceImageEqualsLoadFaceImage) {
   }
 }
 
+TEST_F(ClassifyTest, AStopRequestKeepsTheRowsDoneAndSaysWhere) {
+  const fs::path imgs = dir_ / "imgs";
+  for (int i = 0; i < 5; ++i) write_image(imgs / ("f" + std::to_string(i) + ".png"), 32, 32, i);
+  ClassifyJob j = job({imgs.string()});
+  j.batch = 1;
+  int polls = 0;
+  j.should_stop = [&] { return ++polls > 3; };  // stop before the fourth image
+  const ClassifyResult r = run_classify_job(j);
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_EQ(r.images, 3);
+  EXPECT_EQ(r.stopped_before, (imgs / "f3.png").string());
+  EXPECT_NE(r.summary().find("interrupted before " + (imgs / "f3.png").string()), std::string::npos);
+  std::string header;
+  const auto rows = read_rows((dir_ / "out.csv").string(), &header);
+  EXPECT_EQ(header, kHeader);
+  ASSERT_EQ(rows.size(), 3u);  // the three classified images, written whole
+  EXPECT_EQ(rows[2][0], (imgs / "f2.png").string());
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  }
+}
+
 TEST_F(ClassifyTest, WholeImagesMatchTheClassifierOnTheRunsPreparation) {
   const fs::path imgs = dir_ / "imgs";
   // Written out of order; the folder is read sorted. Non-square, so the centre crop matters.
@@ -129,7 +151,8 @@ TEST_F(ClassifyTest, WholeImagesMatchTheClassifierOnTheRunsPreparation) {
   std::string header;
   const auto rows = read_rows((dir_ / "out.csv").string(), &header);
   EXPECT_EQ(header, kHeader);
-  EXPECT_EQ(r.csv, read_text_file((dir_ / "out.csv").string()));
+  EXPECT_TRUE(r.csv.empty());  // streamed to the file, not held in memory
+  EXPECT_FALSE(r.interrupted);
   ASSERT_EQ(rows.size(), 3u);
   const std::vector<std::string> names{"a.png", "b.png", "c.png"};
   const std::vector<std::pair<int, int>> sizes{{48, 36}, {30, 44}, {40, 30}};

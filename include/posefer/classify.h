@@ -33,6 +33,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ struct ClassifyJob {
   std::string model_dir;             // face-api weights ("" = default_faceapi_model_dir())
   int threads = 0;                   // intra-op threads (0 = cores)
   bool progress = true;              // progress bar on stderr
+  // Polled before each image and video frame; true = stop there, keep the rows done so far
+  // (written to `out` as usual) and return with ClassifyResult::interrupted set. Null = never.
+  std::function<bool()> should_stop;
   void validate() const;             // throws ConfigError naming the flag
 };
 
@@ -72,7 +76,11 @@ struct ClassifyResult {
   int64_t no_face = 0;      // images / frames without a face
   int64_t unreadable = 0;   // files in folders that could not be read (warned, skipped)
   int64_t annotated = 0;    // annotated files written (an .avi counts once)
-  std::string csv;          // the whole CSV
+  // The whole CSV when job.out is empty. With job.out the rows are streamed to a temp file beside
+  // it as they are classified (memory stays flat) and renamed over `out` at the end; csv is empty.
+  std::string csv;
+  bool interrupted = false;  // should_stop ended the job early (the rows done are kept)
+  std::string stopped_before;  // the input (and frame) the job stopped before
   std::string summary() const;  // one line: counts per class and the rest
 };
 
