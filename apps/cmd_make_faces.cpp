@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "posefer/check.h"
+#include "posefer/launcher.h"
 #include "posefer/make_faces.h"
 
 namespace posefer::cli {
@@ -41,10 +42,17 @@ Action add_make_faces(CLI::App& app) {
       return 0;
     }
     POSEFER_CHECK_CONFIG(!job->out.empty(), "make-faces: --out DIR (or --sheet PNG) is required");
-    const MakeFacesResult r = make_faces(*job);
+    MakeFacesJob j = *job;
+    j.should_stop = [] { return stop_requested(); };
+    const MakeFacesResult r = make_faces(j);
     std::cout << "wrote " << r.images << " images and " << r.manifest << " in " << r.seconds
-              << " s (" << (r.seconds > 0 ? double(r.images) / r.seconds : 0.0) << " img/s)\n"
-              << "train on it with: posefer train --data manifest:" << r.manifest << "\n";
+              << " s (" << (r.seconds > 0 ? double(r.images - r.reused) / r.seconds : 0.0) << " img/s"
+              << (r.reused > 0 ? ", " + std::to_string(r.reused) + " kept from the interrupted run" : "") << ")\n";
+    if (r.interrupted) {
+      std::cout << "interrupted: run the same command again to draw the rest\n";
+      return kInterruptedExitStatus;
+    }
+    std::cout << "train on it with: posefer train --data manifest:" << r.manifest << "\n";
     return 0;
   };
 }

@@ -106,7 +106,15 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
                          " holds runs trained on other rendered faces; use another --out or remove it");
     spdlog::info("demo: rendering {} people x {} poses x {} expressions at {} px", job.identities, job.poses,
                  job.expressions, job.image_size);
+    fj.should_stop = hooks.should_stop;
     const auto made = make_faces(fj);
+    if (made.interrupted) {
+      // The key is written only for a finished set: the next run draws the rest (make_faces resumes).
+      spdlog::warn("demo: interrupted while rendering ({} faces so far); run the same command to continue",
+                   made.images);
+      result.interrupted = true;
+      return result;
+    }
     write_file_atomic(key_path, render_key(fj).dump(1) + "\n");
     spdlog::info("demo: {} faces rendered in {:.1f} s", made.images, made.seconds);
   }

@@ -8,6 +8,8 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -142,6 +144,28 @@ MakeFacesResult make_faces(const MakeFacesJob& job) {
     std::string landmarks;
   };
   std::vector<Row> rows(static_cast<size_t>(total));
+  // Resume: the settings of the run that wrote this folder, and its landmark rows by image path.
+  // The settings are written before the first image, so a folder of images always has them.
+  const std::string settings = "{\"identities\": " + std::to_string(job.identities) + ", \"poses\": \"" + job.poses +
+                               "\", \"expressions\": \"" + job.expressions + "\", \"size\": " + std::to_string(job.size) +
+                               ", \"intensity\": " + std::to_string(job.intensity) + ", \"seed\": " +
+                               std::to_string(job.seed) + ", \"supersample\": " + std::to_string(job.supersample) + "}\n";
+  const fs::path settings_path = fs::path(job.out) / "make_faces.json";
+  std::map<std::string, std::string> previous;  // image path -> landmark row
+  {
+    std::ifstream in(settings_path);
+    std::stringstream old_settings;
+    old_settings << in.rdbuf();
+    if (in && old_settings.str() == settings) {
+      std::ifstream lm_in(fs::path(job.out) / "landmarks.csv");
+      std::string line;
+      std::getline(lm_in, line);  // header
+      while (std::getline(lm_in, line)) previous[line.substr(0, line.find(','))] = line;
+    }
+  }
+  fs::create_directories(job.out);
+  write_bytes_atomic(settings_path.string(), settings.data(), settings.size());
+  std::atomic<int64_t> reused{0};
   FaceRenderOptions ro;
   ro.size = job.size;
   ro.supersample = job.supersample;
@@ -151,6 +175,7 @@ MakeFacesResult make_faces(const MakeFacesJob& job) {
   std::atomic<int> next_unit{0};
   std::atomic<int64_t> done{0};
   std::atomic<bool> failed{false};
+  std::atomic<bool> stopped{false};
   std::exception_ptr error;
   std::mutex error_mutex;
   ProgressOptions popt;
@@ -161,24 +186,42 @@ MakeFacesResult make_faces(const MakeFacesJob& job) {
 
   const auto worker = [&]() {
     try {
-      for (int unit = next_unit++; unit < n_units && !failed; unit = next_unit++) {
+      for (int unit = next_unit++; unit < n_units && !failed && !stopped; unit = next_unit++) {
+        if (job.should_stop && job.should_stop()) {
+          stopped = true;
+          break;
+        }
         const int id = unit / int(expressions.size());
         const Expression e = expressions[unit % expressions.size()];
-        const FaceIdentity who = face_identity(job.seed, id);
         const bool neutral = e == Expression::kNeutral;
-        const ActionUnits au = neutral ? ActionUnits{} : expression_action_units(e, job.intensity);
-        const FaceModel face = build_face(who, au);
         char subject[16];
         std::snprintf(subject, sizeof subject, "s%04d", id + 1);
+        auto rel_of = [&](int p) {
+          return std::string("images/") + subject + "/" + subject + "_" + expression_name(e) + "_" +
+                 pose_name(poses[p]) + ".png";
+        };
+        // Kept from an interrupted run: every image of this face and its landmark rows.
+        bool kept = !previous.empty();
+        for (int p = 0; p < n_poses && kept; ++p) {
+          kept = previous.count(rel_of(p)) > 0 && fs::exists(fs::path(job.out) / rel_of(p));
+        }
+        std::unique_ptr<FaceModel> face;
+        if (!kept) {
+          const ActionUnits au = neutral ? ActionUnits{} : expression_action_units(e, job.intensity);
+          face = std::make_unique<FaceModel>(build_face(face_identity(job.seed, id), au));
+        }
         for (int p = 0; p < n_poses; ++p) {
-          const FaceRender fr = render_face(face, poses[p], ro);
-          const std::string rel = std::string("images/") + subject + "/" + subject + "_" +
-                                  expression_name(e) + "_" + pose_name(poses[p]) + ".png";
-          write_rgb_png((fs::path(job.out) / rel).string(), fr.image);
+          const std::string rel = rel_of(p);
           Row& row = rows[size_t(unit) * n_poses + p];
           row.manifest = rel + "," + subject + "," + expression_name(e) + "," + pose_name(poses[p]) +
                          "," + std::to_string(neutral ? 0 : job.intensity) + "," +
                          fmt_float(poses[p].yaw_deg, 1) + "," + fmt_float(poses[p].pitch_deg, 1);
+          if (kept) {
+            row.landmarks = previous.at(rel);
+            continue;
+          }
+          const FaceRender fr = render_face(*face, poses[p], ro);
+          write_rgb_png((fs::path(job.out) / rel).string(), fr.image);
           std::string lm = rel;
           for (int k = 0; k < 68; ++k) {
             lm += "," + fmt_float(fr.landmarks[k].x, 2) + "," + fmt_float(fr.landmarks[k].y, 2) +
@@ -186,6 +229,7 @@ MakeFacesResult make_faces(const MakeFacesJob& job) {
           }
           row.landmarks = std::move(lm);
         }
+        if (kept) reused += n_poses;
         const int64_t d = done += n_poses;
         if (job.progress) {
           std::lock_guard<std::mutex> lock(bar_mutex);
@@ -212,12 +256,18 @@ MakeFacesResult make_faces(const MakeFacesJob& job) {
     landmarks += ",x" + std::to_string(k) + ",y" + std::to_string(k) + ",v" + std::to_string(k);
   }
   landmarks += "\n";
+  // An interrupted run lists the faces it finished (a face is written whole before its rows count).
+  int64_t written = 0;
   for (const Row& r : rows) {
+    if (r.landmarks.empty()) continue;
     manifest += r.manifest + "\n";
     landmarks += r.landmarks + "\n";
+    ++written;
   }
   MakeFacesResult result;
-  result.images = total;
+  result.images = written;
+  result.reused = reused;
+  result.interrupted = stopped;
   result.manifest = (fs::path(job.out) / "manifest.csv").string();
   result.landmarks = (fs::path(job.out) / "landmarks.csv").string();
   write_bytes_atomic(result.landmarks, landmarks.data(), landmarks.size());

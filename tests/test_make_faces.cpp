@@ -100,6 +100,35 @@ TEST(MakeFaces, SameBytesWhateverTheThreadCount) {
   EXPECT_GT(read_bytes(a / img).size(), 100u);
 }
 
+TEST(MakeFaces, AnInterruptedRunListsWhatExistsAndResumesToTheSameBytes) {
+  const fs::path whole = test::fresh_dir("whole"), part = test::fresh_dir("part");
+  make_faces(small_job(whole, 1));
+  MakeFacesJob job = small_job(part, 1);
+  int polls = 0;
+  job.should_stop = [&] { return ++polls > 2; };  // two faces (person 1, both expressions), then stop
+  const MakeFacesResult r = make_faces(job);
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_EQ(r.images, 4);
+  const auto manifest = read_lines(part / "manifest.csv");
+  ASSERT_EQ(manifest.size(), 5u);  // header + the 4 images that exist
+  for (size_t i = 1; i < manifest.size(); ++i) EXPECT_TRUE(fs::exists(part / split(manifest[i])[0])) << manifest[i];
+  EXPECT_FALSE(fs::exists(part / "images/s0002"));
+  // The same command again keeps those 4 images and draws the rest: the same bytes as one run.
+  job.should_stop = nullptr;
+  const MakeFacesResult again = make_faces(job);
+  EXPECT_FALSE(again.interrupted);
+  EXPECT_EQ(again.images, 8);
+  EXPECT_EQ(again.reused, 4);
+  EXPECT_EQ(read_bytes(whole / "manifest.csv"), read_bytes(part / "manifest.csv"));
+  EXPECT_EQ(read_bytes(whole / "landmarks.csv"), read_bytes(part / "landmarks.csv"));
+  const std::string img = "images/s0002/s0002_surprise_p+30_t-15.png";
+  EXPECT_EQ(read_bytes(whole / img), read_bytes(part / img));
+  // Other settings into the same folder draw everything anew.
+  MakeFacesJob other = small_job(part, 1);
+  other.seed = 10;
+  EXPECT_EQ(make_faces(other).reused, 0);
+}
+
 TEST(MakeFaces, ExpressionListsAndBadJobs) {
   EXPECT_EQ(parse_expressions("basic7").size(), 7u);
   const auto six = parse_expressions("basic6");

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ struct MakeFacesJob {
   int threads = 0;                    // worker threads; 0 = all cores
   int supersample = 3;                // anti-aliasing samples per pixel side
   bool progress = true;               // draw a progress bar on stderr
+  // Polled before each face (expression of a person); true = finish the faces being drawn, write
+  // the manifest and landmarks of what exists and return with MakeFacesResult::interrupted set.
+  // Null = never.
+  std::function<bool()> should_stop;
 };
 
 // What was written.
@@ -41,6 +46,8 @@ struct MakeFacesResult {
   std::string manifest;    // path of manifest.csv
   std::string landmarks;   // path of landmarks.csv
   double seconds = 0.0;    // wall time
+  int64_t reused = 0;      // images kept from an earlier, interrupted run into the same folder
+  bool interrupted = false;  // should_stop ended the job; run it again to finish
 };
 
 // Expressions from "basic7" (neutral first, then happy, sad, angry, fear, disgust, surprise),
@@ -48,6 +55,9 @@ struct MakeFacesResult {
 std::vector<Expression> parse_expressions(const std::string& spec);
 
 // Renders the set. Throws ConfigError for bad job values, Error when a file cannot be written.
+// Resumable: a rerun into the same folder with the same settings (recorded in make_faces.json)
+// keeps the faces whose images and landmark rows an earlier run wrote and draws the rest; the
+// output is the same bytes as an uninterrupted run.
 MakeFacesResult make_faces(const MakeFacesJob& job);
 
 // A contact sheet: for each of `identities` people (seed, indices 0..), a block with one row per
