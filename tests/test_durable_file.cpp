@@ -16,6 +16,7 @@
 #include "posefer/check.h"
 #include "posefer/checkpoint.h"
 #include "posefer/image_io.h"
+#include "posefer/run_lock.h"
 #include "test_support.h"
 #include "train_test_util.h"
 
@@ -135,6 +136,17 @@ TEST(DurableFile, StaleTempFilesOfDeadProcessesAreRemoved) {
   EXPECT_TRUE(fs::exists(dir / ("best.pt.tmp." + std::to_string(::getpid()))));
   EXPECT_TRUE(fs::exists(dir / "notes.tmp.txt"));
   EXPECT_EQ(remove_stale_temp_files((dir / "missing").string()), 0);
+}
+
+TEST(RunLock, OneProcessPerRunFolder) {
+  const auto dir = test::fresh_dir("lock");
+  {
+    RunLock first(dir.string());
+    EXPECT_THROW_MSG(RunLock second(dir.string()), ConfigError,
+                     dir.string() + " is in use by another posefer process (pid " + std::to_string(::getpid()) + ")");
+  }
+  RunLock again(dir.string());  // released with the first
+  EXPECT_TRUE(fs::exists(dir / ".lock"));
 }
 
 }  // namespace

@@ -36,6 +36,22 @@ TEST(ReadImage, DistinguishesFailures) {
   expect_throw_with<ConfigError>([&] { read_image(d / "ok.png", 2); }, "channels must be 1 or 3");
 }
 
+TEST(ReadImage, TruncatedJpegIsNamedNotDecodedHalfGrey) {
+  ScratchDir d;
+  cv::Mat img(64, 64, CV_8UC3);
+  cv::randu(img, cv::Scalar::all(0), cv::Scalar::all(255));
+  std::vector<uchar> bytes;
+  cv::imencode(".jpg", img, bytes);
+  const std::string whole(bytes.begin(), bytes.end());
+  write_bytes(d / "whole.jpg", whole);
+  EXPECT_EQ(read_image(d / "whole.jpg", 3).sizes(), (std::vector<int64_t>{3, 64, 64}));
+  write_bytes(d / "padded.jpg", whole + std::string(20, '\0'));  // trailing padding is fine
+  EXPECT_EQ(read_image(d / "padded.jpg", 1).size(1), 64);
+  write_bytes(d / "cut.jpg", whole.substr(0, whole.size() * 2 / 3));
+  expect_throw_with<InputError>([&] { read_image(d / "cut.jpg", 3); },
+                                "cut.jpg: cannot read image (truncated JPEG: no end-of-image marker)");
+}
+
 TEST(ReadImage, SixteenBitScalesToEightBit) {
   ScratchDir d;
   cv::Mat img(1, 3, CV_16UC1);
