@@ -61,6 +61,14 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
       ->check(CLI::IsMember({"step", "cosine"}));
   cmd->add_option("--cls-warmup", c.optim.cls_warmup, "Cosine schedule: warm-up epochs")->check(CLI::Range(0.0, 1000.0));
   cmd->add_option("--weight-decay", c.optim.cls_weight_decay, "Classifier L2 weight decay (0 = off)")->check(CLI::Range(0.0, 0.999));
+  cmd->add_option("--gen-share", c.loss.gen_share,
+                  "Classifier loss on generated faces: batch (their mean CE weighs as the real batch's, any k) | count (every face alike: k : 1, the paper's union)")
+      ->check(CLI::IsMember({"batch", "count"}));
+  cmd->add_option("--cls-bn-stats", c.loss.cls_bn,
+                  "Classifier batch norm with generated faces: shared (one batch) | real (generated faces in their own pass; running statistics from real faces only)")
+      ->check(CLI::IsMember({"shared", "real"}));
+  cmd->add_flag("--feedback-pose,!--no-feedback-pose", c.loss.feedback_pose,
+                "The classifier feedback into G includes the pose head's loss (not in the paper)");
   cmd->add_option("--label-smoothing", c.loss.label_smoothing, "Label smoothing of the classifier's cross-entropy")
       ->check(CLI::Range(0.0, 0.999));
   cmd->add_flag("--aug-flip,!--no-aug-flip", c.augment.flip, "Classifier augmentation: mirror half the faces (pose labels mirrored)");

@@ -41,6 +41,9 @@ void LossConfig::validate() const {
   }
   POSEFER_CHECK_CONFIG(cls_feedback_warmup >= 0, "cls_feedback_warmup must be >= 0, got ",
                        cls_feedback_warmup);
+  POSEFER_CHECK_CONFIG(gen_share == "batch" || gen_share == "count", "gen_share must be batch or count, got '",
+                       gen_share, "'");
+  POSEFER_CHECK_CONFIG(cls_bn == "shared" || cls_bn == "real", "cls_bn must be shared or real, got '", cls_bn, "'");
   POSEFER_CHECK_CONFIG(label_smoothing >= 0 && label_smoothing < 1,
                        "label_smoothing must be in [0, 1), got ", label_smoothing);
   POSEFER_CHECK_CONFIG(cross_pairs == "any" || cross_pairs == "one-factor",
@@ -150,7 +153,7 @@ void TrainConfig::validate() const {
   X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init) \
   X(fast_deconv) X(cls_dropout) X(cls_arch)
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
-  X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(cross_pairs) X(adv_cross) X(label_smoothing)
+  X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(cross_pairs) X(adv_cross) X(label_smoothing) X(gen_share) X(cls_bn) X(feedback_pose)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor) \
   X(cls_schedule) X(cls_warmup) X(cls_weight_decay) X(cls_backbone_lr)
 #define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(cmu_eyes) \

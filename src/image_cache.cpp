@@ -120,6 +120,8 @@ ImageSet build_image_set(const Dataset& dataset, const std::vector<size_t>& indi
     const std::string& err = errors[static_cast<size_t>(i)];
     if (!err.empty()) {
       if (!options.skip_unreadable) throw InputError(err);
+      // Named every time (not only with a progress bar): a test figure's n must be explainable.
+      spdlog::warn("skipped (unreadable): {}", err);
       set.skipped.push_back(err);
     } else {
       keep.push_back(i);

@@ -223,6 +223,16 @@ torch::Tensor generator_state(at::Generator gen) {
 
 }  // namespace
 
+std::pair<double, double> classifier_loss_weights(const std::string& gen_share, int64_t b, int64_t m) {
+  POSEFER_CHECK_CONFIG(b > 0 && m >= 0, "classifier_loss_weights: need b > 0 and m >= 0, got ", b, " and ", m);
+  if (gen_share == "count") {
+    const double n = static_cast<double>(b + m);
+    return {static_cast<double>(b) / n, static_cast<double>(m) / n};
+  }
+  POSEFER_CHECK_CONFIG(gen_share == "batch", "gen_share must be batch or count, got '", gen_share, "'");
+  return {1.0, 1.0};
+}
+
 double classifier_lr(const OptimConfig& optim, double epoch_pos, int epochs) {
   if (optim.cls_schedule != "cosine") {
     return optim.decay_every > 0
@@ -418,7 +428,7 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
     auto fake = m.gen->decoder->forward(f, e2, p2);
     auto out = m.cls->forward(fake);
     auto c = classification_ce(out.expression, e2);
-    if (out.pose.defined()) c = c + L.pose_cls * classification_ce(out.pose, p2);
+    if (out.pose.defined() && L.feedback_pose) c = c + L.pose_cls * classification_ce(out.pose, p2);
     total = total + L.cls_feedback * c;
     s.g_cls = c.item<double>();
     if (generated) {
@@ -504,36 +514,77 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
     }
   }
   m.opt_cls->zero_grad();
-  ClassifierOutput out;
-  if (xs[0].dim() == 2) {
+  auto forward_cls = [&](const torch::Tensor& in) {
+    if (in.dim() != 2) return m.cls->forward(in);
     // Cached features of a frozen backbone (fit): only C_exp's head runs.
-    auto h = m.cls->fc->forward(xs[0]);
-    out.expression = m.cls->expression_head->forward(h);
-    if (m.cls->pose_head) out.pose = m.cls->pose_head->forward(h);
-  } else {
-    out = m.cls->forward(torch::cat(xs, 0));
-  }
+    ClassifierOutput o;
+    auto h = m.cls->fc->forward(in);
+    o.expression = m.cls->expression_head->forward(h);
+    if (m.cls->pose_head) o.pose = m.cls->pose_head->forward(h);
+    return o;
+  };
   auto all_e = torch::cat(es, 0), all_p = torch::cat(ps, 0);
   const int64_t b = x.size(0);
+  const int64_t n_gen = all_e.size(0) - b;
   const double ls = L.label_smoothing;
-  auto part_loss = [&](int64_t start, int64_t len) {
-    auto c = classification_ce(out.expression.narrow(0, start, len), all_e.narrow(0, start, len), ls);
-    if (out.pose.defined()) {
-      c = c + L.pose_cls * classification_ce(out.pose.narrow(0, start, len), all_p.narrow(0, start, len), ls);
-    }
+  // Mean CE of the rows [start, start + len) of the labels, given their logits `o`.
+  auto ce = [&](const ClassifierOutput& o, int64_t start, int64_t len) {
+    auto c = classification_ce(o.expression, all_e.narrow(0, start, len), ls);
+    if (o.pose.defined()) c = c + L.pose_cls * classification_ce(o.pose, all_p.narrow(0, start, len), ls);
     return c;
   };
-  auto c_real = part_loss(0, b);
-  auto c_loss = c_real;
-  if (use_gen) {
-    auto c_gen = part_loss(b, all_e.size(0) - b);
-    c_loss = c_loss + c_gen;
+  const auto [w_real, w_gen] = classifier_loss_weights(L.gen_share, b, std::max<int64_t>(n_gen, 0));
+  torch::Tensor real_logits;
+  if (use_gen && L.cls_bn == "real") {
+    // Generated faces in their own pass: their batch statistics normalise them, but the running
+    // statistics C_exp is tested with come from the real faces alone. Batch norm updates its
+    // running statistics in place, which the first pass's backward needs unchanged: each pass
+    // is differentiated before the next, the gradients summed (and all-reduced once).
+    const double share = static_cast<double>(shard.size) / static_cast<double>(global_size);
+    const auto out_r = forward_cls(xs[0]);
+    const auto c_real = ce(out_r, 0, b);
+    (c_real * (w_real * share)).backward();
+    real_logits = out_r.expression.detach();
+    std::vector<torch::Tensor> kept;
+    for (const auto& buf : m.cls->buffers()) kept.push_back(buf.clone());
+    const auto out_g = forward_cls(torch::cat(std::vector<torch::Tensor>(xs.begin() + 1, xs.end()), 0));
+    const auto c_gen = ce(out_g, b, n_gen);
+    (c_gen * (w_gen * share)).backward();
+    {
+      torch::NoGradGuard no_grad;
+      auto bufs = m.cls->buffers();
+      for (size_t i = 0; i < bufs.size(); ++i) bufs[i].copy_(kept[i]);
+    }
+    if (dist_) {
+      std::vector<torch::Tensor> grads;
+      for (const auto& q : m.cls->parameters()) {
+        if (q.requires_grad()) grads.push_back(q.grad());
+      }
+      dist_->all_reduce_sum(grads);
+    }
+    s.c_real = c_real.item<double>();
     s.c_gen = c_gen.item<double>();
+  } else {
+    // Real and generated faces in one batch (shared batch-norm statistics).
+    const auto out = forward_cls(xs.size() == 1 ? xs[0] : torch::cat(xs, 0));
+    auto part = [&](int64_t start, int64_t len) {
+      ClassifierOutput o{out.expression.narrow(0, start, len),
+                         out.pose.defined() ? out.pose.narrow(0, start, len) : torch::Tensor()};
+      return ce(o, start, len);
+    };
+    const auto c_real = part(0, b);
+    auto c_loss = c_real;
+    if (use_gen) {
+      const auto c_gen = part(b, n_gen);
+      c_loss = w_real * c_real + w_gen * c_gen;
+      s.c_gen = c_gen.item<double>();
+    }
+    backward_synced(c_loss, *m.cls);
+    real_logits = out.expression.narrow(0, 0, b).detach();
+    s.c_real = c_real.item<double>();
   }
-  backward_synced(c_loss, *m.cls);
   m.opt_cls->step();
-  s.c_real = c_real.item<double>();
-  s.c_acc = argmax_accuracy(out.expression.narrow(0, 0, b).detach(), e).item<double>();
+  s.c_acc = argmax_accuracy(real_logits, e).item<double>();
   if (!dist_) return s;
   // The cross term is a mean over partner rows, not over the batch: weight it by this rank's
   // share of the partner rows instead (undoing the batch share applied below).

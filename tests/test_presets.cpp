@@ -9,8 +9,8 @@ namespace posefer {
 namespace {
 
 TEST(Presets, EveryPresetValidatesAndChoosesOnValidation) {
-  ASSERT_EQ(preset_names(), (std::vector<std::string>{"fer2013", "genki", "cmu"}));
-  for (const auto& name : preset_names()) {
+  ASSERT_EQ(preset_names(), (std::vector<std::string>{"fer2013", "genki", "paper", "cmu"}));
+  for (const auto& name : {"fer2013", "genki", "cmu"}) {
     TrainConfig c;
     c.data.spec = "cmu:x";
     apply_preset(name, c);
@@ -47,8 +47,42 @@ TEST(Presets, KnownValuesAndOnlyNamedFieldsChange) {
 
 TEST(Presets, UnknownNameNamesTheValidOnes) {
   TrainConfig c;
-  EXPECT_THROW_MSG(apply_preset("imagenet", c), ConfigError, "unknown preset 'imagenet' (presets: fer2013, genki, cmu)");
+  EXPECT_THROW_MSG(apply_preset("imagenet", c), ConfigError, "unknown preset 'imagenet' (presets: fer2013, genki, paper, cmu)");
   EXPECT_THROW_MSG(preset_summary(""), ConfigError, "unknown preset");
+}
+
+TEST(Presets, PaperEqualsTheDocumentedTable) {
+  // docs/presets.md, "--preset paper": every setting where it differs from posefer's defaults.
+  TrainConfig c;
+  c.data.spec = "cmu:x";
+  apply_preset("paper", c);
+  EXPECT_NO_THROW(c.validate());
+  EXPECT_TRUE(c.train_gan);
+  EXPECT_EQ(c.model.cls_arch, "vgg19");
+  EXPECT_DOUBLE_EQ(c.model.cls_width, 1.0);
+  EXPECT_TRUE(c.model.cls_batch_norm);
+  EXPECT_FALSE(c.model.pose_head);
+  EXPECT_EQ(c.model.init, "normal");
+  EXPECT_DOUBLE_EQ(c.model.gen_width, 1.0);
+  EXPECT_DOUBLE_EQ(c.model.disc_width, 1.0);
+  EXPECT_DOUBLE_EQ(c.loss.alpha, 1.0);
+  EXPECT_DOUBLE_EQ(c.loss.beta, 1e-4);
+  EXPECT_DOUBLE_EQ(c.loss.adv_att, 1e-4);
+  EXPECT_DOUBLE_EQ(c.loss.adv_id, 1e-4);
+  EXPECT_DOUBLE_EQ(c.loss.cls_feedback, 0.0);
+  EXPECT_FALSE(c.loss.feedback_pose);
+  EXPECT_DOUBLE_EQ(c.loss.cross_l1, 0.0);
+  EXPECT_DOUBLE_EQ(c.loss.adv_cross, 0.0);
+  EXPECT_EQ(c.loss.gen_share, "count");
+  EXPECT_EQ(c.loss.cls_bn, "real");
+  EXPECT_EQ(c.extra_g_steps, 0);
+  EXPECT_EQ(c.flip, "");
+  EXPECT_EQ(c.gen_k, 5);
+  EXPECT_EQ(c.gen_warmup, 0);
+  EXPECT_DOUBLE_EQ(c.optim.lr, 2e-4);
+  EXPECT_DOUBLE_EQ(c.optim.beta1, 0.5);
+  EXPECT_FALSE(c.augment.any());
+  EXPECT_FALSE(c.tta_flip);
 }
 
 }  // namespace

@@ -607,5 +607,44 @@ TEST_F(TrainerTest, FrozenBackboneFeaturesAreComputedOnceWithTheSameResult) {
   EXPECT_TRUE(torch::equal(a->backbone->dense0->conv0->weight, b->backbone->dense0->conv0->weight));
 }
 
+TEST(ClassifierLoss, GeneratedShareFollowsTheirCount) {
+  // "count": k*B generated faces weigh k times the real batch, as in the paper's union of N real
+  // and kN generated images; "batch" (the default) keeps the constant 1 : 1 whatever k is.
+  for (int k : {1, 5, 30}) {
+    const auto [r, g] = classifier_loss_weights("count", 8, 8 * k);
+    EXPECT_NEAR(g / r, static_cast<double>(k), 1e-12) << k;
+    EXPECT_NEAR(r + g, 1.0, 1e-12);
+    const auto [rb, gb] = classifier_loss_weights("batch", 8, 8 * k);
+    EXPECT_EQ(rb, 1.0);
+    EXPECT_EQ(gb, 1.0);
+  }
+  EXPECT_EQ(classifier_loss_weights("count", 4, 0).first, 1.0);
+  EXPECT_THROW_MSG(classifier_loss_weights("share", 4, 4), ConfigError, "gen_share must be batch or count");
+}
+
+TEST_F(TrainerTest, RealOnlyBatchNormStatisticsIgnoreGeneratedFaces) {
+  // cls_bn "real": C_exp's running statistics after a step are those of a step on the real batch
+  // alone; "shared" mixes in the generated faces.
+  const auto x = test::blob_faces(4, 32, 5);
+  const auto e = torch::tensor({0, 1, 2, 0}, torch::kInt64), p = torch::tensor({0, 1, 0, 1}, torch::kInt64);
+  auto running_mean = [&](const std::string& bn, int k) {
+    TrainConfig cfg = test::tiny_train_config();
+    cfg.loss.cls_bn = bn;
+    cfg.gen_k = k;
+    cfg.gen_warmup = 0;
+    cfg.loss.cls_feedback = 0;
+    Trainer t(cfg, "", kExpr, kPose);
+    t.train_step(x, e, p, 0);
+    for (const auto& kv : t.model().cls->named_buffers()) {
+      if (kv.key().find("running_mean") != std::string::npos) return kv.value().clone();
+    }
+    return torch::Tensor();
+  };
+  const auto real_only = running_mean("real", 2), alone = running_mean("real", 0), shared = running_mean("shared", 2);
+  ASSERT_TRUE(real_only.defined());
+  EXPECT_TRUE(torch::allclose(real_only, alone, 1e-6, 1e-7));
+  EXPECT_FALSE(torch::allclose(shared, alone, 1e-6, 1e-7));
+}
+
 }  // namespace
 }  // namespace posefer

@@ -73,6 +73,18 @@ struct LossConfig {
   double adv_cross = 0.0;
   // Label smoothing of C_exp's cross-entropy on real and generated faces (0 = plain CE).
   double label_smoothing = 0.0;
+  // How C_exp's loss weighs its generated faces against the real batch: "batch" = the mean CE of
+  // the k*B generated faces added to the real batch's mean CE with weight 1 whatever k is (k only
+  // adds variety) | "count" = every face weighs the same, real or generated (k : 1 for k*B
+  // generated faces), as in the paper's union of the N real and kN generated images (§4.3.1).
+  std::string gen_share = "batch";
+  // Batch norm of C_exp with generated faces: "shared" = real and generated faces in one batch
+  // (C_exp's running statistics at test time are then mostly those of generated faces) | "real" =
+  // two passes: generated faces normalised by their own batch statistics, the running
+  // statistics (what tests use) from real faces only.
+  std::string cls_bn = "shared";
+  // The classifier feedback into G (cls_feedback) includes C_exp's pose-head CE (not in the paper).
+  bool feedback_pose = true;
   void validate() const;
 };
 

@@ -1,8 +1,8 @@
 // Named training recipes for `posefer train --preset NAME` (flags given on top override them).
 //
-// A preset changes only the fields it names; every choice in it (epochs, learning rates,
-// augmentation) was made on a validation part, never on test images (docs/presets.md has the
-// measurements and commands). Each preset's data layout is the one its name says; --data is
+// A preset changes only the fields it names. fer2013 / genki / cmu: recipes on face-api's
+// pretrained backbone whose choices were made on validation images, never on test images;
+// paper: the paper's method, each remaining departure listed in docs/presets.md. --data is
 // still the user's.
 #pragma once
 

@@ -115,6 +115,10 @@ struct TrainResult {
 
 torch::Device resolve_device(const std::string& name);
 
+// Weights of C_exp's mean CE on the real batch (b faces) and on the generated faces (m of them):
+// gen_share "batch" = {1, 1} whatever m is; "count" = {b, m} / (b + m), every face alike.
+std::pair<double, double> classifier_loss_weights(const std::string& gen_share, int64_t b, int64_t m);
+
 // C_exp's learning rate at `epoch_pos` (epochs done, fractional) of an `epochs`-long run: the
 // staircase decay for schedule "step"; for "cosine" a linear warm-up over cls_warmup epochs, then
 // cls_lr * (1 + cos(pi t)) / 2 with t going from 0 to 1 over the remaining epochs.
@@ -156,7 +160,8 @@ class Trainer {
 
  private:
   // The step on this rank's rows [shard.begin, +shard.size) of a global batch of `global_size`.
-  // x_cls / p_cls (optional): C_exp's augmented copies of x and their poses.
+  // x_cls / p_cls (optional): C_exp's augmented copies of x and their poses, or x_cls = the
+  // cached backbone features [B, F] of a frozen backbone (fit).
   StepLosses shard_step(const torch::Tensor& x, const torch::Tensor& expression, const torch::Tensor& pose,
                         int64_t epoch, int64_t global_size, Shard shard, const CrossTargets* cross,
                         const torch::Tensor& x_cls = {}, const torch::Tensor& p_cls = {});
