@@ -97,8 +97,23 @@ def load_peer(root, name):
 
 
 def folds(root, prefix):
-    runs = [load_run(d) for d in sorted(glob.glob(os.path.join(root, prefix + "_f*_s*")))]
-    return [r for r in runs if r is not None]
+    """Finished fold runs PREFIX_f<k>_s<seed>, grouped by seed: {seed: [runs]} (complete seeds only)."""
+    by_seed = {}
+    for d in sorted(glob.glob(os.path.join(root, prefix + "_f*_s*"))):
+        r = load_run(d)
+        if r is None:
+            continue
+        seed = int(re.search(r"_s(\d+)$", d).group(1))
+        by_seed.setdefault(seed, []).append(r)
+    if not by_seed:
+        return {}
+    most = max(len(v) for v in by_seed.values())
+    return {k: v for k, v in sorted(by_seed.items()) if len(v) == most}
+
+
+def over_seeds(values):
+    """'x' for one seed, 'mean ± sd' over several (values in [0, 1])."""
+    return mean_sd(values) if len(values) > 1 else pct(values[0])
 
 
 def r100(x):
@@ -131,36 +146,47 @@ def main(root, md_path, headline_path):
     if peer_fer:
         head["faceapi"]["fer2013_private"] = r100(peer_fer["accuracy"])
 
-    genki = folds(root, "genki")
+    genki_seeds = folds(root, "genki")
+    genki = next(iter(genki_seeds.values()), [])
     peer_genki = load_peer(root, "genki_all")
     if genki:
+        per_seed = [pooled([r["eval"]["expression"] for r in runs]) for runs in genki_seeds.values()]
         reps = [r["eval"]["expression"] for r in genki]
-        head["genki4k_5fold_all"] = r100(pooled(reps))
-        head["runs"]["genki4k"] = {"folds": len(genki), "images": sum(r["count"] for r in reps)}
+        head["genki4k_5fold_all"] = r100(statistics.mean(per_seed))
+        head["runs"]["genki4k"] = {"folds": len(genki), "seeds": len(per_seed), "images": sum(r["count"] for r in reps)}
         rows.append([f"GENKI-4K smile, {len(genki)}-fold ({sum(r['count'] for r in reps)} images)",
-                     f"{len(genki)} folds", f"{pct(pooled(reps))} (folds {mean_sd([r['accuracy'] for r in reps])})",
+                     f"{len(genki)} folds x {len(per_seed)} seed(s)",
+                     f"{over_seeds(per_seed)} (folds {mean_sd([r['accuracy'] for r in reps])})",
                      pct(peer_genki["accuracy"]) if peer_genki else "-",
                      ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in genki),
                      minutes(statistics.mean(r["train_seconds"] for r in genki)) + " per fold"])
     if peer_genki:
         head["faceapi"]["genki4k_5fold_all"] = r100(peer_genki["accuracy"])
 
-    cmu = folds(root, "cmu")
+    cmu_seeds = folds(root, "cmu")
+    cmu = next(iter(cmu_seeds.values()), [])
     peer_cmu = load_peer(root, "cmu_all")
     if cmu:
+        exp_seed = [pooled([r["eval"]["expression"] for r in runs]) for runs in cmu_seeds.values()]
+        pose_seed = [pooled([r["eval"]["pose"] for r in runs]) for runs in cmu_seeds.values()
+                     if all("pose" in r["eval"] for r in runs)]
         reps = [r["eval"]["expression"] for r in cmu]
-        preps = [r["eval"]["pose"] for r in cmu if "pose" in r["eval"]]
-        head["cmu_5fold_expression"] = r100(pooled(reps))
-        head["cmu_5fold_pose"] = r100(pooled(preps)) if preps else None
-        head["runs"]["cmu"] = {"folds": len(cmu), "images": sum(r["count"] for r in reps)}
-        rows.append([f"CMU faces, 4 expressions, {len(cmu)}-fold by person", f"{len(cmu)} folds",
-                     f"{pct(pooled(reps))} (folds {mean_sd([r['accuracy'] for r in reps])})",
+        head["cmu_5fold_expression"] = r100(statistics.mean(exp_seed))
+        head["cmu_5fold_pose"] = r100(statistics.mean(pose_seed)) if pose_seed else None
+        head["runs"]["cmu"] = {"folds": len(cmu), "seeds": len(exp_seed), "images": sum(r["count"] for r in reps)}
+        seeds_txt = f"{len(cmu)} folds x {len(exp_seed)} seed(s)"
+        rows.append([f"CMU faces, 4 expressions, {len(cmu)}-fold by person", seeds_txt,
+                     f"{over_seeds(exp_seed)} (seed {min(cmu_seeds)}: folds {mean_sd([r['accuracy'] for r in reps])})",
                      pct(peer_cmu["accuracy"]) if peer_cmu else "-",
                      ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in cmu),
                      minutes(statistics.mean(r["train_seconds"] for r in cmu)) + " per fold"])
-        if preps:
-            rows.append([f"CMU faces, 4 poses (pose head), {len(cmu)}-fold", f"{len(cmu)} folds",
-                         f"{pct(pooled(preps))} (folds {mean_sd([r['accuracy'] for r in preps])})", "-", "", ""])
+        if pose_seed:
+            rows.append([f"CMU faces, 4 poses (pose head), {len(cmu)}-fold", seeds_txt, over_seeds(pose_seed),
+                         "- (no pose output)", "", ""])
+        if len(exp_seed) > 1 and peer_cmu:
+            gains = [e - peer_cmu["accuracy"] for e in exp_seed]
+            head["cmu_5fold_expression_gain_over_faceapi"] = {"seeds": len(gains), "mean": r100(statistics.mean(gains)),
+                                                              "sd": r100(statistics.stdev(gains))}
     if peer_cmu:
         head["faceapi"]["cmu_5fold_expression"] = r100(peer_cmu["accuracy"])
         head["faceapi"]["cmu_5fold_pose"] = None  # face-api has no pose output
@@ -178,8 +204,8 @@ def main(root, md_path, headline_path):
         out.append(table(["yaw bin", "photos", "posefer %", "face-api %"],
                          [[n, c, pct(a), pct(pg[i][1]) if pg else "-"] for i, (n, a, c) in enumerate(g)]))
     if cmu:
-        g = pooled_groups([r["eval"]["expression"] for r in cmu])
-        out.append("\nCMU expression accuracy per pose (pooled over the folds):\n")
+        g = pooled_groups([r["eval"]["expression"] for runs in cmu_seeds.values() for r in runs])
+        out.append("\nCMU expression accuracy per pose (pooled over the folds and seeds):\n")
         out.append(table(["pose", "photos", "posefer %"], [[n, c, pct(a)] for n, a, c in g]))
 
     cmds = [r["command"] for r in fer[:1] + genki[:1] + cmu[:1]]
