@@ -16,6 +16,9 @@ import re
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results_md import mean_sd, pct, table  # noqa: E402  (one formatting of numbers for both)
+
 BEGIN = "<!-- presets:begin (scripts/presets_md.py) -->"
 END = "<!-- presets:end -->"
 
@@ -66,25 +69,6 @@ def pooled_groups(reports):
         c = sum((r["group_accuracy"][g] or 0) * r["group_count"][g] for r in reports)
         out.append((names[g], c / n if n else None, n))
     return out
-
-
-def pct(x):
-    return "-" if x is None else f"{100 * x:.1f}"
-
-
-def mean_sd(xs):
-    xs = [x for x in xs if x is not None]
-    if not xs:
-        return "-"
-    if len(xs) == 1:
-        return pct(xs[0])
-    return f"{100 * statistics.mean(xs):.1f} ± {100 * statistics.stdev(xs):.1f}"
-
-
-def table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
 
 
 def minutes(secs):
