@@ -112,7 +112,8 @@ def main(root, md_path, headline_path):
                "out of each fold's training people), then the test part is scored once. Peer: face-api's "
                "own pretrained expression net on the same test images (no training). Written by "
                "`scripts/run_presets.sh` (`scripts/presets_md.py`); times are training seconds on this "
-               "repository's 2-core machine with another run on the other core.\n")
+               "repository's 2-core machine with another run on the other core. Each run's command, "
+               "per-epoch log (validation accuracy per epoch) and evaluation are in `docs/results/presets/`.\n")
     head = {"fer2013_private": None, "genki4k_5fold_all": None, "cmu_5fold_expression": None,
             "cmu_5fold_pose": None, "faceapi": {}, "runs": {}}
     rows = []
@@ -216,7 +217,24 @@ def main(root, md_path, headline_path):
         json.dump(head, f, indent=2)
         f.write("\n")
     os.replace(tmp, headline_path)
-    print(f"wrote {md_path} (presets section) and {headline_path}")
+    # Each finished run's small records beside the results (the runs themselves stay out of git):
+    # the exact command, per-epoch log with the validation accuracy, stderr log, evaluation.
+    logs = os.path.join(os.path.dirname(headline_path), "presets")
+    for d in sorted(glob.glob(os.path.join(root, "*_s*"))):
+        if not os.path.isfile(os.path.join(d, "eval.json")):
+            continue
+        dst = os.path.join(logs, os.path.basename(d))
+        os.makedirs(dst, exist_ok=True)
+        for name in ("command.txt", "epochs.csv", "stderr.log", "eval.json", "config.json"):
+            text = read(os.path.join(d, name))
+            if text is not None:
+                with open(os.path.join(dst, name), "w") as f:
+                    f.write(text)
+    for peer in sorted(glob.glob(os.path.join(root, "peer_*.json"))) + sorted(glob.glob(os.path.join(root, "peer_*.command.txt"))):
+        os.makedirs(logs, exist_ok=True)
+        with open(os.path.join(logs, os.path.basename(peer)), "w") as f:
+            f.write(read(peer))
+    print(f"wrote {md_path} (presets section), {headline_path} and the runs' logs under {logs}")
 
 
 if __name__ == "__main__":
