@@ -9,14 +9,15 @@
 
 namespace posefer::cli {
 
-Action add_experiment(CLI::App& app) {
+Action add_experiment(CLI::App& app, std::vector<std::string> args) {
   auto* cmd = app.add_subcommand("experiment",
                                  "Run a protocol of the paper (trainings + report.md / report.html in --out)");
   auto job = std::make_shared<ExperimentJob>();
   auto flags = std::make_shared<RunFlags>();
   auto ks = std::make_shared<std::string>("0,1,5,10,15,20");
   auto& c = job->base.config;
-  cmd->add_option("--protocol", job->protocol, "multipie-5fold | bu3dfe-35 | kn-curve | cross-dataset")
+  auto preset = add_preset_option(cmd, args, c);  // owned by the action below (CLI11 writes into it)
+  cmd->add_option("--protocol", job->protocol, "multipie-5fold | bu3dfe-35 | kn-curve | unseen-poses | cross-dataset")
       ->required()
       ->check(CLI::IsMember(experiment_protocols()));
   cmd->add_option("--data", c.data.spec, "Data set (A for cross-dataset): <kind>:<path>, as for train")->required();
@@ -26,7 +27,9 @@ Action add_experiment(CLI::App& app) {
   cmd->add_option("--fold", c.data.fold, "cross-dataset: split of A for its joint model");
   cmd->add_option("--split-seed", c.data.split_seed, "Seed of the subject shuffle behind the splits");
   cmd->add_option("--out", job->out, "Experiment folder (rerun with the same folder to continue)")->required();
-  cmd->add_option("--folds", job->folds, "multipie-5fold / kn-curve: number of folds K")->check(CLI::Range(2, 50));
+  cmd->add_option("--folds", job->folds, "multipie-5fold / kn-curve / unseen-poses: number of folds K")->check(CLI::Range(2, 50));
+  cmd->add_option("--seeds", job->seeds, "unseen-poses: training seeds per configuration (--seed, --seed + 1, ...)")
+      ->check(CLI::Range(1, 20));
   cmd->add_option("--train-fraction", job->train_fraction, "bu3dfe-35: share of people in training")
       ->check(CLI::Range(0.05, 0.95));
   cmd->add_option("--ks", *ks, "kn-curve: comma-separated k values");
@@ -36,6 +39,7 @@ Action add_experiment(CLI::App& app) {
       ->check(CLI::Range(0, 100));
   add_run_options(cmd, job->base, *flags);
   return [=]() {
+    (void)preset;
     ExperimentJob j = *job;
     apply_run_flags(*flags, j.base);
     j.ks.clear();

@@ -49,11 +49,16 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--disc-width", c.model.disc_width, "D_att width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--cls-width", c.model.cls_width, "Classifier (VGG-19) width factor (1 = paper)")->check(CLI::Range(0.01, 4.0));
   cmd->add_option("--cls-arch", c.model.cls_arch,
-                  "Classifier: vgg19 (the paper's, from scratch) | faceapi (face-api's pretrained face backbone, 112 px RGB inside)")
-      ->check(CLI::IsMember({"vgg19", "faceapi"}));
+                  "Classifier: vgg19 (the paper's, from scratch) | faceapi (face-api's pretrained expression backbone, 112 px RGB inside) | "
+                  "faceres (human's identity-pretrained MobileNet-v1, --backbone-side px RGB inside)")
+      ->check(CLI::IsMember({"vgg19", "faceapi", "faceres"}));
+  cmd->add_option("--backbone-side", c.model.backbone_side, "faceres: side the faces are resized to inside the net (0 = 112)")
+      ->check(CLI::Range(0, 512));
   cmd->add_option("--pretrained", c.pretrained,
-                  "Pretrained backbone weights: face-api model folder (empty = $POSEFER_MODELS or the one setup installs) | none")
-;
+                  "Pretrained backbone weights: model folder (empty = the npm package setup installs: face-api's model/ or human's models/) | none");
+  cmd->add_option("--cls-train-poses", c.cls_train_poses,
+                  "Poses of the real faces the classifier trains on, comma-separated names (empty = all); G still sees every pose "
+                  "(the unseen-poses protocol)");
   cmd->add_option("--backbone-lr", c.optim.cls_backbone_lr,
                   "Pretrained backbone's lr relative to --cls-lr (0 = frozen backbone, only the head trains)")
       ->check(CLI::Range(0.0, 10.0));
@@ -136,17 +141,7 @@ struct WorkerFlags {
 };
 }  // namespace
 
-Action add_train(CLI::App& app, std::vector<std::string> args) {
-  auto* cmd = app.add_subcommand("train", "Train the joint model and the expression classifier");
-  auto job = std::make_shared<TrainJob>();
-  auto& c = job->config;
-  auto resume_dir = std::make_shared<std::string>();
-  auto no_eval = std::make_shared<bool>(false);
-  auto flags = std::make_shared<RunFlags>();
-  auto nproc = std::make_shared<int>(1);
-  auto master_port = std::make_shared<int>(0);
-  auto dist_timeout = std::make_shared<double>(kDefaultDistTimeoutS);
-  auto worker = std::make_shared<WorkerFlags>();
+std::shared_ptr<std::string> add_preset_option(CLI::App* cmd, const std::vector<std::string>& args, TrainConfig& c) {
   // --preset sets the recipe's values before the flags are defined, so the flags given on top
   // override it and --help shows the preset's values as the defaults.
   auto preset = std::make_shared<std::string>();
@@ -158,10 +153,24 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
     const auto names = preset_names();
     if (std::find(names.begin(), names.end(), *preset) != names.end()) apply_preset(*preset, c);
   }
-
   std::string preset_help = "Training recipe (flags given too override it):";
   for (const auto& n : preset_names()) preset_help += "\n  " + n + ": " + preset_summary(n);
   cmd->add_option("--preset", *preset, preset_help)->check(CLI::IsMember(preset_names()));
+  return preset;
+}
+
+Action add_train(CLI::App& app, std::vector<std::string> args) {
+  auto* cmd = app.add_subcommand("train", "Train the joint model and the expression classifier");
+  auto job = std::make_shared<TrainJob>();
+  auto& c = job->config;
+  auto resume_dir = std::make_shared<std::string>();
+  auto no_eval = std::make_shared<bool>(false);
+  auto flags = std::make_shared<RunFlags>();
+  auto nproc = std::make_shared<int>(1);
+  auto master_port = std::make_shared<int>(0);
+  auto dist_timeout = std::make_shared<double>(kDefaultDistTimeoutS);
+  auto worker = std::make_shared<WorkerFlags>();
+  auto preset = add_preset_option(cmd, args, c);
   cmd->add_option("--data", c.data.spec, data_spec_help());
   cmd->add_option("--fold", c.data.fold, "Split: k/K (subject-independent fold), official, subjects:F");
   cmd->add_option("--split-seed", c.data.split_seed, "Seed of the subject shuffle behind the split");
@@ -183,6 +192,7 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
   cmd->add_flag("--no-eval", *no_eval, "Skip the evaluation on the test part");
 
   return [=]() {
+    (void)preset;  // kept alive with the action: CLI11 writes --preset's value into it
     TrainJob j = *job;
     apply_run_flags(*flags, j);
     j.evaluate = !*no_eval;

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,7 @@ Action add_headpose(CLI::App& app);
 Action add_make_faces(CLI::App& app);
 Action add_demo(CLI::App& app);
 Action add_augment(CLI::App& app);
-Action add_experiment(CLI::App& app);
+Action add_experiment(CLI::App& app, std::vector<std::string> args);
 Action add_classify(CLI::App& app);
 
 // Flags of `train` that do not map onto a config field directly.
@@ -43,6 +44,10 @@ struct RunFlags {
 // `train` but --data, --fold, --split-seed, --out, --resume, --no-eval), defined once and shared
 // by `train` and `experiment`. apply_run_flags copies RunFlags into the job after parsing.
 void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags);
+// --preset NAME on `cmd`: when `args` (the whole command line) names a preset, its values are set
+// in `c` before the other flags are defined, so flags given too override it and --help shows the
+// preset's values. Returns the option's storage, which the caller keeps alive as long as `cmd`.
+std::shared_ptr<std::string> add_preset_option(CLI::App* cmd, const std::vector<std::string>& args, TrainConfig& c);
 void apply_run_flags(const RunFlags& flags, TrainJob& job);
 
 // Default folder of `--align auto`: $XDG_CACHE_HOME/posefer/aligned, else

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   auto make_faces = posefer::cli::add_make_faces(app);
   auto demo = posefer::cli::add_demo(app);
   auto augment = posefer::cli::add_augment(app);
-  auto experiment = posefer::cli::add_experiment(app);
+  auto experiment = posefer::cli::add_experiment(app, std::vector<std::string>(argv + 1, argv + argc));
   auto classify = posefer::cli::add_classify(app);
   try {
     app.parse(argc, argv);

@@ -2,9 +2,10 @@
 // at batch 1 (one face at a time, e.g. video) and batch 64 (a folder of faces), eval mode under
 // torch::InferenceMode, for N = 64 / 128 / 224 and each backbone (--cls-arch: vgg19 = the
 // paper's VGG-19-BN x width; faceapi = face-api's pretrained face backbone, which resizes every
-// face to 112 px inside, so its rate barely depends on N).
+// face to 112 px inside, so its rate barely depends on N; faceres[:SIDE] = human's faceres
+// MobileNet-v1, resizing to SIDE px inside, 112 by default).
 //
-// Usage: posefer_bench_infer [--sizes 64,128,224] [--archs vgg19,faceapi] [--cls-width 0.5] [--runs 5] [--threads 0]
+// Usage: posefer_bench_infer [--sizes 64,128,224] [--archs vgg19,faceapi,faceres:112,faceres:128] [--cls-width 0.5] [--runs 5] [--threads 0]
 // Prints per size and batch: median / min faces/s over `runs` timed repetitions (each repetition
 // classifies at least 64 faces) after one warm-up, and the peak RSS so far.
 #include <torch/torch.h>
@@ -26,14 +27,14 @@ constexpr const char* kProgram = "posefer_bench_infer";
 
 struct Options {
   std::vector<int> sizes{64, 128, 224};
-  std::vector<std::string> archs{"vgg19", "faceapi"};
+  std::vector<std::string> archs{"vgg19", "faceapi", "faceres:112", "faceres:128"};
   double cls_width = 0.5;
   int runs = 5;
   int threads = 0;
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr, "%s: %s\nusage: %s [--sizes 64,128,224] [--archs vgg19,faceapi] [--cls-width 0.5] [--runs 5] [--threads 0]\n",
+  std::fprintf(stderr, "%s: %s\nusage: %s [--sizes 64,128,224] [--archs vgg19,faceapi,faceres:112] [--cls-width 0.5] [--runs 5] [--threads 0]\n",
                kProgram, why.c_str(), kProgram);
   std::exit(2);
 }
@@ -53,7 +54,8 @@ Options parse(int argc, char** argv) {
       for (size_t start = 0; start <= v.size();) {
         const size_t comma = std::min(v.find(',', start), v.size());
         o.archs.push_back(v.substr(start, comma - start));
-        if (o.archs.back() != "vgg19" && o.archs.back() != "faceapi") usage("--archs: unknown '" + o.archs.back() + "'");
+        const std::string a = o.archs.back();
+        if (a != "vgg19" && a != "faceapi" && a.rfind("faceres", 0) != 0) usage("--archs: unknown '" + a + "'");
         start = comma + 1;
       }
     } else if (flag == "--cls-width") {
@@ -81,10 +83,10 @@ int main(int argc, char** argv) {
   try {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(o.threads > 0 ? o.threads : cores);
-    std::printf("%s: C_exp (vgg19: VGG-19-BN x %g; faceapi: face-api backbone at 112 px; 7 expressions + 5 poses, "
+    std::printf("%s: C_exp (vgg19: VGG-19-BN x %g; faceapi: face-api backbone at 112 px; faceres:S: human's faceres at S px; 7 expressions + 5 poses, "
                 "3 channels), %d thread(s), median of %d run(s) after 1 warm-up, OpenBLAS kernels: %s\n",
                 kProgram, o.cls_width, torch::get_num_threads(), o.runs, posefer::openblas_core().c_str());
-    std::printf("%8s  %5s  %6s  %12s  %12s  %12s  %12s\n", "arch", "N", "batch", "faces/s", "min faces/s",
+    std::printf("%12s  %5s  %6s  %12s  %12s  %12s  %12s\n", "arch", "N", "batch", "faces/s", "min faces/s",
                 "ms/batch", "peak RSS MiB");
     for (const auto& arch : o.archs) for (int n : o.sizes) {
       posefer::ModelConfig cfg;
@@ -93,7 +95,10 @@ int main(int argc, char** argv) {
       cfg.num_expressions = 7;
       cfg.num_poses = 5;
       cfg.cls_width = o.cls_width;
-      cfg.cls_arch = arch;
+      cfg.cls_arch = arch.substr(0, arch.find(':'));
+      if (arch.find(':') != std::string::npos) {
+        cfg.backbone_side = static_cast<int>(posefer::bench::to_number(kProgram, "--archs", arch.substr(arch.find(':') + 1)));
+      }
       torch::manual_seed(1);
       posefer::Classifier cls(cfg);
       posefer::init_weights(*cls, "he");
@@ -116,7 +121,7 @@ int main(int argc, char** argv) {
           rates.push_back(static_cast<double>(batch * reps) / posefer::bench::seconds_since(t0));
         }
         const double med = posefer::bench::median(rates);
-        std::printf("%8s  %5d  %6d  %12.1f  %12.1f  %12.2f  %12.0f\n", arch.c_str(), n, batch, med,
+        std::printf("%12s  %5d  %6d  %12.1f  %12.1f  %12.2f  %12.0f\n", arch.c_str(), n, batch, med,
                     *std::min_element(rates.begin(), rates.end()), 1e3 * batch / med,
                     posefer::bench::peak_rss_mib());
         std::fflush(stdout);

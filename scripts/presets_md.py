@@ -212,6 +212,14 @@ def main(root, md_path, headline_path):
         f.write(md)
     os.replace(tmp, md_path)
     os.makedirs(os.path.dirname(headline_path), exist_ok=True)
+    # Keys other scripts own (scripts/unseen_md.py: unseen_poses_*) are kept.
+    try:
+        with open(headline_path) as f:
+            for key, value in json.load(f).items():
+                if key.startswith("unseen_poses_"):
+                    head[key] = value
+    except (OSError, ValueError):
+        pass
     tmp = headline_path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(head, f, indent=2)

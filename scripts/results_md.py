@@ -358,13 +358,15 @@ def main(root):
            "These are short CPU runs (minutes per model, see the train-seconds columns): they exercise the",
            "whole pipeline on real data; they are not the paper's training budget.\n"]
 
-    # The presets' section is written by scripts/presets_md.py (scripts/run_presets.sh): kept as it is.
+    # Sections written by other scripts are kept as they are: presets (scripts/presets_md.py) and
+    # unseen poses (scripts/unseen_md.py).
     try:
         with open(os.path.join("docs", "RESULTS.md")) as f:
             current = f.read()
-        begin, end = "<!-- presets:begin", "<!-- presets:end -->"
-        if begin in current and end in current:
-            out.append(current[current.index(begin):current.index(end) + len(end)] + "\n")
+        for name in ("presets", "unseen"):
+            begin, end = f"<!-- {name}:begin", f"<!-- {name}:end -->"
+            if begin in current and end in current:
+                out.append(current[current.index(begin):current.index(end) + len(end)] + "\n")
     except OSError:
         pass
 

@@ -10,6 +10,8 @@
 # Env: POSEFER (build/posefer)  SHARED (../shared)  ONLY=fer2013|genki|cmu|peer (a subset)
 #      JOBS=2 runs in parallel with THREADS=1 intra-op thread each  SEEDS="1" (training seeds)
 #      FOLDS="0 1 2 3 4"  NO_MD=1 (train only, leave the docs alone)
+#      K=1: the k > 0 rows instead: the same recipe with the joint model on top (--gan --k K, G of
+#      width 0.25), runs named <preset>_k<K>_f<fold>_s<seed>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSEFER=${POSEFER:-build/posefer}
@@ -20,6 +22,9 @@ JOBS=${JOBS:-2}
 ONLY=${ONLY:-}
 SEEDS=${SEEDS:-1}
 FOLDS=${FOLDS:-0 1 2 3 4}
+K=${K:-0}
+GAN=(); TAG=""
+if [ "$K" -gt 0 ]; then GAN=(--gan --k "$K" --gen-width 0.25); TAG="_k$K"; fi
 mkdir -p "$RUNS"
 QUEUE=$(mktemp)
 trap 'rm -f "$QUEUE"' EXIT
@@ -62,14 +67,14 @@ job() {  # job KIND ARGS...: the work list's lines
 export -f run_one peer_one job
 export POSEFER RUNS THREADS
 
-COMMON=(--threads "$THREADS" --no-progress --split-seed 1)
+COMMON=(--threads "$THREADS" --no-progress --split-seed 1 "${GAN[@]}")
 for seed in $SEEDS; do
-  want fer2013 && queue train "fer2013_s$seed" --preset fer2013 --data "fer2013:$SHARED/datasets/fer2013" \
+  want fer2013 && queue train "fer2013${TAG}_s$seed" --preset fer2013 --data "fer2013:$SHARED/datasets/fer2013" \
       --seed "$seed" "${COMMON[@]}"
   for k in $FOLDS; do
-    want genki && queue train "genki_f${k}_s$seed" --preset genki --data "genki:$SHARED/datasets/genki4k" \
+    want genki && queue train "genki${TAG}_f${k}_s$seed" --preset genki --data "genki:$SHARED/datasets/genki4k" \
         --fold "$k/5" --seed "$seed" "${COMMON[@]}"
-    want cmu && queue train "cmu_f${k}_s$seed" --preset cmu --data "cmu:$SHARED/datasets/cmu-faces/faces" \
+    want cmu && queue train "cmu${TAG}_f${k}_s$seed" --preset cmu --data "cmu:$SHARED/datasets/cmu-faces/faces" \
         --fold "$k/5" --seed "$seed" "${COMMON[@]}"
   done
 done

@@ -20,12 +20,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -q
   $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-# face-api weights (MIT; never committed): the pinned npm package into a git-ignored folder.
+# Pretrained weights (MIT; never committed): the pinned npm packages into a git-ignored folder.
+# face-api: face detector, landmarks, expression net (and C_exp's faceapi backbone); human: the
+# faceres identity net (C_exp's faceres backbone). One npm call installs both, so that neither
+# prunes the other.
 faceapi_version=1.7.15
-faceapi_pkg=third_party/npm/node_modules/@vladmandic/face-api/package.json
-if ! grep -q "\"version\": *\"$faceapi_version\"" "$faceapi_pkg" 2>/dev/null; then
+human_version=3.3.6
+pkg_dir=third_party/npm/node_modules/@vladmandic
+if ! grep -q "\"version\": *\"$faceapi_version\"" "$pkg_dir/face-api/package.json" 2>/dev/null ||
+   ! grep -q "\"version\": *\"$human_version\"" "$pkg_dir/human/package.json" 2>/dev/null; then
   npm install --prefix third_party/npm --no-save --ignore-scripts --no-audit --no-fund \
-      "@vladmandic/face-api@$faceapi_version"
+      "@vladmandic/face-api@$faceapi_version" "@vladmandic/human@$human_version"
 fi
 build=${1:-build}
 launcher=()

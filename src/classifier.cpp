@@ -10,9 +10,14 @@ namespace nn = torch::nn;
 
 ClassifierImpl::ClassifierImpl(const ModelConfig& cfg) : config(cfg) {
   cfg.validate();
-  if (cfg.cls_arch == "faceapi") {
-    backbone = register_module("backbone", FaceFeatureExtractor());
-    const int64_t dim = 256;
+  if (cfg.cls_arch == "faceapi" || cfg.cls_arch == "faceres") {
+    int64_t dim = 256;
+    if (cfg.cls_arch == "faceapi") {
+      backbone = register_module("backbone", FaceFeatureExtractor());
+    } else {
+      faceres = register_module("backbone", FaceResNet());
+      dim = kFaceResFeatures;
+    }
     fc = register_module("fc", nn::Sequential(nn::Dropout(cfg.cls_dropout)));
     expression_head = register_module("expression_head", nn::Linear(dim, cfg.num_expressions));
     if (cfg.pose_head) pose_head = register_module("pose_head", nn::Linear(dim, cfg.num_poses));
@@ -50,8 +55,18 @@ ClassifierOutput ClassifierImpl::forward(const torch::Tensor& x) {
                           x.size(2) == config.image_size && x.size(3) == config.image_size,
                       "C_exp: expected images [B, ", config.channels, ", ", config.image_size, ", ",
                       config.image_size, "], got ", x.sizes());
-  auto h = backbone ? fc->forward(backbone->forward(faceapi_input_from_model_range(x)))
-                    : fc->forward(forward_layers(features, x, sync_bn.get()).flatten(1));
+  if (has_backbone()) return heads(backbone_features(x));
+  return heads(forward_layers(features, x, sync_bn.get()).flatten(1));
+}
+
+torch::Tensor ClassifierImpl::backbone_features(const torch::Tensor& x) {
+  if (!backbone.is_empty()) return backbone->forward(faceapi_input_from_model_range(x));
+  POSEFER_CHECK_CONFIG(!faceres.is_empty(), "C_exp (", config.cls_arch, ") has no pretrained backbone");
+  return faceres->forward(faceres_input_from_model_range(x, faceres_side(config)));
+}
+
+ClassifierOutput ClassifierImpl::heads(const torch::Tensor& features) {
+  auto h = fc->forward(features);
   ClassifierOutput out;
   out.expression = expression_head->forward(h);
   if (pose_head) out.pose = pose_head->forward(h);
@@ -59,13 +74,15 @@ ClassifierOutput ClassifierImpl::forward(const torch::Tensor& x) {
 }
 
 std::vector<torch::Tensor> ClassifierImpl::backbone_parameters() {
-  return backbone ? backbone->parameters() : std::vector<torch::Tensor>{};
+  if (!backbone.is_empty()) return backbone->parameters();
+  if (!faceres.is_empty()) return faceres->parameters();
+  return {};
 }
 
 std::vector<torch::Tensor> ClassifierImpl::head_parameters() {
   std::vector<torch::Tensor> out;
   for (const auto& kv : named_parameters()) {
-    if (!backbone || kv.key().rfind("backbone.", 0) != 0) out.push_back(kv.value());
+    if (!has_backbone() || kv.key().rfind("backbone.", 0) != 0) out.push_back(kv.value());
   }
   return out;
 }
@@ -93,11 +110,25 @@ ClassifierOutput classifier_probabilities(ClassifierImpl& cls, const torch::Tens
 }
 
 void load_pretrained_backbone(ClassifierImpl& cls, const std::string& model_dir) {
-  POSEFER_CHECK_CONFIG(cls.backbone, "pretrained weights need a classifier with a pretrained backbone "
-                                     "(cls_arch faceapi), this one is ", cls.config.cls_arch);
-  const auto weights = load_faceapi_weights(faceapi_manifest_path(model_dir, "face_expression_model"));
+  POSEFER_CHECK_CONFIG(cls.has_backbone(), "pretrained weights need a classifier with a pretrained backbone "
+                                           "(cls_arch faceapi or faceres), this one is ", cls.config.cls_arch);
   torch::NoGradGuard no_grad;
-  cls.backbone->load_weights(weights);  // copy_ in place: optimisers keep their tensors
+  // copy_ in place: optimisers keep their tensors.
+  if (!cls.faceres.is_empty()) {
+    cls.faceres->load_weights(load_tfjs_graph_model(faceres_model_path(model_dir)));
+  } else {
+    cls.backbone->load_weights(load_faceapi_weights(faceapi_manifest_path(model_dir, "face_expression_model")));
+  }
+}
+
+std::string default_pretrained_dir(const std::string& cls_arch) {
+  if (cls_arch == "faceapi") return default_faceapi_model_dir();
+  if (cls_arch == "faceres") return default_human_model_dir();
+  throw ConfigError("C_exp " + cls_arch + " has no pretrained weights (it trains from scratch)");
+}
+
+int64_t faceres_side(const ModelConfig& config) {
+  return config.backbone_side > 0 ? config.backbone_side : kFaceResDefaultSide;
 }
 
 }  // namespace posefer

@@ -9,7 +9,7 @@ bool ModelConfig::operator==(const ModelConfig& o) const {
          num_expressions == o.num_expressions && num_poses == o.num_poses && id_dim == o.id_dim &&
          gen_width == o.gen_width && disc_width == o.disc_width && cls_width == o.cls_width &&
          pose_head == o.pose_head && cls_batch_norm == o.cls_batch_norm && init == o.init &&
-         cls_arch == o.cls_arch;
+         cls_arch == o.cls_arch && backbone_side == o.backbone_side;
 }
 
 void ModelConfig::validate() const {
@@ -26,8 +26,10 @@ void ModelConfig::validate() const {
   POSEFER_CHECK_CONFIG(cls_width > 0 && cls_width <= 4, "cls_width must be in (0, 4], got ", cls_width);
   POSEFER_CHECK_CONFIG(cls_dropout >= 0 && cls_dropout < 1, "cls_dropout must be in [0, 1), got ",
                        cls_dropout);
-  POSEFER_CHECK_CONFIG(cls_arch == "vgg19" || cls_arch == "faceapi",
-                       "cls_arch must be vgg19 or faceapi, got '", cls_arch, "'");
+  POSEFER_CHECK_CONFIG(cls_arch == "vgg19" || cls_arch == "faceapi" || cls_arch == "faceres",
+                       "cls_arch must be vgg19, faceapi or faceres, got '", cls_arch, "'");
+  POSEFER_CHECK_CONFIG(backbone_side == 0 || (backbone_side >= 32 && backbone_side <= 512),
+                       "backbone_side must be 0 (the backbone's default) or in [32, 512], got ", backbone_side);
   POSEFER_CHECK_CONFIG(init == "normal" || init == "he", "init must be 'normal' or 'he', got '",
                        init, "'");
 }
@@ -137,7 +139,7 @@ void TrainConfig::validate() const {
                        "flip must be empty, auto or pose pairs a:b[,c:d...], got '", flip, "'");
   POSEFER_CHECK_CONFIG(threads >= 0 && threads <= 1024, "threads must be in [0, 1024], got ", threads);
   POSEFER_CHECK_CONFIG(pretrained.empty() || model.cls_arch != "vgg19" || pretrained == "none",
-                       "pretrained weights (", pretrained, ") apply to a pretrained backbone (--cls-arch faceapi), "
+                       "pretrained weights (", pretrained, ") apply to a pretrained backbone (--cls-arch faceapi|faceres), "
                        "not to vgg19, which trains from scratch");
   POSEFER_CHECK_CONFIG(device == "cpu" || device == "cuda" || device == "auto",
                        "device must be cpu, cuda or auto, got '", device, "'");
@@ -151,7 +153,7 @@ void TrainConfig::validate() const {
 
 #define POSEFER_MODEL_FIELDS(X) X(image_size) X(channels) X(num_expressions) X(num_poses) \
   X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init) \
-  X(fast_deconv) X(cls_dropout) X(cls_arch)
+  X(fast_deconv) X(cls_dropout) X(cls_arch) X(backbone_side)
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
   X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(cross_pairs) X(adv_cross) X(label_smoothing) X(gen_share) X(cls_bn) X(feedback_pose)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor) \
@@ -161,7 +163,7 @@ void TrainConfig::validate() const {
   X(render_size) X(rafd_gaze) X(data_cache) X(crop) X(crop_fraction) X(max_train) X(max_test) \
   X(align) X(align_cache) X(pose_from_landmarks) X(head_pose_model) X(extra_train) X(val_fraction)
 #define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
-  X(gen_warmup) X(extra_g_steps) X(select_on_val) X(augment) X(tta_flip) X(pretrained) X(train_gan) X(flip) X(sync_bn) X(skip_critic_grads) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
+  X(gen_warmup) X(extra_g_steps) X(select_on_val) X(augment) X(tta_flip) X(pretrained) X(train_gan) X(cls_train_poses) X(flip) X(sync_bn) X(skip_critic_grads) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
 
 void to_json(nlohmann::json& j, const ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_OUT) }
 void from_json(const nlohmann::json& j, ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_IN) }

@@ -24,7 +24,7 @@ namespace posefer {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& experiment_protocols() {
-  static const std::vector<std::string> kNames{"multipie-5fold", "bu3dfe-35", "kn-curve", "cross-dataset"};
+  static const std::vector<std::string> kNames{"multipie-5fold", "bu3dfe-35", "kn-curve", "unseen-poses", "cross-dataset"};
   return kNames;
 }
 
@@ -72,6 +72,22 @@ TrainJob with_k(TrainJob t, int k) {
   if (k == 0) return real_only(std::move(t));
   t.config.gen_k = k;
   return t;
+}
+
+// Mean and sample standard deviation (n - 1; 0 for one value) of `v`.
+std::pair<double, double> mean_sd(const std::vector<double>& v) {
+  if (v.empty()) return {std::nan(""), std::nan("")};
+  double m = 0;
+  for (double x : v) m += x;
+  m /= static_cast<double>(v.size());
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return {m, v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0};
+}
+
+std::vector<double> percent(std::vector<double> v) {
+  for (double& x : v) x *= 100;
+  return v;
 }
 
 std::string k_name(int k) {
@@ -387,10 +403,23 @@ void add_sheets(const ExperimentJob& job, const fs::path& run, ReportInputs& in)
 
 }  // namespace
 
+double unseen_pose_accuracy(const ClassificationReport& report, const std::string& train_poses) {
+  std::vector<std::string> seen;
+  std::stringstream list(train_poses);
+  for (std::string name; std::getline(list, name, ',');) seen.push_back(name);
+  double correct = 0, count = 0;
+  for (size_t g = 0; g < report.group_names.size() && g < report.group_count.size(); ++g) {
+    if (std::find(seen.begin(), seen.end(), report.group_names[g]) != seen.end() || report.group_count[g] == 0) continue;
+    correct += report.group_accuracy[g] * static_cast<double>(report.group_count[g]);
+    count += static_cast<double>(report.group_count[g]);
+  }
+  return count > 0 ? correct / count : std::nan("");
+}
+
 ExperimentResult run_experiment(const ExperimentJob& job, const TrainHooks& hooks) {
   const auto& names = experiment_protocols();
   POSEFER_CHECK_CONFIG(std::find(names.begin(), names.end(), job.protocol) != names.end(), "unknown protocol '",
-                       job.protocol, "' (multipie-5fold, bu3dfe-35, kn-curve, cross-dataset)");
+                       job.protocol, "' (multipie-5fold, bu3dfe-35, kn-curve, unseen-poses, cross-dataset)");
   POSEFER_CHECK_CONFIG(!job.out.empty(), "experiment: an output folder (--out) is required");
   job.plot.validate();
   POSEFER_CHECK_CONFIG(!job.base.config.data.spec.empty(), "experiment: --data is required");
@@ -405,6 +434,9 @@ ExperimentResult run_experiment(const ExperimentJob& job, const TrainHooks& hook
     POSEFER_CHECK_CONFIG(!job.ks.empty(), "kn-curve: no k values");
     for (int k : job.ks) POSEFER_CHECK_CONFIG(k >= 0 && k <= 100, "kn-curve: k must be in [0, 100], got ", k);
   }
+  POSEFER_CHECK_CONFIG(job.protocol != "unseen-poses" || !job.base.config.cls_train_poses.empty(),
+                       "unseen-poses needs --cls-train-poses (the poses of C_exp's real faces, e.g. straight)");
+  POSEFER_CHECK_CONFIG(job.seeds >= 1 && job.seeds <= 20, "experiment: seeds must be in [1, 20], got ", job.seeds);
   POSEFER_CHECK_CONFIG(job.protocol != "cross-dataset" || !job.data_b.empty(),
                        "cross-dataset needs --data-b (the data set whose classifier is trained)");
   const fs::path out(job.out);
@@ -469,6 +501,53 @@ ExperimentResult run_experiment(const ExperimentJob& job, const TrainHooks& hook
     add_peer(job, data, fold, 0, rows, in);
     int kmax = *std::max_element(job.ks.begin(), job.ks.end());
     if (kmax > 0) add_sheets(job, out / ("k" + std::to_string(kmax)), in);
+  } else if (job.protocol == "unseen-poses") {
+    const std::string fold = "0/" + std::to_string(job.folds);
+    const std::string& seen = job.base.config.cls_train_poses;
+    std::vector<ClassificationReport> joint, base;
+    ExperimentRow jr{k_name(job.base.config.gen_k), {}, {}}, br{k_name(0), {}, {}};
+    std::vector<double> unseen_j, unseen_b, gains;
+    for (int s = 0; s < job.seeds; ++s) {
+      TrainJob t = job.base;
+      t.config.data.fold = fold;
+      t.config.seed = job.base.config.seed + static_cast<uint64_t>(s);
+      t.config.select_on_val = false;  // no real face at an unseen pose informs any choice
+      const std::string stem = "seed" + std::to_string(t.config.seed);
+      const RunOutcome a = train_or_load(out / stem, t, hooks);
+      if (a.interrupted) return result.interrupted = true, result;
+      const RunOutcome b = train_or_load(out / (stem + "_k0"), real_only(t), hooks);
+      if (b.interrupted) return result.interrupted = true, result;
+      joint.push_back(a.report);
+      base.push_back(b.report);
+      jr.fold_accuracy.push_back(a.report.accuracy);
+      br.fold_accuracy.push_back(b.report.accuracy);
+      unseen_j.push_back(unseen_pose_accuracy(a.report, seen));
+      unseen_b.push_back(unseen_pose_accuracy(b.report, seen));
+      gains.push_back(unseen_j.back() - unseen_b.back());
+    }
+    jr.report = mean_report(joint);
+    br.report = mean_report(base);
+    rows = {jr, br};
+    const auto [mj, sj] = mean_sd(unseen_j);
+    const auto [mb, sb] = mean_sd(unseen_b);
+    const auto [mg, sg] = mean_sd(gains);
+    in.title = "Unseen poses: C_exp's real faces at " + seen + " only";
+    in.description = "Data " + data + ", fold " + fold + " (subject-independent), " + std::to_string(job.seeds) +
+                     " training seed(s). C_exp sees real faces only at the pose(s) " + seen +
+                     "; G trains on every pose of the training people and adds " +
+                     std::to_string(job.base.config.gen_k) +
+                     " generated face(s) per real face at random expressions x poses. Against it: the same C_exp "
+                     "on the same real faces alone. Fixed epochs (no selection); tables are means over the seeds.";
+    in.notes.push_back("Accuracy on the poses C_exp never saw (mean ± sd over " + std::to_string(job.seeds) +
+                       " seeds): real + generated " + pct(mj) + " ± " + pct(sj) + "%, real only " + pct(mb) + " ± " +
+                       pct(sb) + "%; paired gain " + pct(mg) + " ± " + pct(sg) + " points.");
+    in.extra["unseen_poses"] = {{"seeds", job.seeds},          {"train_poses", seen},
+                                {"with_generated", 100 * mj},  {"with_generated_sd", 100 * sj},
+                                {"real_only", 100 * mb},       {"real_only_sd", 100 * sb},
+                                {"gain_mean", 100 * mg},       {"gain_sd", 100 * sg},
+                                {"with_generated_per_seed", percent(unseen_j)}, {"real_only_per_seed", percent(unseen_b)}};
+    add_peer(job, data, fold, 0, rows, in);
+    add_sheets(job, out / ("seed" + std::to_string(job.base.config.seed)), in);
   } else {  // cross-dataset
     const DataSpec spec_b = parse_data_spec(job.data_b);
     TrainJob a = job.base;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "posefer/check.h"
+#include "tfjs_weight_groups.h"
 
 namespace posefer {
 namespace {
@@ -37,7 +38,7 @@ struct Entry {
   std::string name;
   std::vector<int64_t> shape;
   int64_t count = 1;         // number of elements
-  std::string kind;          // "uint8", "uint16" (quantised), "float32", "int32"
+  std::string kind;          // "uint8", "uint16" (scale/min quantised), "float16", "float32", "int32"
   double scale = 1.0, min = 0.0;
   int64_t bytes = 0;         // bytes in the shard stream
 };
@@ -56,8 +57,12 @@ Entry parse_entry(const json& w, const std::string& manifest) {
   if (w.contains("quantization") && !w.at("quantization").is_null()) {
     const json& q = w.at("quantization");
     e.kind = q.value("dtype", std::string());
-    POSEFER_CHECK_INPUT(e.kind == "uint8" || e.kind == "uint16", manifest, ": tensor ", e.name,
-                        ": unsupported quantization dtype '", e.kind, "'");
+    POSEFER_CHECK_INPUT(e.kind == "uint8" || e.kind == "uint16" || e.kind == "float16", manifest,
+                        ": tensor ", e.name, ": unsupported quantization dtype '", e.kind, "'");
+    if (e.kind == "float16") {  // IEEE half precision, no scale (TF.js converter --quantize_float16)
+      e.bytes = e.count * 2;
+      return e;
+    }
     POSEFER_CHECK_INPUT(q.contains("scale") && q.contains("min"), manifest, ": tensor ", e.name,
                         ": quantization without scale/min");
     e.scale = q.at("scale").get<double>();
@@ -72,6 +77,31 @@ Entry parse_entry(const json& w, const std::string& manifest) {
   return e;
 }
 
+// IEEE 754 binary16 -> float (subnormals, infinities and NaN included).
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400) == 0);
+      bits = sign | (uint32_t(127 - 15 - e) << 23) | ((mant & 0x3ff) << 13);
+    }
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
 // Decodes `e` from `data` (little-endian) into a float32 tensor of its shape.
 torch::Tensor decode(const Entry& e, const char* data) {
   auto out = torch::empty({e.count}, torch::kFloat32);
@@ -83,6 +113,8 @@ torch::Tensor decode(const Entry& e, const char* data) {
     } else if (e.kind == "uint16") {
       const uint32_t q = u8[2 * i] | (uint32_t(u8[2 * i + 1]) << 8);
       dst[i] = static_cast<float>(q * e.scale + e.min);
+    } else if (e.kind == "float16") {
+      dst[i] = half_to_float(static_cast<uint16_t>(u8[2 * i] | (u8[2 * i + 1] << 8)));
     } else {
       uint32_t bits = u8[4 * i] | (uint32_t(u8[4 * i + 1]) << 8) | (uint32_t(u8[4 * i + 2]) << 16) |
                       (uint32_t(u8[4 * i + 3]) << 24);
@@ -109,26 +141,11 @@ torch::Tensor FaceApiWeights::get(const std::string& name, const std::vector<int
   return it->second;
 }
 
-FaceApiWeights load_faceapi_weights(const std::string& manifest_path) {
-  FaceApiWeights out;
-  out.manifest = manifest_path;
-  std::ifstream in(manifest_path);
-  if (!in) {
-    throw InputError(manifest_path +
-                     ": cannot open weights manifest (run scripts/setup.sh, or pass --models DIR "
-                     "/ set POSEFER_MODELS)");
-  }
-  json manifest;
-  try {
-    in >> manifest;
-  } catch (const json::exception& e) {
-    throw InputError(manifest_path + ": malformed weights manifest: " + e.what());
-  }
-  POSEFER_CHECK_INPUT(manifest.is_array() && !manifest.empty(), manifest_path,
-                      ": weights manifest must be a non-empty JSON array of groups");
+void read_weight_groups(const nlohmann::json& groups, const std::string& manifest_path,
+                        FaceApiWeights& out) {
   const fs::path dir = fs::path(manifest_path).parent_path();
   try {
-    for (const json& group : manifest) {
+    for (const json& group : groups) {
       POSEFER_CHECK_INPUT(group.is_object() && group.contains("paths") && group.contains("weights"),
                           manifest_path, ": group without paths/weights");
       // Concatenate the group's shards.
@@ -160,6 +177,26 @@ FaceApiWeights load_faceapi_weights(const std::string& manifest_path) {
   } catch (const json::exception& e) {
     throw InputError(manifest_path + ": malformed weights manifest: " + e.what());
   }
+}
+
+FaceApiWeights load_faceapi_weights(const std::string& manifest_path) {
+  FaceApiWeights out;
+  out.manifest = manifest_path;
+  std::ifstream in(manifest_path);
+  if (!in) {
+    throw InputError(manifest_path +
+                     ": cannot open weights manifest (run scripts/setup.sh, or pass --models DIR "
+                     "/ set POSEFER_MODELS)");
+  }
+  json manifest;
+  try {
+    in >> manifest;
+  } catch (const json::exception& e) {
+    throw InputError(manifest_path + ": malformed weights manifest: " + e.what());
+  }
+  POSEFER_CHECK_INPUT(manifest.is_array() && !manifest.empty(), manifest_path,
+                      ": weights manifest must be a non-empty JSON array of groups");
+  read_weight_groups(manifest, manifest_path, out);
   return out;
 }
 

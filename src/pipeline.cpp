@@ -143,7 +143,8 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   if (job.resume) {
     trainer.resume(ckpt);
   } else if (job.config.model.cls_arch != "vgg19" && job.config.pretrained != "none") {
-    const std::string dir = job.config.pretrained.empty() ? default_faceapi_model_dir() : job.config.pretrained;
+    const std::string dir = job.config.pretrained.empty() ? default_pretrained_dir(job.config.model.cls_arch)
+                                                             : job.config.pretrained;
     load_pretrained_backbone(*trainer.model().cls, dir);
     if (main_rank) spdlog::info("C_exp backbone ({}): pretrained weights from {}", job.config.model.cls_arch, dir);
   }

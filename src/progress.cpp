@@ -43,7 +43,7 @@ void ProgressBar::update(int64_t done, const std::string& suffix, double units) 
   done = std::max<int64_t>(done, 0);
   if (total_ > 0) done = std::min(done, total_);
   done_ = done;
-  units_ = units < 0 ? static_cast<double>(done) : units;
+  units_ = units < 0 ? static_cast<double>(std::max<int64_t>(0, done - options_.resumed_from)) : units;
   suffix_ = suffix;
   if (!options_.enabled || finished_) return;
 
@@ -80,7 +80,8 @@ void ProgressBar::finish(const std::string& suffix) {
 
 std::string ProgressBar::render(int64_t done, double elapsed_s, double units,
                                 const std::string& suffix) const {
-  if (units < 0) units = static_cast<double>(done);
+  const int64_t this_run = std::max<int64_t>(0, done - options_.resumed_from);  // resumed runs
+  if (units < 0) units = static_cast<double>(this_run);
   std::string line = label_;
   if (!line.empty()) line += ' ';
 
@@ -109,8 +110,9 @@ std::string ProgressBar::render(int64_t done, double elapsed_s, double units,
 
   line += "  " + format_duration(elapsed_s);
   if (total_ > 0) {
-    const double eta = done > 0 ? elapsed_s * static_cast<double>(total_ - done) / static_cast<double>(done)
-                                : -1.0;
+    const double eta = this_run > 0
+                           ? elapsed_s * static_cast<double>(total_ - done) / static_cast<double>(this_run)
+                           : -1.0;
     line += '<' + format_duration(eta);
   }
   if (!suffix.empty()) line += " | " + suffix;

@@ -252,6 +252,27 @@ std::vector<int64_t> classifier_pose_mirror(const TrainConfig& config, const std
   return pose_mirror(config.flip.empty() ? "auto" : config.flip, pose_names);
 }
 
+torch::Tensor classifier_pose_mask(const TrainConfig& config, const std::vector<std::string>& pose_names) {
+  if (config.cls_train_poses.empty()) return {};
+  std::string known;
+  for (const auto& n : pose_names) known += (known.empty() ? "" : ", ") + n;
+  auto mask = torch::zeros({static_cast<int64_t>(pose_names.size())}, torch::kBool);
+  std::stringstream list(config.cls_train_poses);
+  std::string name;
+  int count = 0;
+  while (std::getline(list, name, ',')) {
+    const auto it = std::find(pose_names.begin(), pose_names.end(), name);
+    POSEFER_CHECK_CONFIG(it != pose_names.end(), "--cls-train-poses: unknown pose '", name,
+                         "' (this data set's poses: ", known, ")");
+    const auto i = it - pose_names.begin();
+    POSEFER_CHECK_CONFIG(!mask[i].item<bool>(), "--cls-train-poses: pose '", name, "' listed twice");
+    mask[i] = true;
+    ++count;
+  }
+  POSEFER_CHECK_CONFIG(count > 0, "--cls-train-poses: no pose named in '", config.cls_train_poses, "'");
+  return mask;
+}
+
 Trainer::Trainer(TrainConfig config, std::string run_dir, std::vector<std::string> expression_names,
                  std::vector<std::string> pose_names, std::shared_ptr<DistContext> dist)
     : config_(std::move(config)),
@@ -284,6 +305,9 @@ Trainer::Trainer(TrainConfig config, std::string run_dir, std::vector<std::strin
   }
   if (!config_.flip.empty()) pose_mirror_ = pose_mirror(config_.flip, pose_names);
   cls_pose_mirror_ = classifier_pose_mirror(config_, pose_names);
+  cls_pose_mask_ = classifier_pose_mask(config_, pose_names);
+  // A rank without an allowed pose in its shard would skip C_exp's synchronised step.
+  POSEFER_CHECK_CONFIG(!cls_pose_mask_.defined() || !dist_, "--cls-train-poses runs in one process (not with --nproc)");
   state_.expression_names = std::move(expression_names);
   state_.pose_names = std::move(pose_names);
   if (!run_dir_.empty()) {
@@ -513,18 +537,21 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
       ps.push_back(p2);
     }
   }
+  if (cls_pose_mask_.defined()) {
+    // The unseen-poses protocol: C_exp's real faces only at the poses it may see.
+    const auto keep = cls_pose_mask_.to(ps[0].device()).index_select(0, ps[0]).nonzero().squeeze(1);
+    xs[0] = xs[0].index_select(0, keep.to(xs[0].device()));
+    es[0] = es[0].index_select(0, keep.to(es[0].device()));
+    ps[0] = ps[0].index_select(0, keep);
+  }
+  const int64_t b = es[0].size(0);  // C_exp's real faces in this step
+  if (b == 0 && !use_gen) return s;  // none at an allowed pose, nothing generated: no C_exp step
   m.opt_cls->zero_grad();
   auto forward_cls = [&](const torch::Tensor& in) {
     if (in.dim() != 2) return m.cls->forward(in);
-    // Cached features of a frozen backbone (fit): only C_exp's head runs.
-    ClassifierOutput o;
-    auto h = m.cls->fc->forward(in);
-    o.expression = m.cls->expression_head->forward(h);
-    if (m.cls->pose_head) o.pose = m.cls->pose_head->forward(h);
-    return o;
+    return m.cls->heads(in);  // cached features of a frozen backbone (fit): only the heads run
   };
   auto all_e = torch::cat(es, 0), all_p = torch::cat(ps, 0);
-  const int64_t b = x.size(0);
   const int64_t n_gen = all_e.size(0) - b;
   const double ls = L.label_smoothing;
   // Mean CE of the rows [start, start + len) of the labels, given their logits `o`.
@@ -533,7 +560,9 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
     if (o.pose.defined()) c = c + L.pose_cls * classification_ce(o.pose, all_p.narrow(0, start, len), ls);
     return c;
   };
-  const auto [w_real, w_gen] = classifier_loss_weights(L.gen_share, b, std::max<int64_t>(n_gen, 0));
+  // No real face at an allowed pose in this batch: the generated faces alone.
+  const auto [w_real, w_gen] = b > 0 ? classifier_loss_weights(L.gen_share, b, std::max<int64_t>(n_gen, 0))
+                                     : std::pair<double, double>{0.0, 1.0};
   torch::Tensor real_logits;
   if (use_gen && L.cls_bn == "real") {
     // Generated faces in their own pass: their batch statistics normalise them, but the running
@@ -541,10 +570,13 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
     // running statistics in place, which the first pass's backward needs unchanged: each pass
     // is differentiated before the next, the gradients summed (and all-reduced once).
     const double share = static_cast<double>(shard.size) / static_cast<double>(global_size);
-    const auto out_r = forward_cls(xs[0]);
-    const auto c_real = ce(out_r, 0, b);
-    (c_real * (w_real * share)).backward();
-    real_logits = out_r.expression.detach();
+    if (b > 0) {
+      const auto out_r = forward_cls(xs[0]);
+      const auto c_real = ce(out_r, 0, b);
+      (c_real * (w_real * share)).backward();
+      real_logits = out_r.expression.detach();
+      s.c_real = c_real.item<double>();
+    }
     std::vector<torch::Tensor> kept;
     for (const auto& buf : m.cls->buffers()) kept.push_back(buf.clone());
     const auto out_g = forward_cls(torch::cat(std::vector<torch::Tensor>(xs.begin() + 1, xs.end()), 0));
@@ -562,7 +594,6 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
       }
       dist_->all_reduce_sum(grads);
     }
-    s.c_real = c_real.item<double>();
     s.c_gen = c_gen.item<double>();
   } else {
     // Real and generated faces in one batch (shared batch-norm statistics).
@@ -572,7 +603,7 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
                          out.pose.defined() ? out.pose.narrow(0, start, len) : torch::Tensor()};
       return ce(o, start, len);
     };
-    const auto c_real = part(0, b);
+    const auto c_real = b > 0 ? part(0, b) : torch::zeros({}, out.expression.options());
     auto c_loss = c_real;
     if (use_gen) {
       const auto c_gen = part(b, n_gen);
@@ -580,11 +611,11 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
       s.c_gen = c_gen.item<double>();
     }
     backward_synced(c_loss, *m.cls);
-    real_logits = out.expression.narrow(0, 0, b).detach();
+    if (b > 0) real_logits = out.expression.narrow(0, 0, b).detach();
     s.c_real = c_real.item<double>();
   }
   m.opt_cls->step();
-  s.c_acc = argmax_accuracy(real_logits, e).item<double>();
+  if (b > 0) s.c_acc = argmax_accuracy(real_logits, es[0]).item<double>();
   if (!dist_) return s;
   // The cross term is a mean over partner rows, not over the batch: weight it by this rank's
   // share of the partner rows instead (undoing the batch share applied below).
@@ -669,15 +700,14 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
   // A frozen pretrained backbone without augmentation or GAN sees the same images every epoch:
   // its features are computed once and the steps train only the head (seconds per epoch).
   torch::Tensor features;
-  if (!config_.train_gan && model_->cls->backbone && config_.optim.cls_backbone_lr == 0 && !config_.augment.any()) {
+  if (!config_.train_gan && model_->cls->has_backbone() && config_.optim.cls_backbone_lr == 0 && !config_.augment.any()) {
     torch::NoGradGuard no_grad;
     model_->cls->eval();
     const auto dtype = model_->gen->parameters().front().scalar_type();
     std::vector<torch::Tensor> parts;
     for (int64_t start = 0; start < n; start += 256) {
       auto rows = torch::arange(start, std::min<int64_t>(n, start + 256), torch::kInt64);
-      parts.push_back(model_->cls->backbone->forward(
-          faceapi_input_from_model_range(train.batch_images(rows).to(device_, dtype))));
+      parts.push_back(model_->cls->backbone_features(train.batch_images(rows).to(device_, dtype)));
     }
     features = torch::cat(parts, 0);
     model_->cls->train();
@@ -687,6 +717,8 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
   ProgressOptions popt;
   popt.enabled = config_.progress && main_rank;
   popt.unit = "img";
+  // A resumed run's ETA comes from this run's pace over the steps still to do.
+  popt.resumed_from = state_.epoch * steps_per_epoch + state_.step_in_epoch;
   const int64_t total_steps = steps_per_epoch * config_.epochs;
   ProgressBar bar("train", total_steps, popt);
   TrainResult result;

@@ -70,6 +70,14 @@ run_expect(TRUE out ${POSEFER} train --preset fer2013 --help)
 expect_contains("${out}" "cmu: CMU Face Images")
 string(REGEX MATCH "--cls-arch TEXT:[^\n]*" arch_line "${out}")
 expect_contains("${arch_line}" "faceapi")
+# GENKI's preset runs on human's faceres backbone; experiment takes presets as train does.
+run_expect(TRUE out ${POSEFER} train --preset genki --help)
+string(REGEX MATCH "--cls-arch TEXT:[^\n]*" arch_line "${out}")
+expect_contains("${arch_line}" "=faceres")
+run_expect(TRUE out ${POSEFER} experiment --preset cmu --help)
+string(REGEX MATCH "--cls-arch TEXT:[^\n]*" arch_line "${out}")
+expect_contains("${arch_line}" "=faceapi")
+expect_contains("${out}" "unseen-poses")
 run_expect(FALSE out ${POSEFER} train --preset imagenet --data cmu:x --out ${WORK}/r0)
 expect_contains("${out}" "--preset")
 expect_contains("${out}" "imagenet")
@@ -108,6 +116,10 @@ foreach(f config.json split.json log.csv epochs.csv checkpoint.pt eval.json eval
     message(FATAL_ERROR "train did not write ${f}")
   endif()
 endforeach()
+# The unseen-poses protocol's classifier: a pose the data set does not have is named.
+run_expect(FALSE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/tp --epochs 1 --no-gan --k 0
+           --cls-train-poses p0,sideways --fold 0/2 --image-size 32 --batch 4 --cls-width 0.05 --no-progress --threads 1)
+expect_contains("${out}" "--cls-train-poses: unknown pose 'sideways' (this data set's poses: p0, p1)")
 # The face-api backbone (random weights: --pretrained none) with augmentation, validation
 # people carved from the training part, and selection on them: evaluate then loads best.pt.
 run_expect(FALSE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/noval --epochs 1 --select-on-val

@@ -89,7 +89,7 @@ TEST(Config, NewClassifierSettingsAreRangeChecked) {
   EXPECT_THROW_MSG(c.validate(), ConfigError, "'official' split has its own validation part");
   c = TrainConfig();
   c.model.cls_arch = "resnet";
-  EXPECT_THROW_MSG(c.validate(), ConfigError, "cls_arch must be vgg19 or faceapi, got 'resnet'");
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "cls_arch must be vgg19, faceapi or faceres, got 'resnet'");
   c = TrainConfig();
   c.pretrained = "/models";
   EXPECT_THROW_MSG(c.validate(), ConfigError, "not to vgg19");

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -148,6 +149,50 @@ TEST_F(ExperimentTest, BadSettingsAreRefused) {
   job.protocol = "kn-curve";
   job.ks = {0, -1};
   EXPECT_THROW_MSG(run_experiment(job), ConfigError, "k must be in [0, 100], got -1");
+  job.protocol = "unseen-poses";
+  EXPECT_THROW_MSG(run_experiment(job), ConfigError, "unseen-poses needs --cls-train-poses");
+  job.base.config.cls_train_poses = "left";
+  job.seeds = 0;
+  EXPECT_THROW_MSG(run_experiment(job), ConfigError, "seeds must be in [1, 20], got 0");
+}
+
+TEST(UnseenPoses, AccuracyOverThePosesNotTrainedOn) {
+  ClassificationReport r;
+  r.group_names = {"straight", "left", "right", "up"};
+  r.group_accuracy = {0.9, 0.5, 0.25, std::nan("")};
+  r.group_count = {10, 4, 4, 0};
+  EXPECT_DOUBLE_EQ(unseen_pose_accuracy(r, "straight"), (0.5 * 4 + 0.25 * 4) / 8);
+  EXPECT_DOUBLE_EQ(unseen_pose_accuracy(r, "straight,left"), 0.25);
+  EXPECT_TRUE(std::isnan(unseen_pose_accuracy(r, "straight,left,right")));  // "up" has no face
+}
+
+TEST_F(ExperimentTest, UnseenPosesTrainsBothConfigurationsPerSeed) {
+  const auto dir = test::fresh_dir("unseen");
+  const auto m = test::write_face_manifest(dir / "faces", 4, {"happy", "sad"}, {"left", "right"});
+  ExperimentJob job = tiny_experiment("unseen-poses", m, dir / "exp");
+  job.seeds = 2;
+  job.grid_subjects = 0;
+  job.base.config.cls_train_poses = "left";
+  job.base.config.select_on_val = true;  // the protocol turns selection off
+  const ExperimentResult r = run_experiment(job);
+  ASSERT_FALSE(r.interrupted);
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_EQ(r.rows[0].name, "real + generated (k = 1)");
+  EXPECT_EQ(r.rows[0].fold_accuracy.size(), 2u);  // one per seed
+  for (const char* run : {"seed1", "seed1_k0", "seed2", "seed2_k0"}) {
+    const auto config = nlohmann::json::parse(read_text_file((fs::path(job.out) / run / "config.json").string()));
+    EXPECT_EQ(config.at("cls_train_poses"), "left") << run;
+    EXPECT_EQ(config.at("select_on_val"), false) << run;
+    EXPECT_EQ(config.at("data").at("fold"), "0/2") << run;
+  }
+  const auto summary = nlohmann::json::parse(read_text_file((fs::path(job.out) / "summary.json").string()));
+  const auto& u = summary.at("unseen_poses");
+  EXPECT_EQ(u.at("seeds"), 2);
+  ASSERT_EQ(u.at("real_only_per_seed").size(), 2u);
+  const double g0 = u.at("with_generated_per_seed")[0].get<double>() - u.at("real_only_per_seed")[0].get<double>();
+  const double g1 = u.at("with_generated_per_seed")[1].get<double>() - u.at("real_only_per_seed")[1].get<double>();
+  EXPECT_NEAR(u.at("gain_mean").get<double>(), (g0 + g1) / 2, 1e-9);
+  EXPECT_NE(read_text_file(r.report).find("Accuracy on the poses C_exp never saw"), std::string::npos);
 }
 
 }  // namespace

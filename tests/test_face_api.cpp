@@ -104,10 +104,10 @@ TEST(FaceApiWeights, BadManifests) {
                                                {"weights", {json{{"name", "x"},
                                                                  {"shape", {4}},
                                                                  {"dtype", "float32"},
-                                                                 {"quantization", {{"dtype", "float16"}}}}}}}})
+                                                                 {"quantization", {{"dtype", "int4"}}}}}}}})
                                  .dump());
   EXPECT_THROW_MSG(load_faceapi_weights((dir / "q.json").string()), InputError,
-                   "unsupported quantization dtype 'float16'");
+                   "unsupported quantization dtype 'int4'");
 }
 
 TEST(FaceApiWeights, TfLayoutsMapToTorch) {

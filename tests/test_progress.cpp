@@ -47,6 +47,20 @@ TEST(ProgressBar, RenderFullLine) {
             "train e3/40 [#######>            ] 150/400  31.2 img/s  45s<1m15s | L1 0.213 D 1.38");
 }
 
+TEST(ProgressBar, ResumedRunsEtaComesFromThisRunsPace) {
+  // A run resumed at 300/400 that did 50 more steps in 10 s: 50 steps to go take 10 s (the old
+  // arithmetic, 10 * 50 / 350, said 1 s), and the rate counts this run's 50 steps only.
+  std::ostringstream os;
+  ProgressOptions o = options_for(os);
+  o.enabled = false;
+  o.resumed_from = 300;
+  ProgressBar bar("train", 400, o);
+  const std::string line = bar.render(350, 10.0, -1, "");
+  EXPECT_NE(line.find("350/400  5.0 it/s  10s<10s"), std::string::npos) << line;
+  // Nothing done yet in this run: unknown, not "0s".
+  EXPECT_NE(bar.render(300, 2.0, -1, "").find("2s<--"), std::string::npos);
+}
+
 TEST(ProgressBar, RenderPieces) {
   std::ostringstream os;
   ProgressOptions o = options_for(os);

@@ -646,5 +646,47 @@ TEST_F(TrainerTest, RealOnlyBatchNormStatisticsIgnoreGeneratedFaces) {
   EXPECT_FALSE(torch::allclose(shared, alone, 1e-6, 1e-7));
 }
 
+
+TEST(ClassifierPoses, MaskNamesThePosesAndRefusesUnknownOnes) {
+  TrainConfig cfg = test::tiny_train_config();
+  EXPECT_FALSE(classifier_pose_mask(cfg, kPose).defined());  // "" = every pose
+  cfg.cls_train_poses = "right";
+  const auto mask = classifier_pose_mask(cfg, kPose);
+  ASSERT_EQ(mask.numel(), 2);
+  EXPECT_FALSE(mask[0].item<bool>());
+  EXPECT_TRUE(mask[1].item<bool>());
+  cfg.cls_train_poses = "right,left";
+  EXPECT_TRUE(classifier_pose_mask(cfg, kPose).all().item<bool>());
+  cfg.cls_train_poses = "up";
+  EXPECT_THROW_MSG(classifier_pose_mask(cfg, kPose), ConfigError, "unknown pose 'up' (this data set's poses: left, right)");
+  cfg.cls_train_poses = "left,left";
+  EXPECT_THROW_MSG(classifier_pose_mask(cfg, kPose), ConfigError, "pose 'left' listed twice");
+  cfg.cls_train_poses = ",";
+  EXPECT_THROW_MSG(classifier_pose_mask(cfg, kPose), ConfigError, "unknown pose ''");
+}
+
+TEST_F(TrainerTest, ClassifierTrainsOnlyOnRealFacesAtItsPoses) {
+  // --cls-train-poses left: a batch of right-pose photos leaves C_exp untouched on real faces
+  // alone; one left photo in it moves C_exp; generated faces (at every pose) train it anyway.
+  const auto x = test::blob_faces(4, 32, 5);
+  const auto e = torch::tensor({0, 1, 2, 0}, torch::kInt64);
+  auto moved = [&](const torch::Tensor& p, int k) {
+    TrainConfig cfg = test::tiny_train_config();
+    cfg.cls_train_poses = "left";
+    cfg.gen_k = k;
+    cfg.gen_warmup = 0;
+    cfg.train_gan = k > 0;
+    Trainer t(cfg, "", kExpr, kPose);
+    const auto before = t.model().cls->expression_head->weight.clone();
+    const auto losses = t.train_step(x, e, p, 0);
+    EXPECT_TRUE(std::isfinite(losses.c_real)) << k;
+    return !torch::equal(before, t.model().cls->expression_head->weight);
+  };
+  const auto all_right = torch::ones({4}, torch::kInt64);
+  EXPECT_FALSE(moved(all_right, 0));
+  EXPECT_TRUE(moved(torch::tensor({1, 0, 1, 1}, torch::kInt64), 0));
+  EXPECT_TRUE(moved(all_right, 1));
+}
+
 }  // namespace
 }  // namespace posefer

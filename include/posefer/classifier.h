@@ -1,9 +1,10 @@
 // C_exp: the expression classifier (paper §4.2: VGG-19), with an optional pose head.
 //
-// cls_arch "faceapi": face-api's FaceFeatureExtractor as the backbone (`backbone`, 256-d
-// features; images go through faceapi_input_from_model_range), dropout cls_dropout, and the
-// linear heads on the features. Its pretrained weights are loaded by the caller
-// (load_pretrained_backbone); the constructor never reads files.
+// Pretrained backbones (the constructor never reads files; load_pretrained_backbone does):
+// cls_arch "faceapi": face-api's FaceFeatureExtractor (`backbone`, 256-d features; images go
+// through faceapi_input_from_model_range); "faceres": human's faceres MobileNet-v1 (`faceres`,
+// 1024-d features at backbone_side px; faceres_input_from_model_range). Then dropout
+// cls_dropout and the linear heads on the features.
 //
 // Input x float [B, C, N, N] in [-1, 1]. Layout: 5 blocks of 3x3 convs (2, 2, 4, 4, 4 convs;
 // 64, 128, 256, 512, 512 channels x cls_width), ReLU (and batch norm when cls_batch_norm),
@@ -22,6 +23,7 @@
 #include "posefer/config.h"
 #include "posefer/distributed.h"
 #include "posefer/face_feature_extractor.h"
+#include "posefer/faceres_net.h"
 
 namespace posefer {
 
@@ -36,6 +38,12 @@ struct ClassifierImpl : torch::nn::Module {
 
   ModelConfig config;
   std::shared_ptr<DistContext> sync_bn;  // null = plain batch norm
+  // Whether C_exp has a pretrained backbone (faceapi, faceres).
+  bool has_backbone() const { return !backbone.is_empty() || !faceres.is_empty(); }
+  // The pretrained backbone's features of x (model range, as forward): float [B, D].
+  torch::Tensor backbone_features(const torch::Tensor& x);
+  // The heads on backbone features (dropout, expression and pose logits).
+  ClassifierOutput heads(const torch::Tensor& features);
   // Parameters of the pretrained backbone (empty for vgg19), for their own learning rate.
   std::vector<torch::Tensor> backbone_parameters();
   // The other parameters (the whole net for vgg19).
@@ -43,6 +51,7 @@ struct ClassifierImpl : torch::nn::Module {
 
   torch::nn::Sequential features{nullptr};   // vgg19
   FaceFeatureExtractor backbone{nullptr};    // faceapi
+  FaceResNet faceres{nullptr};               // faceres (registered as "backbone" too)
   torch::nn::Sequential fc{nullptr};
   torch::nn::Linear expression_head{nullptr};
   torch::nn::Linear pose_head{nullptr};
@@ -56,9 +65,17 @@ TORCH_MODULE(Classifier);
 ClassifierOutput classifier_probabilities(ClassifierImpl& cls, const torch::Tensor& x, bool tta_flip,
                                           const std::vector<int64_t>& pose_mirror);
 
-// Loads face-api's expression model's feature extractor (face_expression_model in `model_dir`)
-// into a faceapi classifier's backbone. Throws ConfigError for a vgg19 classifier, InputError
-// naming the file when the weights are missing or malformed.
+// Loads the pretrained backbone's weights from `model_dir`: faceapi: face-api's expression
+// model's feature extractor (face_expression_model); faceres: human's models/faceres.json.
+// Throws ConfigError for a vgg19 classifier, InputError naming the file when the weights are
+// missing or malformed.
 void load_pretrained_backbone(ClassifierImpl& cls, const std::string& model_dir);
+
+// The model folder setup installs for `cls_arch`'s weights: faceapi: default_faceapi_model_dir();
+// faceres: default_human_model_dir(). Throws ConfigError for vgg19.
+std::string default_pretrained_dir(const std::string& cls_arch);
+
+// The side a faceres backbone runs at for `config` (backbone_side, or its default).
+int64_t faceres_side(const ModelConfig& config);
 
 }  // namespace posefer

@@ -36,10 +36,14 @@ struct ModelConfig {
   // runs step by step). Not part of checkpoint compatibility (no weights depend on it).
   double cls_dropout = 0.5;
   // C_exp's layout: "vgg19" (the paper's VGG-19 from scratch, sized by cls_width) | "faceapi"
-  // (face-api's FaceFeatureExtractor, 256-d features at 112 px RGB, pretrained on faces; the
-  // images are resized to 112 and grey is repeated to RGB inside the net; cls_width and
-  // cls_batch_norm do not apply). Part of checkpoint compatibility.
+  // (face-api's FaceFeatureExtractor, 256-d features at 112 px RGB, pretrained on faces' expressions)
+  // | "faceres" (human's faceres MobileNet-v1, 1024-d features, pretrained on face identity,
+  // never on expressions). Pretrained backbones resize the images inside the net and repeat grey
+  // to RGB; cls_width and cls_batch_norm do not apply. Part of checkpoint compatibility.
   std::string cls_arch = "vgg19";
+  // Side the faceres backbone resizes faces to (0 = its default, 112; 32..512). faceapi always
+  // runs at 112. Part of checkpoint compatibility.
+  int backbone_side = 0;
 
   bool operator==(const ModelConfig& o) const;
   bool operator!=(const ModelConfig& o) const { return !(*this == o); }
@@ -180,6 +184,10 @@ struct TrainConfig {
   // $POSEFER_MODELS or the npm package setup installs) | "none" = random initialisation.
   std::string pretrained;
   bool train_gan = true;         // false: train only C_exp on real images (the k = 0 baseline, ~5x faster)
+  // Poses of the real faces C_exp trains on: comma-separated pose names ("" = all). G still
+  // trains on every pose; generated faces (k > 0) come at every pose. The unseen-poses protocol
+  // (issue: does G's synthesis at poses C_exp never saw help?).
+  std::string cls_train_poses;
   // Flip augmentation: each training photo (with its cross-reconstruction partner) is mirrored
   // left-right half the time and its pose becomes the mirrored pose: "" = off | "auto" (left <->
   // right by name) | "a:b,c:d" (pose pairs; see pose_mirror in labels.h). With few people, G

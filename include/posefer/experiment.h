@@ -12,6 +12,15 @@
 //                   paper: 80/20 on BU-3DFE's 35 views x 6 expressions): joint/ and k0/.
 //   kn-curve        the paper's Fig. 5: fold 0 of K for each k in ks (k = 0: real faces only),
 //                   in k<k>/.
+//   unseen-poses    does G's synthesis at poses C_exp never saw help? Fold 0 of K, for `seeds`
+//                   training seeds (base seed, +1, ...): C_exp's real faces only at the poses
+//                   base.config.cls_train_poses names (e.g. CMU "straight"), G trained on every
+//                   pose of the training people and its k generated faces at every pose
+//                   (seed<s>/), against the same C_exp on those real faces alone
+//                   (seed<s>_k0/); no epoch selection (no real face at an unseen pose is used
+//                   for any choice); the test covers every pose of the held-out people. Tables
+//                   are means over the seeds; summary.json's "unseen_poses" holds the accuracy
+//                   on the unseen poses (mean, sd) and the paired gain per seed.
 //   cross-dataset   the joint model on data set A (a/, split as given by base.config.data.fold),
 //                   k generated faces per training image of B by A's generator (augment/, see
 //                   augment.h), then B's classifier on real faces (b_real/) and on real +
@@ -38,6 +47,10 @@
 
 namespace posefer {
 
+// Accuracy over the test faces whose pose (report group) is not in `train_poses` (comma-separated
+// names): the group accuracies weighted by their counts; NaN when no such face was tested.
+double unseen_pose_accuracy(const ClassificationReport& report, const std::string& train_poses);
+
 // The protocol names above, in that order.
 const std::vector<std::string>& experiment_protocols();
 
@@ -48,7 +61,8 @@ struct ExperimentJob {
   std::string data_b;            // cross-dataset: B's "<kind>:<path>" (split "official")
   int64_t max_train_b = 0;       // cross-dataset: at most this many B training images (0 = all)
   std::string out;               // experiment folder
-  int folds = 5;                 // multipie-5fold and kn-curve: K
+  int folds = 5;                 // multipie-5fold, kn-curve and unseen-poses: K
+  int seeds = 3;                 // unseen-poses: training seeds per configuration
   double train_fraction = 0.8;   // bu3dfe-35: share of people in training
   std::vector<int> ks{0, 1, 5, 10, 15, 20};  // kn-curve: the k values
   bool peer = true;              // add face-api's row when its weights are installed
@@ -60,7 +74,7 @@ struct ExperimentJob {
 struct ExperimentRow {
   std::string name;              // e.g. "real + generated (k = 1)"
   ClassificationReport report;   // mean over folds for the cross-validation protocols
-  std::vector<double> fold_accuracy;  // per fold (one value without folds)
+  std::vector<double> fold_accuracy;  // per fold (unseen-poses: per seed; one value without either)
 };
 
 struct ExperimentResult {

@@ -17,6 +17,9 @@ struct ProgressOptions {
   std::ostream* out = nullptr;   // nullptr = std::cerr
   bool force_tty = false;        // treat `out` as a terminal (tests)
   std::string unit = "it";       // rate unit, e.g. "img"
+  // Work done before this process started (a resumed run): counted in done/total, left out of
+  // the rate (when units are not given) and of the ETA, which come from this run's pace alone.
+  int64_t resumed_from = 0;
 };
 
 class ProgressBar {

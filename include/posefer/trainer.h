@@ -128,6 +128,11 @@ double classifier_lr(const OptimConfig& optim, double epoch_pos, int epochs);
 // "auto" when empty); empty when neither is on.
 std::vector<int64_t> classifier_pose_mirror(const TrainConfig& config, const std::vector<std::string>& pose_names);
 
+// Which poses' real faces C_exp trains on (TrainConfig::cls_train_poses, comma-separated names):
+// bool [P], true = trained on; undefined when every pose is. Throws ConfigError naming an unknown
+// or repeated pose (with the data set's poses) or an empty list.
+torch::Tensor classifier_pose_mask(const TrainConfig& config, const std::vector<std::string>& pose_names);
+
 class Trainer {
  public:
   // Builds the model from config (seeded with config.seed). `run_dir` may be empty (no files).
@@ -188,6 +193,7 @@ class Trainer {
   std::mt19937_64 shuffle_rng_;
   std::vector<int64_t> pose_mirror_;  // flip augmentation's pose map (empty = off)
   std::vector<int64_t> cls_pose_mirror_;  // C_exp's augmentation / test-time flip pose map
+  torch::Tensor cls_pose_mask_;           // poses of C_exp's real faces (undefined = all)
   at::Generator step_rng_;
   std::shared_ptr<DistContext> dist_;  // null for one process (W = 1)
   // The current step's global batch size and shard (set by shard_step for the draws).

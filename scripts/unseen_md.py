@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Writes the "Unseen poses" section of docs/RESULTS.md and the unseen_poses_<name> keys of
+docs/results/headline.json from finished `posefer experiment --protocol unseen-poses` folders
+(scripts/run_unseen_poses.sh): their summary.json, per_pose.csv and command.txt.
+
+Usage: scripts/unseen_md.py NAME=RUN_DIR [NAME=RUN_DIR ...] [--md docs/RESULTS.md] [--headline docs/results/headline.json]
+e.g.   scripts/unseen_md.py cmu=runs/unseen_cmu
+The section sits between the markers below; the rest of RESULTS.md is left as it is. Nothing here
+chooses a setting: the protocol's runs train fixed epochs and their test figures are only reported.
+"""
+import csv
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from presets_md import read  # noqa: E402  (one reader of optional files for the results scripts)
+
+BEGIN = "<!-- unseen:begin (scripts/unseen_md.py) -->"
+END = "<!-- unseen:end -->"
+
+
+def fmt(x):
+    return "-" if x is None else f"{x:.1f}"
+
+
+def section(runs):
+    out = [BEGIN, "## Unseen poses: do generated faces help at poses C_exp never saw?\n",
+           "`posefer experiment --protocol unseen-poses`: C_exp's real training faces come from the listed "
+           "pose(s) only; G trains on every pose of the training people and adds generated faces at every "
+           "expression x pose (real + generated); against it, the same C_exp on the same real faces alone "
+           "(real only). The held-out people are tested at every pose. Each seed trains both, so the gain "
+           "is paired per seed (mean ± sd over seeds). Fixed epochs: nothing is chosen on any image.\n"]
+    for name, d in runs:
+        s = json.loads(read(os.path.join(d, "summary.json")))
+        u = s["unseen_poses"]
+        out.append(f"### {name}: {s['data']}, real faces at `{u['train_poses']}` only\n")
+        out.append("| accuracy on the unseen poses, % | real + generated | real only | gain (points, paired) |")
+        out.append("|---|---|---|---|")
+        out.append(f"| {u['seeds']} seeds, mean ± sd | {fmt(u['with_generated'])} ± {fmt(u['with_generated_sd'])} | "
+                   f"{fmt(u['real_only'])} ± {fmt(u['real_only_sd'])} | {u['gain_mean']:+.1f} ± {fmt(u['gain_sd'])} |")
+        per_seed = " ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(u["with_generated_per_seed"], u["real_only_per_seed"]))
+        out.append(f"\nPer seed (real + generated / real only): {per_seed}.\n")
+        syn = s.get("synthesis")
+        if syn:
+            out.append(
+                f"The generator behind these faces (seed {u.get('first_seed', 1)}'s G on the {syn['subjects']} test people, "
+                f"{syn['pairs']} faces at new expressions x poses, scored by `posefer experiment`'s judges): the target "
+                f"expression is read on {100 * syn['expression_match']:.1f}% of them (chance {100 * syn['expression_match_chance']:.0f}%), "
+                f"the target pose on {100 * syn['pose_match']:.1f}% (chance {100 * syn['pose_match_chance']:.0f}%), the person on "
+                f"{100 * syn['identity_judge_accuracy']:.1f}% (real photos {100 * syn['identity_judge_real']:.1f}%); L1 to the true "
+                f"photo {syn['l1']:.4f} against {syn['copy_l1']:.4f} for the input left unchanged. Most generated faces "
+                "therefore carry an expression label they do not show.\n")
+        rows = list(csv.reader(open(os.path.join(d, "per_pose.csv"))))
+        if rows:
+            out.append("Expression accuracy per pose (mean over the seeds; test people at every pose):\n")
+            out.append("| " + " | ".join(rows[0]) + " |")
+            out.append("|" + "---|" * len(rows[0]))
+            for r in rows[1:]:
+                out.append("| " + " | ".join(r) + " |")
+        cmd = read(os.path.join(d, "command.txt"))
+        if cmd:
+            cmd = "build/posefer " + cmd.strip().split(" ", 1)[1]  # whichever copy of the binary ran it
+            out.append("\nCommand (`scripts/run_unseen_poses.sh`):\n\n```\n" + cmd.strip() + "\n```\n")
+    out.append(END)
+    return "\n".join(out) + "\n"
+
+
+def main(argv):
+    md_path, headline_path, runs = "docs/RESULTS.md", "docs/results/headline.json", []
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("--md", "--headline"):
+            if argv[i] == "--md":
+                md_path = argv[i + 1]
+            else:
+                headline_path = argv[i + 1]
+            i += 2
+            continue
+        name, _, d = argv[i].partition("=")
+        if not d or not os.path.isfile(os.path.join(d, "summary.json")):
+            sys.exit(f"unseen_md.py: {argv[i]}: expected NAME=RUN_DIR with a finished experiment (summary.json)")
+        runs.append((name, d))
+        i += 1
+    if not runs:
+        sys.exit(__doc__)
+    text = section(runs)
+    md = read(md_path, "# Results\n")
+    if BEGIN in md and END in md:
+        md = md[:md.index(BEGIN)] + text.rstrip("\n") + md[md.index(END) + len(END):]
+    else:
+        marker = "<!-- presets:end -->"
+        at = md.index(marker) + len(marker) if marker in md else len(md)
+        md = md[:at] + "\n\n" + text + md[at:]
+    with open(md_path + ".tmp", "w") as f:
+        f.write(md)
+    os.replace(md_path + ".tmp", md_path)
+    head = json.loads(read(headline_path, "{}"))
+    for name, d in runs:
+        u = json.loads(read(os.path.join(d, "summary.json")))["unseen_poses"]
+        head[f"unseen_poses_{name}"] = {"seeds": u["seeds"], "train_poses": u["train_poses"],
+                                        "real_only": round(u["real_only"], 2),
+                                        "with_generated": round(u["with_generated"], 2),
+                                        "gain_mean": round(u["gain_mean"], 2), "gain_sd": round(u["gain_sd"], 2)}
+    with open(headline_path + ".tmp", "w") as f:
+        json.dump(head, f, indent=2)
+        f.write("\n")
+    os.replace(headline_path + ".tmp", headline_path)
+    print(f"wrote {md_path} (unseen poses section) and {headline_path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
