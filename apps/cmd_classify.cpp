@@ -29,6 +29,11 @@ Action add_classify(CLI::App& app) {
                   "Faces: auto (detect + align when the run trained on aligned faces, else whole), "
                   "detect (always), whole (the whole image, prepared as the run's data)")
       ->check(CLI::IsMember({"auto", "detect", "whole"}));
+  cmd->add_option("--fallback", job->fallback,
+                  "When detection finds no face: padded (detect again on the photo padded, for tight face crops), "
+                  "whole (the whole image is the face), padded,whole (both, in order) or none; the CSV's source column "
+                  "says which step found each face")
+      ->capture_default_str();
   cmd->add_option("--every", job->every, "Video: classify every n-th frame")->check(CLI::Range(1, 1000000));
   cmd->add_option("--max-frames", job->max_frames, "Video: at most this many classified frames each (0 = all)")
       ->check(CLI::NonNegativeNumber);

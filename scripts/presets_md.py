@@ -39,15 +39,15 @@ def load_run(d):
            "config": json.loads(read(os.path.join(d, "config.json"), "{}"))}
     cmd = (read(os.path.join(d, "command.txt"), "?").strip().split(" ", 1) + [""])[1]
     run["command"] = "build/posefer " + cmd
-    secs, rows = 0.0, []
+    rows = []
     try:
         with open(os.path.join(d, "epochs.csv")) as f:
             rows = list(csv.DictReader(f))
     except OSError:
         pass
-    for r in rows:
-        secs += float(r["seconds"])
-    run["train_seconds"] = secs
+    # The median epoch times the epochs: an epoch that spans a pause of the process (a run
+    # stopped with SIGSTOP while others used the cores) does not count as training time.
+    run["train_seconds"] = statistics.median(float(r["seconds"]) for r in rows) * len(rows) if rows else 0.0
     run["epochs"] = len(rows)
     m = re.findall(r"best validation accuracy: (\d+) \(([\d.]+)%\)", read(os.path.join(d, "stderr.log"), ""))
     run["best_epoch"] = int(m[-1][0]) if m else None
@@ -104,15 +104,53 @@ def r100(x):
     return None if x is None else round(100 * x, 2)
 
 
+def k_rows(root, head):
+    """The k > 0 rows (scripts/run_presets.sh with K=k): each run <preset>_k<k>_f<fold>_s<seed>
+    against the preset's own run at the same fold and seed (k = 0), paired."""
+    lines = []
+    for preset, label in (("fer2013", "FER2013 PrivateTest"), ("genki", "GENKI-4K"), ("cmu", "CMU faces, 4 expressions")):
+        by_k = {}
+        for d in sorted(glob.glob(os.path.join(root, f"{preset}_k*_s*"))):
+            m = re.search(rf"{preset}_k(\d+)_(.*)$", os.path.basename(d))
+            r, b = load_run(d), load_run(os.path.join(root, f"{preset}_{m.group(2)}"))
+            if r and b:
+                by_k.setdefault(int(m.group(1)), []).append((m.group(2), r, b))
+        for k, pairs in sorted(by_k.items()):
+            acc_k = [r["eval"]["expression"]["accuracy"] for _, r, _ in pairs]
+            acc_0 = [b["eval"]["expression"]["accuracy"] for _, _, b in pairs]
+            gains = [a - z for a, z in zip(acc_k, acc_0)]
+            if not lines:
+                lines.append("\nThe paper's method on top (k > 0 rows): the same recipe with the joint model trained beside "
+                             "C_exp (`--gan --k K --gen-width 0.25`: G's faces at random expressions x poses added to C_exp's "
+                             "training from epoch 5), against the preset's own run at the same fold and seed (k = 0); "
+                             "the epoch of both is chosen on the validation part.\n")
+                lines.append("| test | runs | k = 0 % | k > 0 % | paired gain, points | per pose, k = 0 / k > 0 % |")
+                lines.append("|---|---|---|---|---|---|")
+            g0 = pooled_groups([b["eval"]["expression"] for _, _, b in pairs])
+            gk = pooled_groups([r["eval"]["expression"] for _, r, _ in pairs])
+            per_pose = ", ".join(f"{n} {pct(a0)} / {pct(ak)}" for (n, a0, _), (_, ak, _) in zip(g0, gk))
+            lines.append(f"| {label}, k = {k} | {', '.join(n for n, _, _ in pairs)} | {over_seeds(acc_0)} | "
+                         f"{over_seeds(acc_k)} | {over_seeds(gains)} | {per_pose} |")
+            head[f"{preset}_k{k}_paired"] = {"runs": [n for n, _, _ in pairs], "k0": r100(statistics.mean(acc_0)),
+                                            f"k{k}": r100(statistics.mean(acc_k)),
+                                            "gain_mean": r100(statistics.mean(gains)),
+                                            "gain_sd": r100(statistics.stdev(gains)) if len(gains) > 1 else None}
+    if lines:
+        lines.append("")
+    return lines
+
+
 def main(root, md_path, headline_path):
     out = [BEGIN, "## Presets: `posefer train --preset fer2013|genki|cmu` on real faces\n"]
-    out.append("C_exp on face-api's pretrained face backbone (the expression model's feature extractor, "
-               "`--cls-arch faceapi`), fine-tuned with augmentation, label smoothing and a cosine schedule; "
+    out.append("C_exp on a pretrained face backbone (FER2013 and CMU: face-api's expression model's feature "
+               "extractor, `--cls-arch faceapi`; GENKI: human's identity-pretrained faceres, `--cls-arch faceres`, "
+               "chosen on fold 0's validation people, docs/presets.md), fine-tuned with augmentation, label "
+               "smoothing and a cosine schedule; "
                "the epoch is chosen on validation images only (FER2013 PublicTest; validation people carved "
                "out of each fold's training people), then the test part is scored once. Peer: face-api's "
                "own pretrained expression net on the same test images (no training). Written by "
-               "`scripts/run_presets.sh` (`scripts/presets_md.py`); times are training seconds on this "
-               "repository's 2-core machine with another run on the other core. Each run's command, "
+               "`scripts/run_presets.sh` (`scripts/presets_md.py`); times are the median epoch's training seconds "
+               "times the epochs, on this repository's 2-core machine with other runs beside. Each run's command, "
                "per-epoch log (validation accuracy per epoch) and evaluation are in `docs/results/presets/`.\n")
     head = {"fer2013_private": None, "genki4k_5fold_all": None, "cmu_5fold_expression": None,
             "cmu_5fold_pose": None, "faceapi": {}, "runs": {}}
@@ -192,6 +230,8 @@ def main(root, md_path, headline_path):
         g = pooled_groups([r["eval"]["expression"] for runs in cmu_seeds.values() for r in runs])
         out.append("\nCMU expression accuracy per pose (pooled over the folds and seeds):\n")
         out.append(table(["pose", "photos", "posefer %"], [[n, c, pct(a)] for n, a, c in g]))
+
+    out += k_rows(root, head)
 
     cmds = [r["command"] for r in fer[:1] + genki[:1] + cmu[:1]]
     if cmds:

@@ -253,7 +253,7 @@ expect_contains("${out}" "--every")
 expect_contains("${out}" "--face")
 run_expect(TRUE out ${POSEFER} classify --checkpoint ${WORK}/run --face whole --no-progress --threads 1
            ${WORK}/img/s0_e0_p0.pgm ${WORK}/img/s0_e1_p0.pgm)
-expect_contains("${out}" "path,frame,face,x,y,w,h,status,expression,confidence,p_e0,p_e1,pose,pose_confidence")
+expect_contains("${out}" "path,frame,face,x,y,w,h,status,expression,confidence,p_e0,p_e1,pose,pose_confidence,source")
 expect_contains("${out}" "${WORK}/img/s0_e1_p0.pgm,-1,-1,0,0,16,16,ok,")
 expect_contains("${out}" "classified 2 face(s) in 2 image(s)")
 run_expect(FALSE out ${POSEFER} classify --checkpoint ${WORK}/run --every 0 ${WORK}/img/s0_e0_p0.pgm)

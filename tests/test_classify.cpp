@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -36,7 +37,7 @@ namespace fs = std::filesystem;
 const std::vector<std::string> kExpressions{"angry", "happy", "sad"};
 const std::vector<std::string> kPoses{"left", "right"};
 const std::string kHeader =
-    "path,frame,face,x,y,w,h,status,expression,confidence,p_angry,p_happy,p_sad,pose,pose_confidence";
+    "path,frame,face,x,y,w,h,status,expression,confidence,p_angry,p_happy,p_sad,pose,pose_confidence,source";
 
 class ClassifyTest : public test::QuietSingleThreadTest {
  protected:
@@ -80,11 +81,11 @@ class ClassifyTest : public test::QuietSingleThreadTest {
   std::string run_;
 };
 
-std::vector<std::vector<std::string>> read_rows(const std::string& csv_path, std::string* header) {
+std::vector<std::vector<std::string>> read_rows(const std::string& csv_path, std::string* header = nullptr) {
   std::vector<std::vector<std::string>> rows;
   std::istringstream in(read_text_file(csv_path));
-  std::string line;
-  std::getline(in, *header);
+  std::string line, first;
+  std::getline(in, header ? *header : first);
   while (std::getline(in, line)) rows.push_back(data_util::split(line, ','));
   return rows;
 }
@@ -159,7 +160,7 @@ TEST_F(ClassifyTest, WholeImagesMatchTheClassifierOnTheRunsPreparation) {
   int64_t counted = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
-    ASSERT_EQ(row.size(), 15u) << i;
+    ASSERT_EQ(row.size(), 16u) << i;
     const std::string path = (imgs / names[i]).string();
     EXPECT_EQ(row[0], path);
     EXPECT_EQ(row[1], "-1");  // still image
@@ -185,6 +186,7 @@ TEST_F(ClassifyTest, WholeImagesMatchTheClassifierOnTheRunsPreparation) {
     const int64_t q = pp.argmax().item<int64_t>();
     EXPECT_EQ(row[13], kPoses[q]);
     EXPECT_NEAR(num(row[14]), pp[q].item<double>(), 1e-5);
+    EXPECT_EQ(row[15], "image");  // whole mode: the image is the face
     counted += e == 0 ? 1 : 0;
   }
   EXPECT_EQ(r.images, 3);
@@ -207,7 +209,7 @@ TEST_F(ClassifyTest, WholeImagesMatchTheClassifierOnTheRunsPreparation) {
     std::string line;
     ASSERT_TRUE(std::getline(in, line));
     const auto row = data_util::split(line, ',');
-    ASSERT_EQ(row.size(), 15u);
+    ASSERT_EQ(row.size(), 16u);
     EXPECT_EQ(row[8], rows[i][8]);
     EXPECT_NEAR(num(row[9]), num(rows[i][9]), 1e-5);
   }
@@ -229,6 +231,8 @@ TEST_F(ClassifyTest, CorruptFileInFolderIsAnUnreadableRow) {
   EXPECT_EQ(rows[1][0], (imgs / "b.png").string());
   EXPECT_EQ(rows[1][7], "unreadable");
   EXPECT_EQ(rows[1][8], "");  // no expression
+  EXPECT_EQ(rows[1].size(), rows[0].size());  // every column, empty
+  EXPECT_EQ(rows[1].back(), "");
   EXPECT_EQ(rows[2][0], (imgs / "sub" / "c.png").string());
   EXPECT_EQ(rows[2][7], "ok");
   EXPECT_EQ(r.unreadable, 1);
@@ -371,6 +375,7 @@ TEST_F(ClassifyTest, DetectModeFindsTheFaceOfADemoPhoto) {
   EXPECT_EQ(rows[0][0], photo);
   EXPECT_EQ(rows[0][2], "0");
   EXPECT_EQ(rows[0][7], "ok");
+  EXPECT_EQ(rows[0][15], "detector");
   const auto image = read_image(photo, 3);
   const double w = image.size(2), h = image.size(1);
   const double bx = num(rows[0][3]), by = num(rows[0][4]), bw = num(rows[0][5]), bh = num(rows[0][6]);
@@ -388,9 +393,72 @@ TEST_F(ClassifyTest, DetectModeFindsTheFaceOfADemoPhoto) {
   EXPECT_NEAR(bw, faces[0].box.width, 0.5);
   EXPECT_NEAR(num(rows[0][10]) + num(rows[0][11]) + num(rows[0][12]), 1.0, 1e-5);
   EXPECT_EQ(rows[1][0], blank);
-  EXPECT_EQ(rows[1][7], "no_face");
+  EXPECT_EQ(rows[1][7], "no_face");  // the default fallback (padded) finds no face in grey
   EXPECT_EQ(r.faces, 1);
   EXPECT_EQ(r.no_face, 1);
+  EXPECT_EQ(r.fallback_faces, 0);
+}
+
+TEST_F(ClassifyTest, TightFaceCropsGetAFaceThroughThePaddedFallback) {
+  // Tight crops of a real photo's face (the face fills the frame: face-api's detector misses
+  // most such crops) at several sizes and offsets: with the padded fallback every crop gets a
+  // face, found by the detector or the padded step, and the box lies on the face.
+  if (!faceapi_weights_present()) {
+    GTEST_SKIP() << "face-api weights not installed in " << default_faceapi_model_dir()
+                 << " (run scripts/setup.sh or set POSEFER_MODELS)";
+  }
+  const fs::path demo = fs::path(default_faceapi_model_dir()).parent_path() / "demo";
+  if (!fs::exists(demo / "sample2.jpg")) GTEST_SKIP() << "demo images not present: " << demo;
+  const auto photo = read_image((demo / "sample2.jpg").string(), 3);
+  const auto faces = FaceDetector().detect(photo);
+  ASSERT_EQ(faces.size(), 1u);
+  const FaceBox b = faces[0].box;
+  std::vector<std::string> crops;
+  for (double scale : {0.8, 0.95, 1.1}) {
+    for (double dx : {-0.05, 0.0, 0.05}) {
+      const double side = scale * std::max(b.width, b.height);
+      const int64_t x0 = std::llround(b.x + b.width / 2 - side / 2 + dx * side);
+      const int64_t y0 = std::llround(b.y + b.height / 2 - side / 2);
+      const int64_t n = std::llround(side);
+      const auto crop = photo.slice(1, std::max<int64_t>(0, y0), y0 + n).slice(2, std::max<int64_t>(0, x0), x0 + n);
+      crops.push_back((dir_ / ("crop" + std::to_string(crops.size()) + ".png")).string());
+      write_png(crops.back(), crop.contiguous());
+    }
+  }
+  auto run = [&](const std::string& fallback) {
+    ClassifyJob j = job(crops);
+    j.face = FaceMode::kDetect;
+    j.fallback = fallback;
+    const ClassifyResult r = run_classify_job(j);  // before the CSV is read
+    return std::make_pair(r, read_rows((dir_ / "out.csv").string()));
+  };
+  const auto [none, none_rows] = run("none");
+  const auto [padded, rows] = run("padded");
+  ASSERT_EQ(rows.size(), crops.size());
+  EXPECT_EQ(padded.faces, static_cast<int64_t>(crops.size())) << "detector alone: " << none.faces;
+  EXPECT_EQ(padded.no_face, 0);
+  EXPECT_EQ(padded.fallback_faces, padded.faces - none.faces);
+  EXPECT_GT(padded.fallback_faces, 0);  // the detector alone misses some (the reason for the fallback)
+  std::printf("tight crops: %lld of %zu found by the detector alone, %lld by the padded fallback\n",
+              static_cast<long long>(none.faces), crops.size(), static_cast<long long>(padded.fallback_faces));
+  for (const auto& row : rows) {
+    EXPECT_EQ(row[7], "ok") << row[0];
+    EXPECT_TRUE(row[15] == "detector" || row[15] == "padded") << row[15];
+    const auto crop = read_image(row[0], 3);
+    // The face box covers most of the crop (in crop pixels after mapping back).
+    EXPECT_GT(num(row[5]), 0.4 * crop.size(2)) << row[0];
+    EXPECT_LT(num(row[3]), 0.4 * crop.size(2)) << row[0];
+  }
+  // "whole" turns any remaining photo into a face; "none" leaves them without one.
+  const auto [whole, whole_rows] = run("whole");
+  EXPECT_EQ(whole.no_face, 0);
+  EXPECT_EQ(whole.fallback_faces, whole.faces - none.faces);
+  EXPECT_EQ(none.no_face, static_cast<int64_t>(crops.size()) - none.faces);
+  ClassifyJob bad = job(crops);
+  bad.fallback = "padded,haar";
+  EXPECT_THROW_MSG(run_classify_job(bad), ConfigError, "--fallback 'padded,haar': steps are padded and whole");
+  bad.fallback = "whole,whole";
+  EXPECT_THROW_MSG(run_classify_job(bad), ConfigError, "names whole twice");
 }
 
 }  // namespace

@@ -14,16 +14,23 @@
 //   the `posefer align` folder it trained on; else AlignConfig's defaults), Haar cascades where the
 //   settings used them and the detector finds nothing, then resized to N x N as the aligned PNGs
 //   were in training.
+//   When the detector finds no face (tight face crops defeat it: the face fills the frame), the
+//   job's fallback steps are tried in order: "padded" = detect again on the photo padded with
+//   black on every side by each of kFallbackPaddings of its longer side in turn (the boxes and
+//   landmarks mapped back); Haar cascades where the run's alignment used them; "whole" = the whole image as the
+//   face box (landmarks from the 68-point net inside it). Only "whole" can call a photo without
+//   a face a face, hence it is not in the default.
 // - auto: detect when the run trained on aligned faces (DataConfig::align non-empty; a run aligned
 //   with the whole image as the face box, FER2013's, aligns the whole image here too), else whole.
 //
 // CSV (written atomically; header first):
-//   path,frame,face,x,y,w,h,status,expression,confidence,p_<expression>...,pose,pose_confidence
+//   path,frame,face,x,y,w,h,status,expression,confidence,p_<expression>...,pose,pose_confidence,source
 // frame -1 for still images; face -1 with the whole image as the box in whole mode (else 0, 1, ...
 // by descending detector score, box in image pixels, not clipped); status ok | no_face |
 // unreadable (a no_face / unreadable row has an empty box and empty probabilities); pose and
-// pose_confidence are empty without a pose head. Probabilities are written with 8 significant
-// digits.
+// pose_confidence are empty without a pose head; source says what found the face: detector |
+// padded | haar | whole (the fallbacks above) | image (whole mode), empty on other rows.
+// Probabilities are written with 8 significant digits.
 //
 // Annotation (annotate non-empty): the folder gets, per image, a PNG of the photo with each face's
 // box and its top expression + probability drawn (name: the path relative to the folder given as
@@ -48,11 +55,21 @@ enum class FaceMode {
 // "auto" | "detect" | "whole" -> mode; throws ConfigError naming --face otherwise.
 FaceMode parse_face_mode(const std::string& name);
 
+// The "padded" fallback's paddings on each side, as fractions of the photo's longer side, tried
+// in order until the detector finds a face.
+inline constexpr double kFallbackPaddings[] = {0.25, 0.5, 1.0, 2.0};
+
+// "none" or a comma list of padded / whole -> the steps; throws ConfigError naming --fallback.
+std::vector<std::string> parse_fallback(const std::string& spec);
+
 struct ClassifyJob {
   std::string checkpoint;            // checkpoint file or run directory (required)
   std::vector<std::string> inputs;   // image files, folders, video files (at least one)
   std::string out;                   // CSV path ("" = returned in ClassifyResult::csv only)
   FaceMode face = FaceMode::kAuto;   // how faces are found
+  // Detection found no face: steps tried in order (parse_fallback): "padded" (default), "whole",
+  // "padded,whole", or "none" (a no_face row).
+  std::string fallback = "padded";
   int every = 1;                     // video: classify every n-th frame (>= 1)
   int64_t max_frames = 0;            // video: at most this many classified frames each (0 = all)
   std::string annotate;              // folder for annotated copies ("" = none)
@@ -74,6 +91,7 @@ struct ClassifyResult {
   int64_t frames = 0;       // video frames classified
   int64_t faces = 0;        // rows with status ok
   int64_t no_face = 0;      // images / frames without a face
+  int64_t fallback_faces = 0;  // faces found by a fallback step (source padded, haar or whole)
   int64_t unreadable = 0;   // files in folders that could not be read (warned, skipped)
   int64_t annotated = 0;    // annotated files written (an .avi counts once)
   // The whole CSV when job.out is empty. With job.out the rows are streamed to a temp file beside
