@@ -1,5 +1,7 @@
 #include "posefer/dataset.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -378,6 +380,12 @@ Dataset read_fer2013(const std::string& dir) {
   return ds;
 }
 
+namespace {
+void warn_rare_labels(const std::string& source, const std::string& kind, const std::vector<std::string>& labels) {
+  for (const auto& w : data_util::rare_label_warnings(source, kind, labels)) spdlog::warn("{}", w);
+}
+}  // namespace
+
 Dataset read_manifest(const std::string& csv_path) {
   const std::string text = read_text_file(csv_path);
   const auto records = parse_csv(text, csv_path);
@@ -416,6 +424,7 @@ Dataset read_manifest(const std::string& csv_path) {
   };
   std::vector<Row> rows;
   std::vector<std::string> skipped;
+  std::map<std::string, int> first_line;  // path|subject|expression|pose -> line of its first row
   bool all_have_yaw = true;
   for (size_t r = 1; r < records.size(); ++r) {
     const CsvRecord& rec = records[r];
@@ -454,6 +463,14 @@ Dataset read_manifest(const std::string& csv_path) {
                         std::to_string(rec.line) + ")");
       continue;
     }
+    // The same row twice would weigh its image twice in training and in the test figures.
+    const std::string key = row.sample.path + "|" + row.sample.subject + "|" + row.expression + "|" + row.pose;
+    const auto [it, fresh] = first_line.emplace(key, rec.line);
+    if (!fresh) {
+      skipped.push_back(row.sample.path + ": duplicate row (" + csv_path + " line " + std::to_string(rec.line) +
+                        " repeats line " + std::to_string(it->second) + "), left out");
+      continue;
+    }
     rows.push_back(std::move(row));
   }
 
@@ -468,6 +485,8 @@ Dataset read_manifest(const std::string& csv_path) {
   }
   ds.expression_names = sorted_unique(exprs);
   ds.pose_names = sorted_unique(poses);
+  warn_rare_labels(csv_path, "expression", exprs);
+  warn_rare_labels(csv_path, "pose", poses);
   if (all_have_yaw && !rows.empty()) {
     // Poses ordered left to right (then top to bottom) so grids and tables read like a camera
     // arc: by the mean yaw, then mean pitch, of their rows; names break ties.

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -32,6 +33,52 @@ int index_of(const std::vector<std::string>& names, const std::string& name) {
 std::string join(const std::vector<std::string>& v, const char* sep) {
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+namespace {
+
+// Levenshtein distance of two short labels.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::vector<std::string> rare_label_warnings(const std::string& source, const std::string& kind,
+                                             const std::vector<std::string>& labels) {
+  std::map<std::string, int64_t> count;
+  for (const auto& l : labels) ++count[l];
+  std::vector<int64_t> sizes;
+  for (const auto& [name, n] : count) sizes.push_back(n);
+  std::sort(sizes.begin(), sizes.end());
+  std::vector<std::string> out;
+  if (sizes.size() < 2) return out;
+  const int64_t median = sizes[sizes.size() / 2];
+  if (median < 10) return out;  // small data sets: every class may be small
+  for (const auto& [name, n] : count) {
+    if (n > 2) continue;
+    std::string like, msg;
+    size_t best = 3;
+    for (const auto& [other, m] : count) {
+      if (other == name || m <= 2) continue;
+      const size_t d = edit_distance(name, other);
+      if (d < best) best = d, like = other;
+    }
+    msg = source + ": " + kind + " '" + name + "' has " + std::to_string(n) + " image(s) while half the " + kind +
+          "s have " + std::to_string(median) + " or more: a typo" + (like.empty() ? "?" : " of '" + like + "'?") +
+          " It is kept as a class of its own.";
+    out.push_back(msg);
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include "data_test_util.h"
 #include "posefer/check.h"
+#include "posefer/dataset_util.h"
 
 namespace posefer {
 namespace {
@@ -356,6 +357,36 @@ TEST(Manifest, PosesOrderedByYawWhenEveryRowHasOne) {
                            "a.png,s,happy,p+30,30\n"
                            "a.png,s,happy,p-30,\n");
   EXPECT_EQ(read_manifest(d / "n.csv").pose_names, (std::vector<std::string>{"p+30", "p-30"}));
+}
+
+TEST(Manifest, DuplicateRowsAreLeftOutAndNamed) {
+  ScratchDir d;
+  write_image(d / "a.png", grey(4, 4, 1));
+  write_image(d / "b.png", grey(4, 4, 2));
+  write_bytes(d / "m.csv", "path,subject,expression,pose\n"
+                           "a.png,s,happy,front\n"
+                           "b.png,s,sad,front\n"
+                           "a.png,s,happy,front\n"    // the same row again: left out
+                           "a.png,s,sad,front\n");    // the same image, other labels: kept
+  const Dataset ds = read_manifest(d / "m.csv");
+  ASSERT_EQ(ds.samples.size(), 3u);
+  ASSERT_EQ(ds.skipped.size(), 1u);
+  EXPECT_NE(ds.skipped[0].find("a.png: duplicate row ("), std::string::npos) << ds.skipped[0];
+  EXPECT_NE(ds.skipped[0].find("m.csv line 4 repeats line 2), left out"), std::string::npos) << ds.skipped[0];
+}
+
+TEST(Manifest, RareLabelsLookLikeTypos) {
+  std::vector<std::string> labels(12, "happy");
+  labels.insert(labels.end(), 15, "sad");
+  labels.push_back("hapy");
+  const auto w = data_util::rare_label_warnings("m.csv", "expression", labels);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0], "m.csv: expression 'hapy' has 1 image(s) while half the expressions have 12 or more: "
+                  "a typo of 'happy'? It is kept as a class of its own.");
+  labels.push_back("zzzzzz");  // far from every name: no guess
+  EXPECT_NE(data_util::rare_label_warnings("m.csv", "expression", labels)[1].find("a typo? It is kept"), std::string::npos);
+  // Small data sets (half the classes under 10 images) say nothing.
+  EXPECT_TRUE(data_util::rare_label_warnings("m.csv", "pose", {"a", "a", "b"}).empty());
 }
 
 TEST(Manifest, ErrorsNameFileAndLine) {

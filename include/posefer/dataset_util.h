@@ -36,6 +36,11 @@ bool parse_int(const std::string& text, int* out);
 bool is_digits(const std::string& s, size_t n);
 // Sorted unique copy.
 std::vector<std::string> sorted_unique(std::vector<std::string> v);
+// Warnings for labels (one entry per image) that look like typos: a label with at most 2 images
+// when half the labels have 10 or more, naming the closest frequent label within 2 edits. One
+// line each, starting with `source`; none for small data sets.
+std::vector<std::string> rare_label_warnings(const std::string& source, const std::string& kind,
+                                             const std::vector<std::string>& labels);
 
 // Throws InputError "<dir>: no such directory".
 void require_directory(const std::string& dir);
