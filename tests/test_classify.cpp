@@ -356,13 +356,17 @@ bool faceapi_weights_present() {
   return fs::exists(faceapi_manifest_path(default_faceapi_model_dir(), "tiny_face_detector_model"));
 }
 
+// face-api's demo photo with one face (the npm package's demo/sample2.jpg); skips the test with
+// the reason when the weights or the photo are not installed.
+const fs::path demo = fs::path(default_faceapi_model_dir()).parent_path() / "demo";
+#define SKIP_WITHOUT_DEMO_PHOTO()                                                                  \
+  if (!faceapi_weights_present())                                                                \
+    GTEST_SKIP() << "face-api weights not installed in " << default_faceapi_model_dir()         \
+                 << " (run scripts/setup.sh or set POSEFER_MODELS)";                             \
+  if (!fs::exists(demo / "sample2.jpg")) GTEST_SKIP() << "demo images not present: " << demo
+
 TEST_F(ClassifyTest, DetectModeFindsTheFaceOfADemoPhoto) {
-  if (!faceapi_weights_present()) {
-    GTEST_SKIP() << "face-api weights not installed in " << default_faceapi_model_dir()
-                 << " (run scripts/setup.sh or set POSEFER_MODELS)";
-  }
-  const fs::path demo = fs::path(default_faceapi_model_dir()).parent_path() / "demo";
-  if (!fs::exists(demo / "sample2.jpg")) GTEST_SKIP() << "demo images not present: " << demo;
+  SKIP_WITHOUT_DEMO_PHOTO();
   const std::string photo = (demo / "sample2.jpg").string();
   const std::string blank = (dir_ / "blank.png").string();
   write_png(blank, torch::full({3, 120, 160}, 128, torch::kUInt8));
@@ -403,12 +407,7 @@ TEST_F(ClassifyTest, TightFaceCropsGetAFaceThroughThePaddedFallback) {
   // Tight crops of a real photo's face (the face fills the frame: face-api's detector misses
   // most such crops) at several sizes and offsets: with the padded fallback every crop gets a
   // face, found by the detector or the padded step, and the box lies on the face.
-  if (!faceapi_weights_present()) {
-    GTEST_SKIP() << "face-api weights not installed in " << default_faceapi_model_dir()
-                 << " (run scripts/setup.sh or set POSEFER_MODELS)";
-  }
-  const fs::path demo = fs::path(default_faceapi_model_dir()).parent_path() / "demo";
-  if (!fs::exists(demo / "sample2.jpg")) GTEST_SKIP() << "demo images not present: " << demo;
+  SKIP_WITHOUT_DEMO_PHOTO();
   const auto photo = read_image((demo / "sample2.jpg").string(), 3);
   const auto faces = FaceDetector().detect(photo);
   ASSERT_EQ(faces.size(), 1u);
