@@ -12,6 +12,7 @@
 
 #include "posefer/check.h"
 #include "posefer/data_pipeline.h"
+#include "posefer/dataset_util.h"
 #include "posefer/durable_file.h"
 #include "posefer/faceapi_weights.h"
 #include "posefer/image_io.h"
@@ -61,6 +62,32 @@ LoadedModel load_trained_model(const std::string& checkpoint_arg) {
   spdlog::info("model: {} (epoch {})", path, lm.state.epoch);
   return lm;
 }
+
+namespace {
+
+// skipped.csv of a run: "part,path,reason" for every image the reader left out (part "dataset":
+// missing file, duplicate row, no aligned face, ...) and every one that failed to decode in the
+// train / val / test part; and how many rows it has.
+std::pair<std::string, size_t> skipped_csv(const PreparedData& data) {
+  std::string out = "part,path,reason\n";
+  size_t n = 0;
+  auto add = [&](const char* part, const std::vector<std::string>& entries) {
+    for (const auto& e : entries) {
+      const size_t colon = e.find(": ");
+      const std::string path = colon == std::string::npos ? e : e.substr(0, colon);
+      const std::string reason = colon == std::string::npos ? "" : e.substr(colon + 2);
+      out += std::string(part) + "," + data_util::csv_escape(path) + "," + data_util::csv_escape(reason) + "\n";
+      ++n;
+    }
+  };
+  add("dataset", data.dataset.skipped);
+  add("train", data.train.skipped);
+  add("val", data.val.skipped);
+  add("test", data.test.skipped);
+  return {out, n};
+}
+
+}  // namespace
 
 TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   POSEFER_CHECK_CONFIG(!job.run_dir.empty(), "an output directory (--out) is required");
@@ -130,6 +157,13 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
     split["test_subjects"] = subjects(data.split.test);
     fs::create_directories(job.run_dir);
     write_file_atomic(job.run_dir + "/split.json", split.dump(1) + "\n");
+  }
+  if (main_rank) {
+    // Every image gets an outcome: those left out, by the reader or at decoding, are listed.
+    fs::create_directories(job.run_dir);
+    const auto [csv, count] = skipped_csv(data);
+    write_file_atomic(job.run_dir + "/skipped.csv", csv);
+    if (count > 0) spdlog::warn("{} image(s) left out: listed in {}/skipped.csv", count, job.run_dir);
   }
   auto& m = job.config.model;
   m.channels = static_cast<int>(data.train.images.size(1));

@@ -4,7 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
 
+#include "experiment_test_util.h"
+#include "posefer/dataset_util.h"
+#include "posefer/image_io.h"
 #include "test_support.h"
 #include "train_test_util.h"
 
@@ -51,6 +56,36 @@ TEST(Pipeline, RunWithoutSelectionStandsForItsLastEpoch) {
   write_run(sel, true);
   fs::remove(sel / "best.pt");
   EXPECT_EQ(resolve_checkpoint_path(sel.string()), (sel / "checkpoint.pt").string());
+}
+
+TEST(Pipeline, EveryImageLeftOutIsListedInSkippedCsv) {
+  // A manifest row whose image is missing, one repeated, and one whose image does not decode:
+  // the run trains on the rest and names all three, with the part each was left out of.
+  const auto dir = test::fresh_dir("skipped");
+  const auto m = test::write_face_manifest(dir / "faces", 4, {"happy", "sad"}, {"left", "right"});
+  {
+    std::ofstream csv(m, std::ios::app);
+    csv << "images/gone.png,s0,happy,left\n"           // missing file
+        << "images/s1_happy_left.png,s1,happy,left\n";  // the same row again
+  }
+  std::ofstream(dir / "faces" / "images" / "s2_sad_right.png") << "not a png";  // corrupt
+  TrainJob job = test::tiny_train_job("manifest:" + m, "0/2");
+  job.run_dir = (dir / "run").string();
+  job.config.gen_k = 0;
+  job.config.train_gan = false;
+  run_train_job(job);
+  std::ifstream in(dir / "run" / "skipped.csv");
+  std::string line;
+  std::vector<std::vector<std::string>> rows;
+  std::getline(in, line);
+  EXPECT_EQ(line, "part,path,reason");
+  while (std::getline(in, line)) rows.push_back(data_util::split(line, ','));
+  ASSERT_EQ(rows.size(), 3u);
+  std::map<std::string, std::string> part_of;
+  for (const auto& r : rows) part_of[fs::path(r.at(1)).filename().string()] = r.at(0);
+  EXPECT_EQ(part_of["gone.png"], "dataset");
+  EXPECT_EQ(part_of["s1_happy_left.png"], "dataset");                      // the duplicate
+  EXPECT_TRUE(part_of["s2_sad_right.png"] == "train" || part_of["s2_sad_right.png"] == "test");
 }
 
 }  // namespace
