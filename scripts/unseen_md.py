@@ -9,8 +9,10 @@ The section sits between the markers below; the rest of RESULTS.md is left as it
 chooses a setting: the protocol's runs train fixed epochs and their test figures are only reported.
 """
 import csv
+import glob
 import json
 import os
+import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -24,7 +26,7 @@ def fmt(x):
     return "-" if x is None else f"{x:.1f}"
 
 
-def section(runs):
+def section(runs, md_path):
     out = [BEGIN, "## Unseen poses: do generated faces help at poses C_exp never saw?\n",
            "`posefer experiment --protocol unseen-poses`: C_exp's real training faces come from the listed "
            "pose(s) only; G trains on every pose of the training people and adds generated faces at every "
@@ -51,6 +53,20 @@ def section(runs):
                 f"{100 * syn['identity_judge_accuracy']:.1f}% (real photos {100 * syn['identity_judge_real']:.1f}%); L1 to the true "
                 f"photo {syn['l1']:.4f} against {syn['copy_l1']:.4f} for the input left unchanged. Most generated faces "
                 "therefore carry an expression label they do not show.\n")
+        sheets = sorted(glob.glob(os.path.join(d, "synthesis_*.png")))
+        if sheets:
+            # The sheet beside RESULTS.md: input | G(x, e, p) at every pose x expression | the true photos.
+            name_png = f"unseen_{name}_{os.path.basename(sheets[0])}"
+            dst = os.path.join(os.path.dirname(md_path), "results", name_png)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copyfile(sheets[0], dst)
+            out.append(f"A held-out person through that G (input | G(x, e, p) at every pose x expression | "
+                       f"the person's true photos):\n\n![unseen poses synthesis](results/{name_png})\n")
+            out.append("Reading: for a person it has not seen, this G (the protocol's CPU-sized one) draws a blurred "
+                       "head whose pose changes a little and whose expression does not; adding such faces with "
+                       "expression labels teaches C_exp noise. The result therefore says that these generated faces "
+                       "hurt, not that a generator which draws new people well could not help: that needs the "
+                       "stronger generator and the many-identity rendered run the issue asks for.\n")
         rows = list(csv.reader(open(os.path.join(d, "per_pose.csv"))))
         if rows:
             out.append("Expression accuracy per pose (mean over the seeds; test people at every pose):\n")
@@ -84,7 +100,7 @@ def main(argv):
         i += 1
     if not runs:
         sys.exit(__doc__)
-    text = section(runs)
+    text = section(runs, md_path)
     md = read(md_path, "# Results\n")
     if BEGIN in md and END in md:
         md = md[:md.index(BEGIN)] + text.rstrip("\n") + md[md.index(END) + len(END):]
