@@ -63,10 +63,11 @@ def section(runs, md_path):
             out.append(f"A held-out person through that G (input | G(x, e, p) at every pose x expression | "
                        f"the person's true photos):\n\n![unseen poses synthesis](results/{name_png})\n")
             out.append("Reading: for a person it has not seen, this G (the protocol's CPU-sized one) draws a blurred "
-                       "head whose pose changes a little and whose expression does not; adding such faces with "
-                       "expression labels teaches C_exp noise. The result therefore says that these generated faces "
-                       "hurt, not that a generator which draws new people well could not help: that needs the "
-                       "stronger generator and the many-identity rendered run the issue asks for.\n")
+                       "head whose pose changes a little and whose expression does not. C_exp's generated faces "
+                       "come from the training people, on whom G was trained and which were not scored here; if "
+                       "they are like this sheet, their expression labels teach C_exp noise. The result says that "
+                       "these generated faces hurt, not that a generator which draws people well could not help: "
+                       "that needs the stronger generator and the many-identity rendered run the issue asks for.\n")
         rows = list(csv.reader(open(os.path.join(d, "per_pose.csv"))))
         if rows:
             out.append("Expression accuracy per pose (mean over the seeds; test people at every pose):\n")
