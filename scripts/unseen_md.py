@@ -51,7 +51,7 @@ def section(runs, md_path):
                 f"expression is read on {100 * syn['expression_match']:.1f}% of them (chance {100 * syn['expression_match_chance']:.0f}%), "
                 f"the target pose on {100 * syn['pose_match']:.1f}% (chance {100 * syn['pose_match_chance']:.0f}%), the person on "
                 f"{100 * syn['identity_judge_accuracy']:.1f}% (real photos {100 * syn['identity_judge_real']:.1f}%); L1 to the true "
-                f"photo {syn['l1']:.4f} against {syn['copy_l1']:.4f} for the input left unchanged. Most generated faces "
+                f"photo {syn['l1']:.4f} against {syn['copy_l1']:.4f} for the input left unchanged. On new people, most generated faces "
                 "therefore carry an expression label they do not show.\n")
         sheets = sorted(glob.glob(os.path.join(d, "synthesis_*.png")))
         if sheets:
@@ -62,12 +62,23 @@ def section(runs, md_path):
             shutil.copyfile(sheets[0], dst)
             out.append(f"A held-out person through that G (input | G(x, e, p) at every pose x expression | "
                        f"the person's true photos):\n\n![unseen poses synthesis](results/{name_png})\n")
-            out.append("Reading: for a person it has not seen, this G (the protocol's CPU-sized one) draws a blurred "
-                       "head whose pose changes a little and whose expression does not. C_exp's generated faces "
-                       "come from the training people, on whom G was trained and which were not scored here; if "
-                       "they are like this sheet, their expression labels teach C_exp noise. The result says that "
-                       "these generated faces hurt, not that a generator which draws people well could not help: "
-                       "that needs the stronger generator and the many-identity rendered run the issue asks for.\n")
+            train_eval = os.path.join(d, "seed1", "eval", "eval.json")  # `posefer evaluate --synthesis`
+            st = json.loads(read(train_eval, "{}")).get("synthesis_train")
+            if st:
+                out.append(
+                    f"The faces C_exp actually received come from the {st['subjects']} training people, on whom G was "
+                    f"trained (`posefer evaluate --checkpoint RUN/seed1 --synthesis`): there G shows the target pose on "
+                    f"{100 * st['pose_match']:.1f}% of {st['pairs']} faces and the target expression on "
+                    f"{100 * st['expression_match']:.1f}% (chance {100 * st['expression_match_chance']:.0f}%), SSIM "
+                    f"{st['ssim']:.3f} to the true photo against {st['copy_ssim']:.3f} for the input unchanged, "
+                    f"the person kept on {100 * st['identity_judge_accuracy']:.1f}% by the judge.\n")
+            out.append("Reading: on new people this G (the protocol's CPU-sized one) draws a blurred head; on the "
+                       "training people it draws the asked pose but the asked expression only some of the time, so "
+                       "about a third of the generated faces carry an expression label they do not show, and all of "
+                       "them show the 16 training people again. With them, C_exp got worse at the poses it never saw "
+                       "in real faces. This says that these generated faces hurt, not that a generator which draws "
+                       "new people and expressions well could not help: that needs the stronger generator and the "
+                       "many-identity rendered run the issue asks for.\n")
         rows = list(csv.reader(open(os.path.join(d, "per_pose.csv"))))
         if rows:
             out.append("Expression accuracy per pose (mean over the seeds; test people at every pose):\n")
