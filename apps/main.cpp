@@ -8,6 +8,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "commands.h"
@@ -15,9 +16,21 @@
 #include "posefer/check.h"
 
 namespace {
-volatile std::sig_atomic_t g_stop = 0;  // the one global: signal handlers can reach nothing else
+// Signal state, the only globals: handlers can reach nothing else. Set before the handlers are
+// installed, read-only after.
+volatile std::sig_atomic_t g_stop = 0;
+// The running command polls g_stop (stops cleanly, keeps its work, exits 130); the others
+// (evaluate, peer, align, ...) end at once on the first Ctrl-C with g_interrupt_note.
+bool g_polls_stop = false;
+const char* g_interrupt_note = "";
 
 extern "C" void on_signal(int sig) {
+  if (!g_polls_stop) {  // a command that does not poll: say so and end now (async-signal-safe)
+    const char head[] = "\nposefer: interrupted: ";
+    (void)!::write(STDERR_FILENO, head, sizeof(head) - 1);
+    (void)!::write(STDERR_FILENO, g_interrupt_note, std::strlen(g_interrupt_note));
+    ::_exit(130);
+  }
   if (g_stop) {  // second signal: give up immediately
     std::signal(sig, SIG_DFL);
     std::raise(sig);
@@ -90,6 +103,13 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("[%H:%M:%S %^%l%$] %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::debug("OpenBLAS kernels: {}", posefer::openblas_core());
+  // train, demo, experiment, classify and make-faces poll the stop flag (docs/runs.md); the rest
+  // write each file atomically, so ending them at once loses no finished file and leaves none half
+  // written.
+  g_polls_stop = app.got_subcommand("train") || app.got_subcommand("demo") || app.got_subcommand("experiment") ||
+                 app.got_subcommand("classify") || app.got_subcommand("make-faces");
+  g_interrupt_note = "stopped at once; every file it finished is kept whole (files are written atomically). "
+                     "Run the command again to redo it.\n";
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   try {
