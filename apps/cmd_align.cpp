@@ -49,8 +49,15 @@ Action add_align(CLI::App& app) {
     j.multi = parse_multi_face_policy(*multi);
     j.progress = !*no_progress;
     j.dataset = dataset_options(*reader, *threads, j.progress);
+    j.should_stop = stop_requested;
     const auto r = run_dataset_align_job(j);
+    if (r.interrupted) {
+      std::cerr << "posefer: interrupted: " << r.done << " of " << r.planned << " images aligned, kept in "
+                << j.out_dir << "/align.journal.jsonl; run the same command again to continue\n";
+      return 130;
+    }
     std::cout << r.to_markdown() << "\n";
+    if (r.resumed > 0) std::cout << r.resumed << " image(s) were done by an earlier, interrupted run.\n";
     return 0;
   };
 }

@@ -190,6 +190,9 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
   cmd->add_option("--world-size", worker->world_size)->group("");
   cmd->add_option("--rendezvous-port", worker->rendezvous_port)->group("");
   cmd->add_flag("--no-eval", *no_eval, "Skip the evaluation on the test part");
+  cmd->add_flag("--migrate", job->migrate,
+                "With --resume: continue a run written by an older posefer whose config lacks settings, "
+                "giving them today's defaults (each one logged); without it such a resume is refused");
 
   return [=]() {
     (void)preset;  // kept alive with the action: CLI11 writes --preset's value into it
@@ -207,7 +210,7 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
       static const std::set<std::string> kResumeFlags{"--resume", "--epochs", "--threads", "--no-progress",
                                                       "--nproc", "--master-port", "--dist-timeout", "--rank",
                                                       "--world-size", "--rendezvous-port", "--no-eval",
-                                                      "--judge-epochs"};
+                                                      "--judge-epochs", "--migrate"};
       for (const CLI::Option* opt : cmd->get_options()) {
         if (opt->count() == 0 || opt->get_lnames().empty()) continue;
         const auto& names = opt->get_lnames();
@@ -222,6 +225,7 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
       }
       if (cmd->count("--epochs") > 0) j.resume_epochs = j.config.epochs;
     } else {
+      if (j.migrate) throw ConfigError("--migrate applies to --resume only");
       if (j.config.data.spec.empty()) throw ConfigError("--data is required (e.g. --data cmu:../shared/datasets/cmu-faces/faces)");
       if (j.run_dir.empty()) throw ConfigError("--out is required (the run directory)");
     }

@@ -20,7 +20,7 @@ namespace {
 // installed, read-only after.
 volatile std::sig_atomic_t g_stop = 0;
 // The running command polls g_stop (stops cleanly, keeps its work, exits 130); the others
-// (evaluate, peer, align, ...) end at once on the first Ctrl-C with g_interrupt_note.
+// (evaluate, peer, augment, ...) end at once on the first Ctrl-C with g_interrupt_note.
 bool g_polls_stop = false;
 const char* g_interrupt_note = "";
 
@@ -103,11 +103,12 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("[%H:%M:%S %^%l%$] %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::debug("OpenBLAS kernels: {}", posefer::openblas_core());
-  // train, demo, experiment, classify and make-faces poll the stop flag (docs/runs.md); the rest
+  // train, demo, experiment, classify, make-faces and align poll the stop flag (docs/runs.md); the rest
   // write each file atomically, so ending them at once loses no finished file and leaves none half
   // written.
   g_polls_stop = app.got_subcommand("train") || app.got_subcommand("demo") || app.got_subcommand("experiment") ||
-                 app.got_subcommand("classify") || app.got_subcommand("make-faces");
+                 app.got_subcommand("classify") || app.got_subcommand("make-faces") ||
+                 app.got_subcommand("align");
   g_interrupt_note = "stopped at once; every file it finished is kept whole (files are written atomically). "
                      "Run the command again to redo it.\n";
   std::signal(SIGINT, on_signal);

@@ -6,8 +6,11 @@
 #include <mutex>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "posefer/check.h"
 #include "posefer/image_io.h"
+#include "posefer/run_identity.h"
 
 namespace posefer {
 
@@ -57,6 +60,8 @@ nlohmann::json state_meta(const TrainConfig& config, const TrainState& s) {
   j["best_epoch"] = s.best_epoch;
   j["expression_names"] = s.expression_names;
   j["pose_names"] = s.pose_names;
+  j["config_schema"] = kConfigSchema;
+  if (!s.data_fingerprint.is_null()) j["data"] = s.data_fingerprint;
   return j;
 }
 
@@ -127,11 +132,19 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, JointMo
   });
 }
 
-TrainConfig read_checkpoint_config(const std::string& path) {
+TrainConfig read_checkpoint_config(const std::string& path, std::vector<std::string>* missing_fields) {
   InputArchive root;
   open_archive(root, path);
   auto meta = read_meta(root, path);
-  return meta.at("config").get<TrainConfig>();
+  const nlohmann::json& stored = meta.at("config");
+  std::vector<std::string> missing = missing_config_fields(stored);
+  if (missing_fields) {
+    *missing_fields = missing;
+  } else if (!missing.empty()) {
+    spdlog::warn("{}: written by an older posefer (config schema {}); absent settings read as today's defaults: {}",
+                 path, meta.value("config_schema", 1), describe_defaults(missing));
+  }
+  return stored.get<TrainConfig>();
 }
 
 void load_checkpoint(const std::string& path, JointModel& model, TrainState& state) {
@@ -153,6 +166,7 @@ void load_checkpoint(const std::string& path, JointModel& model, TrainState& sta
     state.best_epoch = meta.value("best_epoch", int64_t{0});
     state.expression_names = meta.at("expression_names").get<std::vector<std::string>>();
     state.pose_names = meta.at("pose_names").get<std::vector<std::string>>();
+    state.data_fingerprint = meta.value("data", nlohmann::json());
     torch::Tensor t;
     state.permutation = root.try_read("permutation", t) ? t : torch::Tensor();
     torch::Tensor r;

@@ -18,6 +18,7 @@
 #include "posefer/image_io.h"
 #include "posefer/make_faces.h"
 #include "posefer/report.h"
+#include "posefer/run_identity.h"
 #include "posefer/run_lock.h"
 #include "posefer/synthesis_eval.h"
 #include "posefer/synthesizer.h"
@@ -91,6 +92,9 @@ std::pair<std::string, size_t> skipped_csv(const PreparedData& data) {
 
 TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   POSEFER_CHECK_CONFIG(!job.run_dir.empty(), "an output directory (--out) is required");
+  // Settings are checked before any data is read or any folder made (the label counts it checks
+  // are the defaults here; the trainer checks them again once the data has filled them in).
+  if (!job.resume) job.config.validate();
   const std::string ckpt = job.run_dir + "/checkpoint.pt";
   // Rank 0 speaks for a data-parallel run (its workers share the folder by design).
   std::unique_ptr<RunLock> lock;
@@ -100,7 +104,9 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   }
   if (job.resume) {
     POSEFER_CHECK_INPUT(fs::exists(ckpt), job.run_dir, ": nothing to resume (no checkpoint.pt)");
-    auto stored = read_checkpoint_config(ckpt);
+    std::vector<std::string> missing;
+    auto stored = read_checkpoint_config(ckpt, &missing);
+    check_config_migration(ckpt, missing, job.migrate);
     // The run's own config wins; only the length (when asked) and runtime knobs may change.
     if (job.resume_epochs > 0) stored.epochs = job.resume_epochs;
     stored.threads = job.config.threads;
@@ -174,9 +180,21 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
                        "--select-on-val needs a validation part: split ", job.config.data.fold,
                        " has none (add --val-fraction F for k/K and subjects:F splits)");
   Trainer trainer(job.config, job.run_dir, data.dataset.expression_names, data.dataset.pose_names, job.dist);
+  const nlohmann::json fingerprint = data_fingerprint(job.config.data, data);
   if (job.resume) {
     trainer.resume(ckpt);
-  } else if (job.config.model.cls_arch != "vgg19" && job.config.pretrained != "none") {
+    // Rank 0 checks: the other ranks decode no validation part, so their fingerprint differs.
+    const nlohmann::json& stored = trainer.state().data_fingerprint;
+    if (main_rank && stored.is_null()) {
+      spdlog::warn("{}: the checkpoint predates data fingerprints; the data cannot be checked against the run's",
+                   ckpt);
+    } else if (const std::string diff = fingerprint_mismatch(stored, fingerprint); main_rank && !diff.empty()) {
+      throw InputError(job.run_dir + ": the data differs from the data this run was trained on (" + diff +
+                       "); start a new run with --out");
+    }
+  }
+  trainer.set_data_fingerprint(fingerprint);
+  if (!job.resume && job.config.model.cls_arch != "vgg19" && job.config.pretrained != "none") {
     const std::string dir = job.config.pretrained.empty() ? default_pretrained_dir(job.config.model.cls_arch)
                                                              : job.config.pretrained;
     load_pretrained_backbone(*trainer.model().cls, dir);

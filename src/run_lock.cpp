@@ -15,7 +15,8 @@ namespace posefer {
 
 RunLock::RunLock(const std::string& run_dir) {
   std::error_code ec;
-  std::filesystem::create_directories(run_dir, ec);
+  created_dir_ = std::filesystem::create_directories(run_dir, ec);
+  run_dir_ = run_dir;
   const std::string path = run_dir + "/.lock";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(path + ": cannot open the run's lock file: " + std::strerror(errno));
@@ -36,6 +37,19 @@ RunLock::RunLock(const std::string& run_dir) {
 }
 
 RunLock::~RunLock() {
+  // A command that made the folder and failed before writing anything leaves no trace.
+  if (fd_ >= 0 && created_dir_) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    bool only_lock = true;
+    for (const auto& e : fs::directory_iterator(run_dir_, ec)) {
+      if (e.path().filename() != ".lock") only_lock = false;
+    }
+    if (!ec && only_lock) {
+      fs::remove(fs::path(run_dir_) / ".lock", ec);
+      fs::remove(run_dir_, ec);
+    }
+  }
   if (fd_ >= 0) ::close(fd_);  // releases the flock
 }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "posefer/check.h"
 #include "posefer/dataset_align.h"
@@ -88,6 +89,72 @@ TEST(FaceDatasetAlign, OutcomesPerImageAndPose) {
   EXPECT_EQ(r.total.via_whole, 1);
   EXPECT_EQ(r.by_pose.at("side").via_whole, 1);
   EXPECT_TRUE(fs::exists(dir / "out" / "blank.png"));
+}
+
+TEST(FaceDatasetAlign, InterruptedAlignResumesWhereItStoppedAndNamesEverySkip) {
+  const fs::path inputs = fs::path(POSEFER_SHARED_DIR) / "reference" / "faceapi" / "inputs";
+  if (!fs::exists(inputs / "sample1.png")) GTEST_SKIP() << "reference images not present: " << inputs;
+  if (!fs::exists(faceapi_manifest_path(default_faceapi_model_dir(), "tiny_face_detector_model"))) {
+    GTEST_SKIP() << "face-api weights not installed (run scripts/setup.sh or set POSEFER_MODELS)";
+  }
+  const auto dir = test::fresh_dir("resume");
+  write_png((dir / "blank.png").string(), torch::full({3, 120, 160}, 128, torch::kUInt8));
+  { std::ofstream(dir / "bad.png") << "not an image at all"; }
+  {
+    std::ofstream csv(dir / "m.csv");
+    csv << "path,subject,expression,pose\n"
+        << (inputs / "sample2.png").string() << ",a,happy,front\n"
+        << "blank.png,c,happy,side\n"
+        << (inputs / "sample1.png").string() << ",b,sad,front\n"
+        << "bad.png,d,sad,side\n";
+  }
+  DatasetAlignJob job;
+  job.data = "manifest:" + (dir / "m.csv").string();
+  job.out_dir = (dir / "out").string();
+  job.align.size = 64;
+  job.progress = false;
+  int polls = 0;
+  job.should_stop = [&] { return ++polls > 2; };  // stop before the third image
+  auto r = run_dataset_align_job(job);
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_EQ(r.done, 2);
+  EXPECT_EQ(r.planned, 4);
+  EXPECT_TRUE(fs::exists(dir / "out" / "align.journal.jsonl"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "landmarks.csv"));  // written once every image has an outcome
+
+  // Other settings on the interrupted folder: refused, naming what differs.
+  DatasetAlignJob other = job;
+  other.align.size = 32;
+  other.should_stop = nullptr;
+  EXPECT_THROW_MSG(run_dataset_align_job(other), ConfigError, "other settings (size 64 -> 32)");
+
+  job.should_stop = nullptr;
+  r = run_dataset_align_job(job);
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_EQ(r.resumed, 2);
+  EXPECT_EQ(r.total.images, 4);
+  EXPECT_EQ(r.total.aligned, 1);
+  EXPECT_EQ(r.total.several, 1);
+  EXPECT_EQ(r.total.no_face, 1);
+  EXPECT_EQ(r.total.failed, 1);
+  EXPECT_EQ(r.crops_written, 2);
+  EXPECT_FALSE(fs::exists(dir / "out" / "align.journal.jsonl"));
+  std::ifstream csv(dir / "out" / "landmarks.csv");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(csv, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 5u);  // in the data set's order, whichever run did each image
+  auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  EXPECT_TRUE(ends_with(lines[2], "blank.png,no_face")) << lines[2];
+  EXPECT_TRUE(ends_with(lines[4], "bad.png,failed")) << lines[4];
+  std::ifstream sk(dir / "out" / "skipped.csv");
+  std::vector<std::string> skipped;
+  for (std::string line; std::getline(sk, line);) skipped.push_back(line);
+  ASSERT_EQ(skipped.size(), 3u);
+  EXPECT_EQ(skipped[0], "path,outcome,reason");
+  EXPECT_TRUE(ends_with(skipped[1], "blank.png,no_face,no face found")) << skipped[1];
+  EXPECT_NE(skipped[2].find("bad.png,failed,"), std::string::npos) << skipped[2];
 }
 
 }  // namespace

@@ -149,5 +149,20 @@ TEST(RunLock, OneProcessPerRunFolder) {
   EXPECT_TRUE(fs::exists(dir / ".lock"));
 }
 
+TEST(RunLock, AFolderItMadeAndNothingWroteIntoIsRemovedAgain) {
+  const auto base = test::fresh_dir("lock_made");
+  const auto made = base / "run";
+  { RunLock lock(made.string()); }  // e.g. a train that failed on its data
+  EXPECT_FALSE(fs::exists(made));
+  {
+    RunLock lock(made.string());
+    std::ofstream(made / "log.csv") << "step\n";
+  }
+  EXPECT_TRUE(fs::exists(made / "log.csv"));  // something was written: the folder stays
+  fs::remove(made / "log.csv");
+  { RunLock lock(made.string()); }  // the folder existed before: never removed
+  EXPECT_TRUE(fs::exists(made));
+}
+
 }  // namespace
 }  // namespace posefer

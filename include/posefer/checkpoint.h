@@ -26,6 +26,9 @@ struct TrainState {
   std::vector<std::string> pose_names;
   double best_val = -1;        // best validation accuracy so far (select_on_val; -1 = none yet)
   int64_t best_epoch = 0;      // epoch (1-based) that reached it
+  // run_identity.h's data_fingerprint of the data the run trains on (null in checkpoints
+  // written before fingerprints were stored).
+  nlohmann::json data_fingerprint;
 };
 
 // Writes `path` atomically. Throws Error naming the path.
@@ -33,8 +36,11 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, JointMo
                      const TrainState& state);
 
 // Reads only the config stored in a checkpoint. Throws InputError naming the path when the file
-// is missing or not a posefer checkpoint.
-TrainConfig read_checkpoint_config(const std::string& path);
+// is missing or not a posefer checkpoint. A config written by an older posefer may lack fields
+// (run_identity.h): with `missing_fields` they are returned for the caller to decide (resuming
+// training refuses them unless told to migrate); without, they take today's defaults and a
+// warning names each one and its value (fine for inference: the nets' shapes are checked).
+TrainConfig read_checkpoint_config(const std::string& path, std::vector<std::string>* missing_fields = nullptr);
 
 // Loads nets, optimisers and state into `model` (built from a config) and `state`. Throws
 // ConfigError when the checkpoint's ModelConfig differs from model.config (naming the fields),

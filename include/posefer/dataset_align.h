@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ struct DatasetAlignJob {
                                                  // box (face-crop data sets such as FER2013)
   int64_t limit = 0;                             // align only the first `limit` samples (0 = all)
   bool progress = true;                          // progress bar on stderr
+  // Polled before each image; true = stop there. What is done is kept in the journal
+  // (out/align.journal.jsonl), and running the same job again continues after it.
+  std::function<bool()> should_stop;
 };
 
 // Counts of one group of images (all, or one pose bin).
@@ -66,6 +70,10 @@ struct DatasetAlignResult {
   std::map<std::string, AlignCounts> by_pose;  // per pose bin name
   int64_t crops_written = 0;                  // aligned PNGs written
   std::vector<std::string> failures;          // "path: reason" per failed image
+  int64_t resumed = 0;                        // images whose outcome came from an earlier, interrupted run
+  bool interrupted = false;                   // should_stop ended the job; run it again to finish
+  int64_t done = 0;                           // images with an outcome (of `planned`)
+  int64_t planned = 0;                        // images the job covers
   std::string to_markdown() const;            // the outcome table
 };
 
@@ -74,8 +82,13 @@ struct DatasetAlignResult {
 // bare file name), extension .png. Policy "all" writes <name>_<k>.png instead for several faces.
 std::string aligned_output_name(const std::string& sample_path, const DataSpec& spec);
 
-// Runs the job (see above). Throws InputError for a bad data spec or missing weights,
-// ConfigError for a bad config; a bad image is a counted failure, not an exception.
+// Runs the job (see above). Every image gets an outcome: landmarks.csv has a row per image (and per
+// face), skipped.csv (path,outcome,reason) names each image without an aligned face.
+// Resumable: each image's outcome is appended to out/align.journal.jsonl as it is done; a rerun
+// with the same settings replays it and aligns only the rest; the journal is removed once
+// landmarks.csv, skipped.csv and summary.json are written.
+// Throws InputError for a bad data spec or missing weights, ConfigError for a bad config or a
+// journal written with other settings; a bad image is a counted failure, not an exception.
 DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job);
 
 }  // namespace posefer

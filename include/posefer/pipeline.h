@@ -24,6 +24,9 @@ struct TrainJob {
   std::string run_dir;           // where config.json, logs and checkpoint.pt go (required)
   bool resume = false;           // continue from run_dir/checkpoint.pt with its stored config
   int resume_epochs = 0;         // with resume: the run's new length (0 = the stored one)
+  // With resume: a run written by an older posefer whose stored config lacks fields continues
+  // with today's defaults for them (each logged). Without it such a resume is refused.
+  bool migrate = false;
   int channels = 0;              // image channels: 0 = the data set's native count
   bool evaluate = true;          // evaluate on the test part at the end: eval.json, eval.md
   EvalOptions eval;              // evaluation settings

@@ -10,7 +10,8 @@ namespace posefer {
 
 class RunLock {
  public:
-  // Takes the lock of `run_dir` (created if missing). Throws ConfigError naming the folder and
+  // Takes the lock of `run_dir` (created if missing; a folder it created and that holds nothing
+  // but the lock file when the lock is released is removed again). Throws ConfigError naming the folder and
   // the pid holding it when another process has it; Error when the lock file cannot be opened.
   explicit RunLock(const std::string& run_dir);
   ~RunLock();
@@ -19,6 +20,8 @@ class RunLock {
 
  private:
   int fd_ = -1;
+  bool created_dir_ = false;  // this lock made run_dir
+  std::string run_dir_;
 };
 
 }  // namespace posefer

@@ -159,6 +159,8 @@ class Trainer {
   JointModel& model() { return *model_; }
   const TrainConfig& config() const { return config_; }
   const TrainState& state() const { return state_; }
+  // Records the data fingerprint (run_identity.h) that every checkpoint from now on carries.
+  void set_data_fingerprint(nlohmann::json fingerprint) { state_.data_fingerprint = std::move(fingerprint); }
   // Rank and world size (0 and 1 without a DistContext).
   int rank() const { return dist_ ? dist_->rank() : 0; }
   int world_size() const { return dist_ ? dist_->world_size() : 1; }

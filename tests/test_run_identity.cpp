@@ -1,0 +1,134 @@
+// Run identity (run_identity.h): config schema migration and the data fingerprint that
+// `train --resume` checks.
+#include "posefer/run_identity.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "experiment_test_util.h"
+#include "posefer/check.h"
+#include "posefer/checkpoint.h"
+#include "posefer/pipeline.h"
+#include "test_support.h"
+
+namespace posefer {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(RunIdentity, MissingConfigFieldsAreNamedWithTheDefaultsTheyWouldTake) {
+  nlohmann::json stored = TrainConfig{};
+  EXPECT_TRUE(missing_config_fields(stored).empty());
+  stored["loss"].erase("cross_l1");
+  stored["model"].erase("backbone_side");
+  stored.erase("cls_train_poses");
+  const auto missing = missing_config_fields(stored);
+  ASSERT_EQ(missing.size(), 3u);
+  EXPECT_EQ(missing[0], "cls_train_poses");  // JSON objects keep their keys sorted
+  EXPECT_EQ(missing[1], "loss.cross_l1");
+  EXPECT_EQ(missing[2], "model.backbone_side");
+  const TrainConfig d;
+  EXPECT_EQ(describe_defaults({"loss.cross_l1", "model.backbone_side"}),
+            "loss.cross_l1 = " + nlohmann::json(d.loss.cross_l1).dump() +
+                ", model.backbone_side = " + nlohmann::json(d.model.backbone_side).dump());
+  // A whole struct absent is one missing field, not one per member.
+  stored.erase("augment");
+  EXPECT_EQ(missing_config_fields(stored).size(), 4u);
+}
+
+TEST(RunIdentity, ResumingAnOlderConfigIsRefusedUnlessMigrated) {
+  EXPECT_NO_THROW(check_config_migration("run/checkpoint.pt", {}, false));
+  EXPECT_THROW_MSG(check_config_migration("run/checkpoint.pt", {"loss.cross_l1"}, false), ConfigError,
+                   "run/checkpoint.pt: written by an older posefer");
+  EXPECT_THROW_MSG(check_config_migration("run/checkpoint.pt", {"loss.cross_l1"}, false), ConfigError,
+                   "loss.cross_l1 = ");
+  EXPECT_THROW_MSG(check_config_migration("run/checkpoint.pt", {"loss.cross_l1"}, false), ConfigError,
+                   "--migrate");
+  EXPECT_NO_THROW(check_config_migration("run/checkpoint.pt", {"loss.cross_l1"}, true));
+}
+
+TEST(RunIdentity, FingerprintMismatchNamesWhatDiffers) {
+  nlohmann::json a = {{"spec", "cmu:x"}, {"image_size", 64}, {"train_images", 10}, {"digest", "aa"}};
+  EXPECT_EQ(fingerprint_mismatch(a, a), "");
+  nlohmann::json b = a;
+  b["train_images"] = 9;
+  b["digest"] = "bb";
+  EXPECT_EQ(fingerprint_mismatch(a, b), "training images 10 -> 9; image list digest \"aa\" -> \"bb\"");
+  b = a;
+  b.erase("digest");  // a key one side lacks is not compared
+  EXPECT_EQ(fingerprint_mismatch(a, b), "");
+}
+
+// A finished 1-epoch run on a manifest, its checkpoint's config and fingerprint, then resumes.
+class ResumeIdentity : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::fresh_dir("run_identity");
+    manifest_ = test::write_face_manifest(dir_ / "faces", 4, {"happy", "sad"}, {"left", "right"});
+    job_ = test::tiny_train_job("manifest:" + manifest_, "0/2");
+    job_.run_dir = (dir_ / "run").string();
+    job_.config.gen_k = 0;
+    job_.config.train_gan = false;
+    job_.evaluate = false;
+    run_train_job(job_);
+  }
+  TrainJob resume_job(int epochs) const {
+    TrainJob r;
+    r.run_dir = job_.run_dir;
+    r.resume = true;
+    r.resume_epochs = epochs;
+    r.evaluate = false;
+    r.config.threads = 1;
+    r.config.progress = false;
+    return r;
+  }
+  fs::path dir_;
+  std::string manifest_;
+  TrainJob job_;
+};
+
+TEST_F(ResumeIdentity, CheckpointCarriesSchemaAndDataFingerprint) {
+  const std::string ckpt = job_.run_dir + "/checkpoint.pt";
+  std::vector<std::string> missing{"x"};
+  read_checkpoint_config(ckpt, &missing);
+  EXPECT_TRUE(missing.empty());
+  const LoadedModel lm = load_trained_model(ckpt);
+  const nlohmann::json& f = lm.state.data_fingerprint;
+  ASSERT_TRUE(f.is_object());
+  EXPECT_EQ(f.at("spec"), "manifest:" + manifest_);
+  EXPECT_EQ(f.at("image_size"), 32);
+  EXPECT_GT(f.at("train_images").get<int>(), 0);
+  EXPECT_EQ(f.at("expressions"), nlohmann::json({"happy", "sad"}));
+  EXPECT_EQ(f.at("digest").get<std::string>().size(), 16u);
+  // The same data gives the same fingerprint: resuming goes on.
+  EXPECT_NO_THROW(run_train_job(resume_job(2)));
+}
+
+TEST_F(ResumeIdentity, ResumingOnChangedDataIsRefusedNamingTheDifference) {
+  // Relabel every person's happy/left image (same files, same count): only the digest can tell.
+  std::string csv = slurp(manifest_);
+  int relabelled = 0;
+  for (size_t pos; (pos = csv.find(",happy,left")) != std::string::npos; ++relabelled) {
+    csv.replace(pos, 11, ",sad,left");
+  }
+  ASSERT_EQ(relabelled, 4);
+  std::ofstream(manifest_, std::ios::trunc) << csv;
+  const std::string before = slurp(fs::path(job_.run_dir) / "checkpoint.pt");
+  EXPECT_THROW_MSG(run_train_job(resume_job(2)), InputError, "the data differs from the data this run was trained on");
+  EXPECT_THROW_MSG(run_train_job(resume_job(2)), InputError, "image list digest");
+  // Nothing of the run was touched.
+  EXPECT_EQ(slurp(fs::path(job_.run_dir) / "checkpoint.pt"), before);
+}
+
+}  // namespace
+}  // namespace posefer
