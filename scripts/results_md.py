@@ -359,11 +359,11 @@ def main(root):
            "whole pipeline on real data; they are not the paper's training budget.\n"]
 
     # Sections written by other scripts are kept as they are: presets (scripts/presets_md.py) and
-    # unseen poses (scripts/unseen_md.py).
+    # unseen poses (scripts/unseen_md.py) and the two-stage kN curve (scripts/kn_md.py).
     try:
         with open(os.path.join("docs", "RESULTS.md")) as f:
             current = f.read()
-        for name in ("presets", "unseen"):
+        for name in ("presets", "unseen", "kn2"):
             begin, end = f"<!-- {name}:begin", f"<!-- {name}:end -->"
             if begin in current and end in current:
                 out.append(current[current.index(begin):current.index(end) + len(end)] + "\n")

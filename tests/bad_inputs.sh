@@ -236,6 +236,52 @@ cases=$((cases + 1))
 [[ -f mf/manifest.csv ]] || fail "SIGINT during make-faces" "no manifest for the images written"
 find mf -name '*.tmp.*' | grep -q . && fail "SIGINT during make-faces" "temp files left"
 
+# classify / align on many images, interrupted: exit 130, the rows done are kept (classify), the
+# work done is journalled and a rerun finishes it (align).
+mkdir -p many
+for i in $(seq -w 1 6000); do ln -f "$IMG" "many/f$i.png"; done
+"$POSEFER" classify --checkpoint run --face whole --threads 1 --no-progress --batch 1 --out many.csv many >/dev/null 2>cl.err &
+pid=$!
+for _ in $(seq 200); do compgen -G "many.csv.tmp.*" >/dev/null && break; sleep 0.05; done
+kill -INT $pid
+wait $pid
+rc=$?
+cases=$((cases + 1))
+if [[ $rc -eq 0 ]]; then
+  echo "note: classify finished before the SIGINT (machine fast): case not exercised" >&2
+else
+  [[ $rc -eq 130 ]] || fail "SIGINT during classify" "exit $rc, expected 130"
+  rows=$(($(wc -l <many.csv) - 1))
+  [[ $rows -ge 0 && $rows -lt 6000 && $(head -n 1 many.csv) == path,* ]] || fail "SIGINT during classify" "$rows rows kept in many.csv"
+  grep -q "interrupted" cl.err || fail "SIGINT during classify" "no message"
+fi
+MODELS=${POSEFER_MODELS:-$(dirname "$POSEFER")/../third_party/npm/node_modules/@vladmandic/face-api/model}
+if [[ -f "$MODELS/tiny_face_detector_model-weights_manifest.json" ]]; then
+  ls many | head -n 1500 | sed 's|^|many/|; s|$|,s1,happy,front|' | sed '1i path,subject,expression,pose' >many.manifest.csv
+  "$POSEFER" align --data manifest:many.manifest.csv --whole-image --models "$MODELS" --size 32 --threads 1 \
+    --no-progress --out al >/dev/null 2>al.err &
+  pid=$!
+  sleep 4
+  kill -INT $pid
+  wait $pid
+  rc=$?
+  cases=$((cases + 1))
+  if [[ $rc -eq 0 ]]; then
+    echo "note: align finished before the SIGINT: case not exercised" >&2
+  else
+    [[ $rc -eq 130 ]] || fail "SIGINT during align" "exit $rc, expected 130"
+    grep -q "run the same command again to continue" al.err || fail "SIGINT during align" "no message"
+    [[ -f al/align.journal.jsonl ]] || fail "SIGINT during align" "no journal"
+    expect_ok "align resumed after SIGINT" "$POSEFER" align --data manifest:many.manifest.csv --whole-image \
+      --models "$MODELS" --size 32 --threads 1 --no-progress --out al
+    grep -q "done by an earlier, interrupted run" last.out || fail "align resumed after SIGINT" "did not resume"
+    [[ $(wc -l <al/landmarks.csv) -eq 1501 ]] || fail "align resumed after SIGINT" "landmarks.csv rows: $(wc -l <al/landmarks.csv)"
+    [[ -f al/align.journal.jsonl ]] && fail "align resumed after SIGINT" "journal left behind"
+  fi
+else
+  echo "note: face-api weights not installed ($MODELS): the align cases are skipped" >&2
+fi
+
 # ---------------------------------------------------------------- the run folder survived it all
 same_file "the first run's checkpoint" run/checkpoint.pt run.ckpt.orig
 loadable "the first run's checkpoint" run/checkpoint.pt

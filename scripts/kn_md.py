@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Writes the "kN curve, two stages" section of docs/RESULTS.md, its chart, and the
+kn_two_stage_rendered key of docs/results/headline.json from the finished runs of
+scripts/run_kn_two_stage.sh (RUNS/k<k>_s<seed>/eval.json, RUNS/commands.txt).
+
+Usage: scripts/kn_md.py [RUNS] [--md docs/RESULTS.md] [--headline docs/results/headline.json]
+Accuracy "at unseen poses" counts the test faces at every pose but the one C_exp saw in real faces
+(p+0_t+0). Nothing here chooses a setting: every run trains fixed epochs; test figures are reported.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from presets_md import read  # noqa: E402
+
+BEGIN = "<!-- kn2:begin (scripts/kn_md.py) -->"
+END = "<!-- kn2:end -->"
+SEEN = "p+0_t+0"
+
+
+def accuracies(ev):
+    e = ev["expression"]
+    names, acc, cnt = e["group_names"], e["group_accuracy"], e["group_count"]
+    right = sum(a * n for g, a, n in zip(names, acc, cnt) if g != SEEN)
+    total = sum(n for g, n in zip(names, cnt) if g != SEEN)
+    per_pose = {g: 100 * a for g, a in zip(names, acc)}
+    return 100 * right / total, 100 * e["accuracy"], per_pose
+
+
+def mean_sd(v):
+    return statistics.mean(v), (statistics.stdev(v) if len(v) > 1 else 0.0)
+
+
+def collect(runs):
+    by_k = {}
+    for d in glob.glob(os.path.join(runs, "k*_s*")):
+        m = re.fullmatch(r"k(\d+)_s(\d+)", os.path.basename(d))
+        ev = read(os.path.join(d, "eval.json"))
+        if not m or ev is None:
+            continue
+        by_k.setdefault(int(m.group(1)), []).append((int(m.group(2)), accuracies(json.loads(ev))))
+    return {k: sorted(v) for k, v in sorted(by_k.items())}
+
+
+def chart(by_k, png):
+    gp = shutil.which("gnuplot")
+    if not gp:
+        return False
+    data = png + ".dat"
+    with open(data, "w") as f:
+        for i, (k, runs) in enumerate(by_k.items()):
+            m, s = mean_sd([r[1][0] for r in runs])
+            f.write(f"{i} {m:.3f} {s:.3f} \"{k}\"\n")
+    script = (f"set terminal pngcairo size 640,400; set output '{png}'; set xlabel 'k (generated faces per real face)';"
+              "set ylabel 'accuracy at unseen poses (%)'; set grid; set key off; set xrange [-0.5:*];"
+              f"plot '{data}' using 1:2:3:xticlabels(4) with yerrorlines lw 2 pt 7")
+    ok = subprocess.run([gp, "-e", script], capture_output=True).returncode == 0
+    os.remove(data)
+    return ok and os.path.isfile(png)
+
+
+def main(argv):
+    runs, md_path, head_path = "runs/kn_two_stage", "docs/RESULTS.md", "docs/results/headline.json"
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--md":
+            md_path, i = argv[i + 1], i + 2
+        elif argv[i] == "--headline":
+            head_path, i = argv[i + 1], i + 2
+        else:
+            runs, i = argv[i], i + 1
+    by_k = collect(runs)
+    if not by_k:
+        sys.exit(f"kn_md.py: {runs}: no finished run (k<k>_s<seed>/eval.json)")
+    base = [r[1][0] for r in by_k.get(0, [])]
+    poses = sorted({p for v in by_k.values() for r in v for p in r[1][2]}, key=lambda p: int(p[1:].split("_")[0]))
+    out = [BEGIN, "## kN curve in two stages: generate once, train C_exp on real + kN generated faces\n",
+           "`scripts/run_kn_two_stage.sh`: the unseen-poses rendered set above (100 people, 7 expressions x 5 pans; "
+           "fold 0/5: 80 training, 20 test people). Stage 1 is that experiment's seed-1 joint model; stage 2 freezes "
+           "its G, generates k x N faces once (`posefer augment`, random expression x pose targets, inputs: the "
+           "training people's photos at every pose) and trains C_exp alone (`posefer train --no-gan --extra-train`) on "
+           f"the N real frontal faces of the training people + those faces. Test: the 20 held-out people at every "
+           f"pose; 'unseen' = every pose but {SEEN}. Mean ± sd over {max(len(v) for v in by_k.values())} classifier "
+           "seeds (one G: the spread is C_exp's, not G's). Fixed epochs; nothing chosen on test images.\n",
+           "| k | runs | unseen poses, % | all poses, % | paired gain over k = 0 at unseen poses, points | "
+           + " | ".join(poses) + " |",
+           "|---|---|---|---|---|" + "---|" * len(poses)]
+    head = {"seeds": max(len(v) for v in by_k.values()), "k": [], "unseen_mean": [], "unseen_sd": [],
+            "gain_mean": [], "gain_sd": []}
+    for k, rs in by_k.items():
+        un, al = mean_sd([r[1][0] for r in rs]), mean_sd([r[1][1] for r in rs])
+        seeds0 = dict((s, a[0]) for s, a in by_k.get(0, []))
+        gains = [a[0] - seeds0[s] for s, a in rs if s in seeds0]
+        g = mean_sd(gains) if gains else (float("nan"), float("nan"))
+        pp = [statistics.mean(r[1][2].get(p, float("nan")) for r in rs) for p in poses]
+        out.append(f"| {k} | {len(rs)} | {un[0]:.1f} ± {un[1]:.1f} | {al[0]:.1f} ± {al[1]:.1f} | "
+                   + ("-" if k == 0 or not gains else f"{g[0]:+.1f} ± {g[1]:.1f}") + " | "
+                   + " | ".join(f"{x:.1f}" for x in pp) + " |")
+        head["k"].append(k)
+        head["unseen_mean"].append(round(un[0], 2))
+        head["unseen_sd"].append(round(un[1], 2))
+        head["gain_mean"].append(None if k == 0 or not gains else round(g[0], 2))
+        head["gain_sd"].append(None if k == 0 or not gains else round(g[1], 2))
+    png = os.path.join(os.path.dirname(md_path), "results", "kn_two_stage_rendered.png")
+    os.makedirs(os.path.dirname(png), exist_ok=True)
+    if chart(by_k, png):
+        out.append("\n![kN curve, two stages](results/kn_two_stage_rendered.png)\n")
+    cmds = read(os.path.join(runs, "commands.txt"), "").strip()
+    if cmds:
+        out.append("\nCommands (`scripts/run_kn_two_stage.sh`; augment once per k, then one train per k and seed):\n\n```\n"
+                   + "\n".join("build/posefer " + c.split(" ", 1)[1] for c in cmds.splitlines()) + "\n```\n")
+    out.append(END)
+    text = "\n".join(out) + "\n"
+    md = read(md_path, "# Results\n")
+    if BEGIN in md and END in md:
+        md = md[:md.index(BEGIN)] + text.rstrip("\n") + md[md.index(END) + len(END):]
+    else:
+        marker = "<!-- unseen:end -->"
+        at = md.index(marker) + len(marker) if marker in md else len(md)
+        md = md[:at] + "\n\n" + text + md[at:]
+    with open(md_path + ".tmp", "w") as f:
+        f.write(md)
+    os.replace(md_path + ".tmp", md_path)
+    h = json.loads(read(head_path, "{}"))
+    h["kn_two_stage_rendered"] = head
+    with open(head_path + ".tmp", "w") as f:
+        json.dump(h, f, indent=2)
+        f.write("\n")
+    os.replace(head_path + ".tmp", head_path)
+    print(f"wrote {md_path} (kN two-stage section) and {head_path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
