@@ -138,6 +138,16 @@ struct WorkerFlags {
   int rank = -1;  // >= 0: this process is worker `rank` of a data-parallel run
   int world_size = 0;
   int rendezvous_port = 0;
+  std::string rendezvous_host = "127.0.0.1";  // the store's address (node 0)
+  std::string gloo_host = "127.0.0.1";        // this node's address for Gloo ("auto" = from the hostname)
+};
+
+// Several machines (torchrun's conventions; launcher.h).
+struct NodeFlags {
+  int nnodes = 1;                        // machines, one launcher each
+  int node_rank = 0;                     // this machine, 0 = the one holding the store
+  std::string master_addr = "127.0.0.1";  // node 0's address, reachable from every machine
+  std::string node_addr;                 // this machine's address for Gloo ("" = 127.0.0.1 on one machine, else the hostname's)
 };
 }  // namespace
 
@@ -170,6 +180,7 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
   auto master_port = std::make_shared<int>(0);
   auto dist_timeout = std::make_shared<double>(kDefaultDistTimeoutS);
   auto worker = std::make_shared<WorkerFlags>();
+  auto node = std::make_shared<NodeFlags>();
   auto preset = add_preset_option(cmd, args, c);
   cmd->add_option("--data", c.data.spec, data_spec_help());
   cmd->add_option("--fold", c.data.fold, "Split: k/K (subject-independent fold), official, subjects:F");
@@ -180,8 +191,17 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
   cmd->add_option("--nproc", *nproc,
                   "Data-parallel worker processes (Gloo on 127.0.0.1); each takes batch/nproc images of every batch")
       ->check(CLI::Range(1, kMaxWorldSize));
-  cmd->add_option("--master-port", *master_port, "Rendezvous port for --nproc > 1 (0 = a free port)")
+  cmd->add_option("--master-port", *master_port,
+                  "Rendezvous port for --nproc > 1 (0 = a free port; with --nnodes > 1 a fixed port on node 0)")
       ->check(CLI::Range(0, 65535));
+  cmd->add_option("--nnodes", node->nnodes, "Machines of a data-parallel run, each running this command with its --node-rank")
+      ->check(CLI::Range(1, kMaxWorldSize));
+  cmd->add_option("--node-rank", node->node_rank, "This machine's rank in [0, --nnodes); node 0 holds the rendezvous store")
+      ->check(CLI::Range(0, kMaxWorldSize - 1));
+  cmd->add_option("--master-addr", node->master_addr, "Node 0's address (reachable from every machine)");
+  cmd->add_option("--node-addr", node->node_addr,
+                  "This machine's address for the Gloo collectives (default: 127.0.0.1 with one node, "
+                  "else the address its hostname resolves to)");
   cmd->add_option("--dist-timeout", *dist_timeout,
                   "Seconds before a rendezvous or collective op of --nproc > 1 gives up (a stuck peer)")
       ->check(CLI::Range(1.0, 604800.0));
@@ -189,6 +209,8 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
   cmd->add_option("--rank", worker->rank)->group("");
   cmd->add_option("--world-size", worker->world_size)->group("");
   cmd->add_option("--rendezvous-port", worker->rendezvous_port)->group("");
+  cmd->add_option("--rendezvous-host", worker->rendezvous_host)->group("");
+  cmd->add_option("--gloo-host", worker->gloo_host)->group("");
   cmd->add_flag("--no-eval", *no_eval, "Skip the evaluation on the test part");
   cmd->add_flag("--migrate", job->migrate,
                 "With --resume: continue a run written by an older posefer whose config lacks settings, "
@@ -209,6 +231,8 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
       // or the objective is refused, not silently dropped.
       static const std::set<std::string> kResumeFlags{"--resume", "--epochs", "--threads", "--no-progress",
                                                       "--nproc", "--master-port", "--dist-timeout", "--rank",
+                                                      "--nnodes", "--node-rank", "--master-addr", "--node-addr",
+                                                      "--rendezvous-host", "--gloo-host",
                                                       "--world-size", "--rendezvous-port", "--no-eval",
                                                       "--judge-epochs", "--migrate"};
       for (const CLI::Option* opt : cmd->get_options()) {
@@ -229,23 +253,33 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
       if (j.config.data.spec.empty()) throw ConfigError("--data is required (e.g. --data cmu:../shared/datasets/cmu-faces/faces)");
       if (j.run_dir.empty()) throw ConfigError("--out is required (the run directory)");
     }
-    if (worker->rank < 0 && *nproc > 1) {
-      // The launcher: check what it can, then run this command line once per worker.
+    POSEFER_CHECK_CONFIG(node->node_rank < node->nnodes, "--node-rank must be in [0, --nnodes ", node->nnodes,
+                         "), got ", node->node_rank);
+    if (worker->rank < 0 && (*nproc > 1 || node->nnodes > 1)) {
+      // The launcher: check what it can, then run this command line once per local worker.
+      const int world = *nproc * node->nnodes;
       check_data_parallel(j.resume ? read_checkpoint_config(j.run_dir + "/checkpoint.pt").batch_size
                                    : j.config.batch_size,
-                          *nproc);
+                          world);
       LaunchOptions lo;
       lo.exe = "/proc/self/exe";
       lo.world_size = *nproc;
+      lo.nodes = node->nnodes;
+      lo.node_rank = node->node_rank;
       lo.port = *master_port;
       lo.timeout_s = *dist_timeout;
       lo.should_stop = [] { return stop_requested(); };
-      lo.args = [args, n = *nproc](int rank, int port) {
+      // "auto": the address the worker's hostname resolves to (an empty argv value reads badly).
+      const std::string gloo = !node->node_addr.empty() ? node->node_addr : node->nnodes == 1 ? "127.0.0.1" : "auto";
+      lo.args = [args, world, host = node->master_addr, gloo](int rank, int port) {
         auto a = args;
-        for (const auto& [flag, v] : {std::pair<const char*, int>{"--rank", rank}, {"--world-size", n},
-                                      {"--rendezvous-port", port}}) {
+        for (const auto& [flag, v] : {std::pair<const char*, std::string>{"--rank", std::to_string(rank)},
+                                      {"--world-size", std::to_string(world)},
+                                      {"--rendezvous-port", std::to_string(port)},
+                                      {"--rendezvous-host", host},
+                                      {"--gloo-host", gloo}}) {
           a.push_back(flag);
-          a.push_back(std::to_string(v));
+          a.push_back(v);
         }
         return a;
       };
@@ -257,6 +291,8 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
       d.rank = worker->rank;
       d.world_size = worker->world_size;
       d.port = worker->rendezvous_port;
+      d.host = worker->rendezvous_host;
+      d.gloo_host = worker->gloo_host == "auto" ? "" : worker->gloo_host;
       d.timeout_s = *dist_timeout;
       j.dist = DistContext::connect(d);
       main_rank = j.dist->is_main();

@@ -34,6 +34,7 @@ Action add_demo(CLI::App& app);
 Action add_augment(CLI::App& app);
 Action add_experiment(CLI::App& app, std::vector<std::string> args);
 Action add_classify(CLI::App& app);
+Action add_serve(CLI::App& app);
 
 // Flags of `train` that do not map onto a config field directly.
 struct RunFlags {

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   auto augment = posefer::cli::add_augment(app);
   auto experiment = posefer::cli::add_experiment(app, std::vector<std::string>(argv + 1, argv + argc));
   auto classify = posefer::cli::add_classify(app);
+  auto serve = posefer::cli::add_serve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -103,12 +104,12 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("[%H:%M:%S %^%l%$] %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::debug("OpenBLAS kernels: {}", posefer::openblas_core());
-  // train, demo, experiment, classify, make-faces and align poll the stop flag (docs/runs.md); the rest
+  // train, demo, experiment, classify, make-faces, align and serve poll the stop flag (docs/runs.md); the rest
   // write each file atomically, so ending them at once loses no finished file and leaves none half
   // written.
   g_polls_stop = app.got_subcommand("train") || app.got_subcommand("demo") || app.got_subcommand("experiment") ||
                  app.got_subcommand("classify") || app.got_subcommand("make-faces") ||
-                 app.got_subcommand("align");
+                 app.got_subcommand("align") || app.got_subcommand("serve");
   g_interrupt_note = "stopped at once; every file it finished is kept whole (files are written atomically). "
                      "Run the command again to redo it.\n";
   std::signal(SIGINT, on_signal);
@@ -126,6 +127,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("augment")) return augment();
     if (app.got_subcommand("experiment")) return experiment();
     if (app.got_subcommand("classify")) return classify();
+    if (app.got_subcommand("serve")) return serve();
   } catch (const std::exception& e) {
     std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
     return 1;

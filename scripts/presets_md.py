@@ -31,6 +31,32 @@ def read(path, default=None):
         return default
 
 
+def replace_section(md_path, begin, end, text, after=None):
+    """Puts `text` (which starts with `begin` and ends with `end`) in place of that section of the
+    Markdown file, or, the first time, after the marker `after` (else at the end). Atomic."""
+    md = read(md_path, "# Results\n")
+    if begin in md and end in md:
+        md = md[:md.index(begin)] + text.rstrip("\n") + md[md.index(end) + len(end):]
+    else:
+        at = md.index(after) + len(after) if after and after in md else len(md)
+        md = md[:at] + "\n\n" + text + md[at:]
+    write_atomic(md_path, md)
+
+
+def update_json(path, updates):
+    """Sets the keys of `updates` in the JSON object file at `path`, keeping the others. Atomic."""
+    data = json.loads(read(path, "{}"))
+    data.update(updates)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_atomic(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def load_run(d):
     ev = read(os.path.join(d, "eval.json"))
     if ev is None:
@@ -251,20 +277,8 @@ def main(root, md_path, headline_path):
     with open(tmp, "w") as f:
         f.write(md)
     os.replace(tmp, md_path)
-    os.makedirs(os.path.dirname(headline_path), exist_ok=True)
-    # Keys other scripts own (scripts/unseen_md.py: unseen_poses_*) are kept.
-    try:
-        with open(headline_path) as f:
-            for key, value in json.load(f).items():
-                if key.startswith("unseen_poses_"):
-                    head[key] = value
-    except (OSError, ValueError):
-        pass
-    tmp = headline_path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(head, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, headline_path)
+    # Keys other scripts own (unseen_md.py, kn_md.py) are kept.
+    update_json(headline_path, head)
     # Each finished run's small records beside the results (the runs themselves stay out of git):
     # the exact command, per-epoch log with the validation accuracy, stderr log, evaluation.
     logs = os.path.join(os.path.dirname(headline_path), "presets")

@@ -9,9 +9,12 @@
 # generate once, train classifiers in minutes. Resumable: finished runs are kept, interrupted
 # ones resume; run it again. Summary: scripts/kn_md.py RUNS.
 #
+# Every run gets the same number of C_exp steps (STEPS of BATCH faces; epochs = STEPS x BATCH /
+# its training-set size, rounded), so k changes what C_exp sees, not how long it trains.
+#
 # Usage: scripts/run_kn_two_stage.sh [runs-dir]      (default runs/kn_two_stage)
 # Env: POSEFER (build/posefer)  SRC (runs/unseen_rendered)  KS ("0 1 5 10 30")  SEEDS ("1 2 3")
-#      EPOCHS (15)  THREADS (1)
+#      STEPS (3000)  BATCH (32)  THREADS (1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSEFER=${POSEFER:-build/posefer}
@@ -19,7 +22,8 @@ SRC=${SRC:-runs/unseen_rendered}
 RUNS=${1:-runs/kn_two_stage}
 KS=${KS:-"0 1 5 10 30"}
 SEEDS=${SEEDS:-"1 2 3"}
-EPOCHS=${EPOCHS:-15}
+STEPS=${STEPS:-3000}
+BATCH=${BATCH:-32}
 THREADS=${THREADS:-1}
 G_RUN="$SRC/seed1"
 [[ -f "$G_RUN/checkpoint.pt" && -f "$G_RUN/split.json" ]] || { echo "$G_RUN: no finished joint run (run scripts/run_unseen_rendered.sh first)" >&2; exit 1; }
@@ -39,11 +43,13 @@ print(sum(1 for r in keep[1:] if r[1] not in test))
 PY
 )
 echo "C_exp's real training faces (frontal): $N" >&2
-common=(--image-size 64 --fold 0/5 --split-seed 1 --cls-width 0.125 --cls-lr 2e-4 --batch 32
-        --epochs "$EPOCHS" --no-gan --k 0 --threads "$THREADS" --no-progress)
+# G and D are not trained here (--no-gan): the smallest widths keep the checkpoints small.
+common=(--image-size 64 --fold 0/5 --split-seed 1 --cls-width 0.125 --cls-lr 2e-4 --batch "$BATCH"
+        --gen-width 0.05 --disc-width 0.1 --no-gan --k 0 --threads "$THREADS" --no-progress)
 : >"$RUNS/commands.txt"
 for k in $KS; do
   extra=()
+  epochs=$(( (STEPS * BATCH + (k + 1) * N / 2) / ((k + 1) * N) ))
   if [[ $k -gt 0 ]]; then
     total=$((k * N))
     inputs=$((total < 2800 ? total : 2800))  # the 2800 training faces of G at every pose
@@ -61,7 +67,7 @@ for k in $KS; do
     if [[ -f "$out/checkpoint.pt" ]]; then
       cmd=("$POSEFER" train --resume "$out" --threads "$THREADS" --no-progress)
     else
-      cmd=("$POSEFER" train --data "manifest:$FRONTAL" "${common[@]}" "${extra[@]}" --seed "$s" --out "$out")
+      cmd=("$POSEFER" train --data "manifest:$FRONTAL" "${common[@]}" --epochs "$epochs" "${extra[@]}" --seed "$s" --out "$out")
       printf '%q ' "${cmd[@]}" | sed 's/ $/\n/' >>"$RUNS/commands.txt"
     fi
     "${cmd[@]}" >"$out.stdout.md" 2>>"$RUNS/stderr.log"

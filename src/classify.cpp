@@ -23,11 +23,13 @@
 
 #include "posefer/align.h"
 #include "posefer/check.h"
+#include "posefer/csv.h"
 #include "posefer/data_pipeline.h"
 #include "posefer/durable_file.h"
 #include "posefer/dataset_align.h"
 #include "posefer/dataset_util.h"
 #include "posefer/face_detector.h"
+#include "posefer/face_finder.h"
 #include "posefer/faceapi_weights.h"
 #include "posefer/haar_face_detector.h"
 #include "posefer/image_io.h"
@@ -38,7 +40,7 @@ namespace posefer {
 namespace {
 
 namespace fs = std::filesystem;
-using data_util::csv_escape;
+using csv::escape;
 
 constexpr int kCsvPrecision = 8;  // significant digits of probabilities and boxes
 
@@ -94,99 +96,6 @@ class OutputNames {
   std::string dir_;
   std::set<std::string> taken_;
 };
-
-// How faces are found and prepared for the classifier.
-struct FacePlan {
-  bool detect = false;            // find faces (else the whole image is the face)
-  bool whole_box = false;         // aligned, but the whole image as the face box (FER2013 runs)
-  AlignConfig align;              // aligned crop before the resize to N
-  FaceDetectorConfig detector;    // face-api models and thresholds
-  bool haar_fallback = false;     // Haar cascades where the detector finds nothing
-  std::vector<std::string> fallback;  // the job's fallback steps (padded, whole)
-  CropMode crop = CropMode::kResize;  // whole mode: the run's crop
-  double crop_fraction = 1.0;
-  int channels = 3;               // model input C
-  int size = 64;                  // model input N
-};
-
-// The alignment settings the run trained with: `--align auto`'s, the summary.json of a
-// `posefer align` folder, else the defaults.
-void use_run_alignment(const DataConfig& data, int image_size, FacePlan& plan) {
-  if (data.align == "auto") {
-    const DatasetAlignJob job = auto_align_job(data, image_size, "");
-    plan.align = job.align;
-    plan.detector.detector = job.detector.detector;
-    plan.haar_fallback = job.haar_fallback;
-    plan.whole_box = job.whole_image;
-    return;
-  }
-  if (data.align.empty()) return;
-  const fs::path summary = fs::path(data.align) / "summary.json";
-  std::error_code ec;
-  if (!fs::is_regular_file(summary, ec)) {
-    spdlog::warn("classify: {} not found; aligning with the default settings", summary.string());
-    return;
-  }
-  with_context(summary.string(), [&] {
-    try {
-      const auto j = nlohmann::json::parse(read_text_file(summary.string()));
-      plan.align.size = j.value("size", plan.align.size);
-      plan.align.channels = j.value("channels", plan.align.channels);
-      plan.align.margin = j.value("margin", plan.align.margin);
-      plan.detector.detector.input_size = j.value("input_size", plan.detector.detector.input_size);
-      plan.detector.detector.score_threshold =
-          j.value("score_threshold", plan.detector.detector.score_threshold);
-      plan.haar_fallback = j.value("haar_fallback", false);
-      plan.whole_box = j.value("whole_image", false);
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(std::string("malformed alignment summary: ") + e.what());
-    }
-    plan.align.validate();
-  });
-}
-
-FacePlan make_plan(const ClassifyJob& job, const TrainConfig& config) {
-  FacePlan plan;
-  plan.channels = config.model.channels;
-  plan.size = config.model.image_size;
-  plan.crop = resolve_crop(config.data, parse_data_spec(config.data.spec).kind);
-  plan.crop_fraction = config.data.crop_fraction;
-  plan.detect = job.face == FaceMode::kDetect ||
-                (job.face == FaceMode::kAuto && !config.data.align.empty());
-  if (!plan.detect) return plan;
-  plan.fallback = parse_fallback(job.fallback);
-  use_run_alignment(config.data, plan.size, plan);
-  if (job.face == FaceMode::kDetect) plan.whole_box = false;  // always the detector
-  plan.detector.model_dir = job.model_dir.empty() ? default_faceapi_model_dir() : job.model_dir;
-  plan.detector.landmarks = true;
-  plan.detector.expressions = false;
-  return plan;
-}
-
-// The face-api weights must be there before any image is read.
-void require_faceapi_weights(const std::string& model_dir) {
-  std::error_code ec;
-  for (const char* name : {"tiny_face_detector_model", "face_landmark_68_model"}) {
-    if (!fs::is_regular_file(faceapi_manifest_path(model_dir, name), ec)) {
-      throw InputError(
-          "face detection needs the face-api weights, not found in " + model_dir +
-          " (missing " + name + "-weights_manifest.json): run scripts/setup.sh (npm installs "
-          "@vladmandic/face-api@1.7.15 into third_party/npm), or point --models / POSEFER_MODELS "
-          "at the model folder; --face whole classifies without detection");
-    }
-  }
-}
-
-// uint8 RGB [3, H, W] of a BGR video frame.
-torch::Tensor frame_to_tensor(const cv::Mat& bgr) {
-  cv::Mat rgb;
-  if (bgr.channels() == 1) cv::cvtColor(bgr, rgb, cv::COLOR_GRAY2RGB);
-  else if (bgr.channels() == 4) cv::cvtColor(bgr, rgb, cv::COLOR_BGRA2RGB);
-  else cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  return torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8)
-      .permute({2, 0, 1})
-      .clone(at::MemoryFormat::Contiguous);
-}
 
 // A copy of `image` (uint8 RGB [3, H, W]) with each box and its label drawn.
 torch::Tensor draw_labels(const torch::Tensor& image, const std::vector<FaceBox>& boxes,
@@ -316,86 +225,24 @@ class Runner {
  public:
   // Rows go to `csv` (a file stream on the output's temp, or a string stream for stdout).
   Runner(const ClassifyJob& job, LoadedModel& lm, FacePlan plan, ClassifyResult& result, std::ostream& csv)
-      : job_(job), lm_(lm), plan_(std::move(plan)), result_(result), csv_(csv) {
-    if (plan_.detect) {
-      require_faceapi_weights(plan_.detector.model_dir);
-      detector_ = std::make_unique<FaceDetector>(plan_.detector);
-      if (plan_.haar_fallback) haar_ = std::make_unique<HaarFaceDetector>();
-    }
+      : job_(job), lm_(lm), finder_(std::move(plan)), result_(result), csv_(csv) {
     pose_head_ = lm_.model->config.pose_head;
     csv_ << std::setprecision(kCsvPrecision) << "path,frame,face,x,y,w,h,status,expression,confidence";
-    for (const auto& e : lm_.state.expression_names) csv_ << ",p_" << csv_escape(e);
+    for (const auto& e : lm_.state.expression_names) csv_ << ",p_" << escape(e);
     csv_ << ",pose,pose_confidence,source\n";
   }
 
   // Finds the faces of `image` (uint8 RGB [3, H, W]) into a unit and queues it.
   void add_image(Unit unit, const torch::Tensor& image) {
-    const FaceBox whole{0, 0, double(image.size(2)), double(image.size(1))};
-    if (!plan_.detect) {
-      unit.whole = true;
-      unit.boxes = {whole};
-      unit.sources = {"image"};
-      unit.inputs = {prepare_face_image(image, plan_.channels, plan_.size, plan_.crop, plan_.crop_fraction)};
-    } else {
-      std::vector<Face> faces;
-      std::string source = "detector";
-      if (plan_.whole_box) {
-        faces = detector_->describe(image, {whole}, {0.0});
-        source = "whole";
-      } else {
-        faces = detector_->detect(image);
-        auto fallback = [&](const std::string& step) {
-          if (faces.empty() && std::count(plan_.fallback.begin(), plan_.fallback.end(), step) > 0) {
-            faces = step == "padded" ? detect_padded(image) : detector_->describe(image, {whole}, {0.0});
-            source = step;
-          }
-        };
-        fallback("padded");
-        if (faces.empty() && haar_) {
-          const auto boxes = haar_->detect(image);
-          if (!boxes.empty()) faces = detector_->describe(image, {boxes.front()}, {0.0});
-          source = "haar";
-        }
-        fallback("whole");
-        if (source != "detector") result_.fallback_faces += static_cast<int64_t>(faces.size());
-      }
-      for (const Face& f : faces) {
-        // As in training: the aligned crop (a PNG there, uint8 here), resized to N x N.
-        const AlignedFace a = align_face(image, f.landmarks, plan_.align);
-        unit.boxes.push_back(f.box);
-        unit.sources.push_back(source);
-        unit.inputs.push_back(prepare_face_image(to_uint8(a.image), plan_.channels, plan_.size));
-      }
-      if (faces.empty()) unit.status = "no_face";
-    }
+    FoundFaces found = finder_.find(image);
+    unit.whole = found.whole;
+    for (const Face& f : found.faces) unit.boxes.push_back(f.box);
+    unit.sources = std::move(found.sources);
+    unit.inputs = std::move(found.inputs);
+    result_.fallback_faces += found.fallback_faces;
+    if (unit.inputs.empty()) unit.status = "no_face";
     if (!job_.annotate.empty()) unit.image = image;
     add(std::move(unit));
-  }
-
-  // The detector on `image` padded with black on every side by each of kFallbackPaddings of its
-  // longer side in turn until it finds a face, faces mapped back to the image's pixels (tight
-  // face crops: the face then fills only part of what the detector sees, as in the photos it was
-  // trained on; on FER2013's 48 x 48 crops the detector alone found 3% of the faces, this 87%).
-  std::vector<Face> detect_padded(const torch::Tensor& image) {
-    std::vector<Face> faces;
-    int64_t pad = 0;
-    for (double fraction : kFallbackPaddings) {
-      pad = std::llround(fraction * static_cast<double>(std::max(image.size(1), image.size(2))));
-      faces = detector_->detect(torch::constant_pad_nd(image, {pad, pad, pad, pad}, 0));
-      if (!faces.empty()) break;
-    }
-    const double d = static_cast<double>(pad);
-    for (Face& f : faces) {
-      f.box.x -= d;
-      f.box.y -= d;
-      f.aligned_rect.x -= d;
-      f.aligned_rect.y -= d;
-      for (Point2d& q : f.landmarks) {
-        q.x -= d;
-        q.y -= d;
-      }
-    }
-    return faces;
   }
 
   void add(Unit unit) {
@@ -408,24 +255,9 @@ class Runner {
   void flush() {
     std::vector<torch::Tensor> inputs;
     for (const Unit& u : units_) inputs.insert(inputs.end(), u.inputs.begin(), u.inputs.end());
-    torch::Tensor expr_p, pose_p;
-    if (!inputs.empty()) {
-      std::vector<torch::Tensor> e_parts, p_parts;
-      torch::NoGradGuard no_grad;
-      lm_.model->cls->eval();
-      for (size_t i = 0; i < inputs.size(); i += job_.batch) {
-        const size_t end = std::min(inputs.size(), i + static_cast<size_t>(job_.batch));
-        const auto x = to_model_range(torch::stack(std::vector<torch::Tensor>(
-                                          inputs.begin() + i, inputs.begin() + end)))
-                           .to(lm_.model->device);
-        const ClassifierOutput out = classifier_probabilities(
-            *lm_.model->cls, x, lm_.config.tta_flip, classifier_pose_mirror(lm_.config, lm_.state.pose_names));
-        e_parts.push_back(out.expression.to(torch::kCPU, torch::kDouble));
-        if (pose_head_) p_parts.push_back(out.pose.to(torch::kCPU, torch::kDouble));
-      }
-      expr_p = torch::cat(e_parts);
-      if (pose_head_) pose_p = torch::cat(p_parts);
-    }
+    const FaceProbabilities probs = classify_faces(lm_, inputs, job_.batch);
+    const torch::Tensor& expr_p = probs.expression;
+    const torch::Tensor& pose_p = probs.pose;
     int64_t k = 0;  // row of expr_p
     for (Unit& u : units_) {
       std::vector<std::string> labels;
@@ -456,13 +288,13 @@ class Runner {
     const auto* p = pc.data_ptr<double>();
     const int64_t e = probs.argmax().item<int64_t>();
     const auto& b = u.boxes[face];
-    csv_ << csv_escape(u.path) << "," << u.frame << "," << (u.whole ? -1 : face) << "," << b.x << ","
-         << b.y << "," << b.width << "," << b.height << ",ok," << csv_escape(lm_.state.expression_names[e])
+    csv_ << escape(u.path) << "," << u.frame << "," << (u.whole ? -1 : face) << "," << b.x << ","
+         << b.y << "," << b.width << "," << b.height << ",ok," << escape(lm_.state.expression_names[e])
          << "," << p[e];
     for (int64_t i = 0; i < probs.size(0); ++i) csv_ << "," << p[i];
     if (pose_head_) {
       const int64_t q = pose_probs.argmax().item<int64_t>();
-      csv_ << "," << csv_escape(lm_.state.pose_names[q]) << "," << pose_probs[q].item<double>();
+      csv_ << "," << escape(lm_.state.pose_names[q]) << "," << pose_probs[q].item<double>();
     } else {
       csv_ << ",,";
     }
@@ -475,7 +307,7 @@ class Runner {
   }
 
   void write_empty_row(const Unit& u) {
-    csv_ << csv_escape(u.path) << "," << u.frame << ",-1,,,,," << u.status << ",,";
+    csv_ << escape(u.path) << "," << u.frame << ",-1,,,,," << u.status << ",,";
     for (size_t i = 0; i < lm_.state.expression_names.size(); ++i) csv_ << ",";
     csv_ << ",,,\n";
     if (u.status == "no_face") ++result_.no_face;
@@ -483,11 +315,9 @@ class Runner {
 
   const ClassifyJob& job_;
   LoadedModel& lm_;
-  FacePlan plan_;
+  FaceFinder finder_;
   ClassifyResult& result_;
   bool pose_head_ = false;
-  std::unique_ptr<FaceDetector> detector_;
-  std::unique_ptr<HaarFaceDetector> haar_;
   std::vector<Unit> units_;
   int64_t pending_faces_ = 0;
   std::ostream& csv_;
@@ -555,7 +385,7 @@ int64_t classify_video(const InputFile& in, const ClassifyJob& job, Runner& runn
     u.path = in.path;
     u.frame = frame;
     u.sink = sink.get();
-    runner.add_image(std::move(u), frame_to_tensor(bgr));
+    runner.add_image(std::move(u), bgr_mat_to_tensor(bgr));
     ++classified;
     bar.update(++done, std::to_string(result.faces) + " faces");
   }
@@ -651,7 +481,7 @@ ClassifyResult run_classify_job(const ClassifyJob& job) {
     fs::remove(tmp, ec);
   };
   try {
-  Runner runner(job, lm, make_plan(job, lm.config), result, csv);
+  Runner runner(job, lm, make_face_plan(lm.config, job.face, job.fallback, job.model_dir), result, csv);
   OutputNames names(job.annotate);
 
   int64_t total = 0;

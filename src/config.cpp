@@ -1,5 +1,10 @@
 #include "posefer/config.h"
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
 #include "posefer/check.h"
 
 namespace posefer {
@@ -145,11 +150,44 @@ void TrainConfig::validate() const {
                        "device must be cpu, cuda or auto, got '", device, "'");
 }
 
+namespace {
+// One stored field into `out`. Numbers must fit the field's type: nlohmann's own conversion of
+// 1e20 into an int is undefined behaviour (found by scripts/fuzz.sh on a config JSON).
+template <class T>
+void read_field(const nlohmann::json& v, const char* name, T& out) {
+  if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+    if (v.is_number()) {
+      bool fits;
+      if constexpr (std::is_integral_v<T>) {
+        if (v.is_number_unsigned()) {
+          fits = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+        } else if (v.is_number_integer()) {
+          const int64_t i = v.get<int64_t>();
+          fits = std::is_signed_v<T> ? (i >= static_cast<int64_t>(std::numeric_limits<T>::lowest()) &&
+                                        static_cast<uint64_t>(std::max<int64_t>(i, 0)) <=
+                                            static_cast<uint64_t>(std::numeric_limits<T>::max()))
+                                     : i >= 0;
+        } else {
+          const double d = v.get<double>();
+          fits = std::isfinite(d) && d == std::floor(d) && d >= static_cast<double>(std::numeric_limits<T>::lowest()) &&
+                 d <= static_cast<double>(std::numeric_limits<T>::max());
+        }
+      } else {
+        const double d = v.get<double>();
+        fits = std::isfinite(d) && std::fabs(d) <= static_cast<double>(std::numeric_limits<T>::max());
+      }
+      POSEFER_CHECK_CONFIG(fits, "config field '", name, "': ", v.dump(), " does not fit its type");
+    }
+  }
+  v.get_to(out);
+}
+}  // namespace
+
 // Field lists are written once per struct; from_json keeps defaults for absent fields so that
 // older run directories stay readable.
 #define POSEFER_JSON_FIELD_OUT(field) j[#field] = c.field;
 #define POSEFER_JSON_FIELD_IN(field) \
-  if (j.contains(#field)) j.at(#field).get_to(c.field);
+  if (j.contains(#field)) read_field(j.at(#field), #field, c.field);
 
 #define POSEFER_MODEL_FIELDS(X) X(image_size) X(channels) X(num_expressions) X(num_poses) \
   X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init) \

@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "posefer/check.h"
+#include "posefer/csv.h"
 #include "posefer/dataset_bu3dfe.h"
 #include "posefer/dataset_fer2013csv.h"
 #include "posefer/dataset_folders.h"
@@ -65,69 +66,6 @@ std::vector<double> yaw_edges(int bins) {
   return e;
 }
 
-// One CSV record, RFC 4180 style: quoted fields may hold commas, "" and newlines.
-struct CsvRecord {
-  int line = 0;  // 1-based physical line where the record starts
-  std::vector<std::string> fields;
-};
-
-std::vector<CsvRecord> parse_csv(const std::string& text, const std::string& path) {
-  std::vector<CsvRecord> records;
-  size_t i = 0;
-  int line = 1;
-  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) i = 3;  // UTF-8 BOM from spreadsheet exports
-  while (i < text.size()) {
-    CsvRecord rec;
-    rec.line = line;
-    std::string field;
-    bool in_quotes = false, quoted = false, blank = true;
-    for (; i < text.size(); ++i) {
-      const char ch = text[i];
-      if (in_quotes) {
-        if (ch == '"') {
-          if (i + 1 < text.size() && text[i + 1] == '"') {
-            field += '"';
-            ++i;
-          } else {
-            in_quotes = false;
-          }
-        } else {
-          if (ch == '\n') ++line;
-          field += ch;
-        }
-        continue;
-      }
-      if (ch == '"' && trim(field).empty() && !quoted) {
-        in_quotes = quoted = true;
-        field.clear();
-        blank = false;
-      } else if (ch == ',') {
-        rec.fields.push_back(quoted ? field : trim(field));
-        field.clear();
-        quoted = false;
-        blank = false;
-      } else if (ch == '\n') {
-        ++i;
-        ++line;
-        break;
-      } else if (ch != '\r') {
-        if (quoted && ch != ' ' && ch != '\t') {
-          throw InputError(path + " line " + std::to_string(line) +
-                           ": unexpected character after a closing quote");
-        }
-        if (!quoted) field += ch;
-        if (ch != ' ' && ch != '\t') blank = false;
-      }
-    }
-    if (in_quotes) {
-      throw InputError(path + " line " + std::to_string(rec.line) + ": unterminated quoted field");
-    }
-    if (blank) continue;  // empty lines carry no record
-    rec.fields.push_back(quoted ? field : trim(field));
-    records.push_back(std::move(rec));
-  }
-  return records;
-}
 
 }  // namespace
 
@@ -388,11 +326,11 @@ void warn_rare_labels(const std::string& source, const std::string& kind, const 
 
 Dataset read_manifest(const std::string& csv_path) {
   const std::string text = read_text_file(csv_path);
-  const auto records = parse_csv(text, csv_path);
+  const auto records = csv::parse(text, csv_path);
   if (records.empty()) throw InputError(csv_path + ": empty CSV (expected a header line)");
 
   // Column lookup by (case-insensitive) header name, any order.
-  const CsvRecord& header = records.front();
+  const csv::Record& header = records.front();
   std::map<std::string, size_t> col;
   for (size_t i = 0; i < header.fields.size(); ++i) {
     std::string name = header.fields[i];
@@ -427,7 +365,7 @@ Dataset read_manifest(const std::string& csv_path) {
   std::map<std::string, int> first_line;  // path|subject|expression|pose -> line of its first row
   bool all_have_yaw = true;
   for (size_t r = 1; r < records.size(); ++r) {
-    const CsvRecord& rec = records[r];
+    const csv::Record& rec = records[r];
     const std::string where = csv_path + " line " + std::to_string(rec.line) + ": ";
     if (rec.fields.size() != header.fields.size()) {
       throw InputError(where + "expected " + std::to_string(header.fields.size()) +

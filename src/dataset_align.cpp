@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "posefer/check.h"
+#include "posefer/csv.h"
 #include "posefer/dataset.h"
 #include "posefer/dataset_util.h"
 #include "posefer/image_io.h"
@@ -19,7 +20,7 @@ namespace posefer {
 namespace {
 
 namespace fs = std::filesystem;
-using data_util::csv_escape;
+using csv::escape;
 
 // Output path stem for `sample_path`: relative to the data set's folder when inside it, else
 // the bare file name; extension dropped.
@@ -255,7 +256,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
       }
       if (faces.empty()) {
         e.outcome = "no_face";
-        e.rows.push_back(csv_escape(s.path) + ",no_face");
+        e.rows.push_back(escape(s.path) + ",no_face");
       } else {
         const bool several = faces.size() > 1;
         e.outcome = several ? "several_faces" : "aligned";
@@ -268,7 +269,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
         } else if (several && job.multi == MultiFacePolicy::kSkip) {
           faces.clear();
           e.outcome = "several_faces_skipped";
-          e.rows.push_back(csv_escape(s.path) + ",several_faces_skipped," + via);
+          e.rows.push_back(escape(s.path) + ",several_faces_skipped," + via);
         }
         const std::string stem = output_stem(s.path, spec);
         for (size_t k = 0; k < faces.size(); ++k) {
@@ -280,8 +281,8 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
           const auto& b = faces[k].box;
           const auto& t = aligned.transform;
           std::ostringstream row;
-          row << std::setprecision(9) << csv_escape(s.path) << "," << (several ? "several_faces" : "aligned") << ","
-              << via << "," << k << "," << csv_escape(out_rel) << "," << faces[k].score << "," << b.x << "," << b.y
+          row << std::setprecision(9) << escape(s.path) << "," << (several ? "several_faces" : "aligned") << ","
+              << via << "," << k << "," << escape(out_rel) << "," << faces[k].score << "," << b.x << "," << b.y
               << "," << b.width << "," << b.height << "," << t.a << "," << t.b << "," << t.tx << "," << t.ty;
           for (const auto& p : faces[k].landmarks) row << "," << p.x << "," << p.y;
           e.rows.push_back(row.str());
@@ -293,7 +294,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
       e.path = s.path;
       e.outcome = "failed";
       e.reason = first_line_of(err.what());
-      e.rows.push_back(csv_escape(s.path) + ",failed");
+      e.rows.push_back(escape(s.path) + ",failed");
     }
     // The journal line comes after the image's PNGs: a kill in between redoes the image.
     open_journal();
@@ -321,7 +322,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
       const std::string reason = e.outcome == "failed"                  ? e.reason
                                  : e.outcome == "no_face"               ? "no face found"
                                                                         : "several faces (--multi-face skip)";
-      skipped << csv_escape(e.path) << "," << e.outcome << "," << csv_escape(reason) << "\n";
+      skipped << escape(e.path) << "," << e.outcome << "," << escape(reason) << "\n";
     }
   }
   write_file_atomic((out_dir / "landmarks.csv").string(), csv.str());

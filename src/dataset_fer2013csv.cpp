@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "posefer/check.h"
+#include "posefer/csv.h"
 #include "posefer/dataset_util.h"
 #include "posefer/image_io.h"
 #include "posefer/progress.h"
@@ -76,27 +77,22 @@ Sample make_sample(const std::string& dir, const std::string& file, int expressi
 std::vector<Sample> convert(const std::string& csv_path, const std::string& dir, bool progress) {
   std::ifstream in(csv_path, std::ios::binary);
   if (!in) throw InputError(csv_path + ": cannot open");
-  std::string line;
-  int line_no = 0;
+  csv::Reader reader(in, csv_path);
+  csv::Record rec;
   // Header: column positions by name.
   int col_emotion = -1, col_pixels = -1, col_usage = -1;
   size_t n_cols = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line_no == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line = line.substr(3);
-    if (trim(line).empty()) continue;
-    const auto cols = split(trim(line), ',');
-    n_cols = cols.size();
-    for (size_t i = 0; i < cols.size(); ++i) {
-      const std::string name = data_util::to_lower(trim(cols[i]));
+  if (reader.next(rec)) {
+    n_cols = rec.fields.size();
+    for (size_t i = 0; i < rec.fields.size(); ++i) {
+      const std::string name = data_util::to_lower(rec.fields[i]);
       if (name == "emotion") col_emotion = static_cast<int>(i);
       if (name == "pixels") col_pixels = static_cast<int>(i);
       if (name == "usage") col_usage = static_cast<int>(i);
     }
-    break;
   }
   if (col_emotion < 0 || col_pixels < 0 || col_usage < 0) {
-    throw InputError(csv_path + " line " + std::to_string(line_no) +
+    throw InputError(csv_path + " line " + std::to_string(rec.line) +
                      ": header lacks emotion, pixels or Usage (expected 'emotion,pixels,Usage')");
   }
   ProgressOptions popt;
@@ -109,11 +105,9 @@ std::vector<Sample> convert(const std::string& csv_path, const std::string& dir,
   std::string index = "file,expression,usage\n";
   cv::Mat img(kSide, kSide, CV_8UC1);
   std::vector<uchar> png;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (trim(line).empty()) continue;
-    const std::string where = csv_path + " line " + std::to_string(line_no) + ": ";
-    const auto f = split(trim(line), ',');
+  while (reader.next(rec)) {
+    const std::string where = csv_path + " line " + std::to_string(rec.line) + ": ";
+    const auto& f = rec.fields;
     if (f.size() != n_cols) {
       throw InputError(where + "expected " + std::to_string(n_cols) + " fields, got " +
                        std::to_string(f.size()));
@@ -122,7 +116,7 @@ std::vector<Sample> convert(const std::string& csv_path, const std::string& dir,
     if (!data_util::parse_int(f[col_emotion], &emotion) || emotion < 0 || emotion > 6) {
       throw InputError(where + "emotion must be 0..6, got '" + f[col_emotion] + "'");
     }
-    const std::string usage = trim(f[col_usage]);
+    const std::string& usage = f[col_usage];
     if (data_util::index_of(kUsages, usage) < 0) {
       throw InputError(where + "Usage must be Training, PublicTest or PrivateTest, got '" + usage + "'");
     }
@@ -149,14 +143,13 @@ std::vector<Sample> convert(const std::string& csv_path, const std::string& dir,
 // Samples from a complete cache folder's samples.csv.
 std::vector<Sample> reuse(const std::string& dir) {
   const std::string index_path = (fs::path(dir) / "samples.csv").string();
-  const auto lines = split(read_text_file(index_path), '\n');
+  const auto records = csv::read_file(index_path);
   std::vector<Sample> samples;
-  for (size_t i = 1; i < lines.size(); ++i) {
-    if (trim(lines[i]).empty()) continue;
-    const auto f = split(trim(lines[i]), ',');
+  for (size_t i = 1; i < records.size(); ++i) {
+    const auto& f = records[i].fields;
     int cls = -1;
     if (f.size() != 3 || !data_util::parse_int(f[1], &cls) || cls < 0 || cls > 6) {
-      throw InputError(index_path + " line " + std::to_string(i + 1) +
+      throw InputError(index_path + " line " + std::to_string(records[i].line) +
                        ": damaged cache index (delete " + dir + " to rebuild it)");
     }
     samples.push_back(make_sample(dir, f[0], cls, f[2]));

@@ -110,13 +110,6 @@ std::string to_lower(std::string s) {
   return s;
 }
 
-std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 bool parse_double(const std::string& text, double* out) {
   const std::string s = trim(text);
   if (s.empty()) return false;

@@ -92,7 +92,8 @@ std::shared_ptr<DistContext> DistContext::connect(const DistOptions& options) {
     sopts.timeout = to_ms(options.timeout_s);
     ctx->impl_->store = c10::make_intrusive<c10d::TCPStore>(options.host, sopts);
     auto gopts = c10d::ProcessGroupGloo::Options::create(to_ms(options.timeout_s));
-    gopts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    gopts->devices.push_back(options.gloo_host.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
+                                                       : c10d::ProcessGroupGloo::createDeviceForHostname(options.gloo_host));
     ctx->impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
         ctx->impl_->store, options.rank, options.world_size, gopts);
   });

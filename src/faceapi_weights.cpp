@@ -141,6 +141,9 @@ torch::Tensor FaceApiWeights::get(const std::string& name, const std::vector<int
   return it->second;
 }
 
+// Largest magnitude accepted in a weight tensor (batch-norm variances included).
+constexpr double kMaxPlausibleWeight = 1e5;
+
 void read_weight_groups(const nlohmann::json& groups, const std::string& manifest_path,
                         FaceApiWeights& out) {
   const fs::path dir = fs::path(manifest_path).parent_path();
@@ -170,7 +173,18 @@ void read_weight_groups(const nlohmann::json& groups, const std::string& manifes
       for (const Entry& e : entries) {
         POSEFER_CHECK_INPUT(!out.tensors.count(e.name), manifest_path, ": tensor '", e.name,
                             "' listed twice");
-        out.tensors[e.name] = decode(e, data.data() + offset);
+        torch::Tensor t = decode(e, data.data() + offset);
+        // A file of the right size but other content (a corrupt copy, random bytes) decodes
+        // without complaint; trained weights are finite and far below this bound.
+        if (t.is_floating_point() && t.numel() > 0) {
+          const bool finite = torch::isfinite(t).all().item<bool>();
+          const double peak = finite ? t.abs().max().item<double>() : 0.0;
+          POSEFER_CHECK_INPUT(finite && peak <= kMaxPlausibleWeight, files, ": tensor '", e.name,
+                              "' holds values no trained net has (", finite ? "|w| up to " + std::to_string(peak)
+                                                                         : std::string("NaN or infinite values"),
+                              "): the weight file is corrupt or belongs to another model");
+        }
+        out.tensors[e.name] = t;
         offset += e.bytes;
       }
     }

@@ -8,6 +8,7 @@
 
 #include "posefer/align.h"
 #include "posefer/check.h"
+#include "posefer/csv.h"
 #include "posefer/dataset.h"
 #include "posefer/splits.h"
 
@@ -98,20 +99,17 @@ HeadPoseModel fit_head_pose(const std::vector<Landmarks68>& landmarks, const std
 }
 
 std::map<std::string, Landmarks68> read_align_landmarks(const std::string& csv_path, AlignCsvKey key) {
-  std::ifstream in(csv_path);
+  std::ifstream in(csv_path, std::ios::binary);
   if (!in) throw InputError(csv_path + ": cannot open landmarks CSV");
-  std::string line;
-  std::getline(in, line);
-  POSEFER_CHECK_INPUT(line.rfind("path,outcome,via,face,output,score", 0) == 0, csv_path,
-                      ": not a posefer align landmarks.csv (header '", line.substr(0, 40), "')");
+  csv::Reader reader(in, csv_path);
+  csv::Record rec;
+  const bool has_header = reader.next(rec);
+  const std::string head = has_header ? csv::join_row(rec.fields) : "";
+  POSEFER_CHECK_INPUT(head.rfind("path,outcome,via,face,output,score", 0) == 0, csv_path,
+                      ": not a posefer align landmarks.csv (header '", head.substr(0, 40), "')");
   std::map<std::string, Landmarks68> out;
-  int64_t lineno = 1;
-  while (std::getline(in, line)) {
-    ++lineno;
-    std::vector<std::string> cells;
-    std::string cell;
-    std::istringstream ls(line);
-    while (std::getline(ls, cell, ',')) cells.push_back(cell);
+  while (reader.next(rec)) {
+    const auto& cells = rec.fields;  // paths with commas come quoted: the reader keeps them whole
     // 14 leading columns (path .. t_y), then x0, y0, ..., x67, y67.
     if (cells.size() < 14 + 136) continue;  // no face on this row
     const std::string& k = key == AlignCsvKey::kPath ? cells[0] : cells[4];
@@ -123,7 +121,7 @@ std::map<std::string, Landmarks68> read_align_landmarks(const std::string& csv_p
         lm[i].y = std::stod(cells[15 + 2 * i]);
       }
     } catch (const std::exception&) {
-      throw InputError(csv_path + ":" + std::to_string(lineno) + ": malformed landmark value");
+      throw InputError(csv_path + ":" + std::to_string(rec.line) + ": malformed landmark value");
     }
     out[k] = lm;
   }

@@ -92,13 +92,24 @@ int launch_workers(const LaunchOptions& o) {
   POSEFER_CHECK_CONFIG(o.world_size >= 1 && o.world_size <= kMaxWorldSize, "--nproc must be in [1, ",
                        kMaxWorldSize, "], got ", o.world_size);
   POSEFER_CHECK_CONFIG(!o.exe.empty() && o.args, "launch_workers: no worker program");
-  RendezvousServer server(o.port, o.timeout_s);
-  const int port = server.port();
-  spdlog::debug("rendezvous store on 127.0.0.1:{}; starting {} workers", port, o.world_size);
+  POSEFER_CHECK_CONFIG(o.nodes >= 1 && o.nodes * o.world_size <= kMaxWorldSize, "--nnodes x --nproc must be in [1, ",
+                       kMaxWorldSize, "], got ", o.nodes, " x ", o.world_size);
+  POSEFER_CHECK_CONFIG(o.node_rank >= 0 && o.node_rank < o.nodes, "--node-rank must be in [0, ", o.nodes, "), got ",
+                       o.node_rank);
+  POSEFER_CHECK_CONFIG(o.nodes == 1 || o.port > 0,
+                       "--nnodes > 1 needs --master-port: a fixed port every machine's workers can reach");
+  // Node 0 holds the store; the other nodes' workers connect to it (and wait for it, up to the
+  // timeout, when their launcher started first).
+  std::unique_ptr<RendezvousServer> server;
+  if (o.node_rank == 0) server = std::make_unique<RendezvousServer>(o.port, o.timeout_s);
+  const int port = server ? server->port() : o.port;
+  const int first = o.node_rank * o.world_size;
+  spdlog::debug("node {} of {}: rendezvous port {}; starting ranks {}..{}", o.node_rank, o.nodes, port, first,
+                first + o.world_size - 1);
   std::vector<Worker> workers(static_cast<size_t>(o.world_size));
   WorkerGuard guard(workers);
   for (int r = 0; r < o.world_size; ++r) {
-    workers[r].pid = start_worker(o.exe, o.args(r, port));
+    workers[r].pid = start_worker(o.exe, o.args(first + r, port));
     workers[r].alive = true;
   }
   bool interrupted = false;
@@ -127,7 +138,7 @@ int launch_workers(const LaunchOptions& o) {
     }
     if (failed >= 0) {
       guard.kill_all();
-      throw Error(describe_exit(failed, workers[failed].status) + " (stopped the other workers)");
+      throw Error(describe_exit(first + failed, workers[failed].status) + " (stopped the other workers)");
     }
     if (!any_alive) break;
     if (!forwarded && o.should_stop && o.should_stop()) {

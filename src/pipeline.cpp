@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "posefer/check.h"
+#include "posefer/csv.h"
 #include "posefer/data_pipeline.h"
 #include "posefer/dataset_util.h"
 #include "posefer/durable_file.h"
@@ -77,7 +78,7 @@ std::pair<std::string, size_t> skipped_csv(const PreparedData& data) {
       const size_t colon = e.find(": ");
       const std::string path = colon == std::string::npos ? e : e.substr(0, colon);
       const std::string reason = colon == std::string::npos ? "" : e.substr(colon + 2);
-      out += std::string(part) + "," + data_util::csv_escape(path) + "," + data_util::csv_escape(reason) + "\n";
+      out += std::string(part) + "," + csv::escape(path) + "," + csv::escape(reason) + "\n";
       ++n;
     }
   };
@@ -270,6 +271,10 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
       ? (fs::path(resolve_checkpoint_path(job.checkpoint)).parent_path() / "eval").string()
       : job.out_dir;
   write_eval(r, out_dir, data.spec + " split " + data.fold);
+  // Every image gets an outcome: n in eval.json counts those scored, skipped.csv names the rest.
+  const auto [skipped, count] = skipped_csv(prepared);
+  write_file_atomic(out_dir + "/skipped.csv", skipped);
+  if (count > 0) spdlog::warn("{} image(s) left out of the evaluation: listed in {}/skipped.csv", count, out_dir);
   return r;
 }
 

@@ -7,27 +7,12 @@
 #include <sstream>
 
 #include "posefer/check.h"
+#include "posefer/csv.h"
 #include "posefer/image_io.h"
 
 namespace posefer {
 
 namespace {
-
-std::vector<std::string> split_commas(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  std::stringstream ss(line);
-  while (std::getline(ss, cell, ',')) out.push_back(cell);
-  if (!line.empty() && line.back() == ',') out.emplace_back();
-  return out;
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && s[i] == ' ') ++i;
-  return s.substr(i);
-}
 
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
@@ -48,32 +33,24 @@ bool NumericTable::has(const std::string& name) const {
 }
 
 NumericTable read_numeric_csv(const std::string& path) {
-  const std::string text = read_text_file(path);
-  std::stringstream ss(text);
-  std::string line;
   NumericTable t;
-  int line_no = 0;
-  while (std::getline(ss, line)) {
-    ++line_no;
-    line = trim(line);
-    if (line.empty()) continue;
-    auto cells = split_commas(line);
+  for (const csv::Record& rec : csv::parse(read_text_file(path), path)) {
     if (t.columns.empty()) {
-      for (auto& c : cells) t.columns.push_back(trim(c));
+      t.columns = rec.fields;
       continue;
     }
-    POSEFER_CHECK_INPUT(cells.size() == t.columns.size(), path, " line ", line_no, ": expected ",
-                        t.columns.size(), " fields, got ", cells.size());
+    POSEFER_CHECK_INPUT(rec.fields.size() == t.columns.size(), path, " line ", rec.line, ": expected ",
+                        t.columns.size(), " fields, got ", rec.fields.size());
     std::vector<double> row;
-    for (size_t i = 0; i < cells.size(); ++i) {
-      const std::string c = trim(cells[i]);
+    for (size_t i = 0; i < rec.fields.size(); ++i) {
+      const std::string& c = rec.fields[i];
       if (c.empty()) {
         row.push_back(NAN);
         continue;
       }
       char* end = nullptr;
       const double v = std::strtod(c.c_str(), &end);
-      POSEFER_CHECK_INPUT(end && *end == '\0', path, " line ", line_no, ": column '", t.columns[i],
+      POSEFER_CHECK_INPUT(end && *end == '\0', path, " line ", rec.line, ": column '", t.columns[i],
                           "' is not a number: '", c, "'");
       row.push_back(v);
     }

@@ -174,6 +174,36 @@ list(LENGTH epoch_rows n)
 if(NOT n EQUAL 3)
   message(FATAL_ERROR "expected header + 2 epoch rows after resume with --nproc 2, got ${n}")
 endif()
+# Several machines (torchrun's conventions): two launchers with node ranks 0 and 1 and one worker
+# each, on loopback, train the same run as one launcher with two workers (same global ranks, same
+# batches): every step's losses and the evaluation are identical.
+set(dp_flags --data manifest:${WORK}/data.csv --epochs 2 ${small})  # 4 steps
+run_expect(TRUE out ${POSEFER} train ${dp_flags} --out ${WORK}/dp1 --nproc 2)
+run_expect(FALSE out ${POSEFER} train ${dp_flags} --out ${WORK}/nodes --nnodes 2 --node-rank 2)
+expect_contains("${out}" "--node-rank")
+run_expect(FALSE out ${POSEFER} train ${dp_flags} --out ${WORK}/nodes --nnodes 2 --node-rank 0)
+expect_contains("${out}" "posefer: error: --nnodes > 1 needs --master-port")
+string(RANDOM LENGTH 4 ALPHABET 123456789 rnd)
+math(EXPR node_port "20000 + ${rnd} % 9000")
+string(JOIN " " dp_line ${dp_flags})
+execute_process(
+  COMMAND bash -c "'${POSEFER}' train ${dp_line} --out '${WORK}/nodes_b' --nproc 1 --nnodes 2 --node-rank 1 --master-addr 127.0.0.1 --master-port ${node_port} --node-addr 127.0.0.1 >'${WORK}/node1.log' 2>&1 & b=$!; '${POSEFER}' train ${dp_line} --out '${WORK}/nodes' --nproc 1 --nnodes 2 --node-rank 0 --master-addr 127.0.0.1 --master-port ${node_port} --node-addr 127.0.0.1; a=$?; wait $b; exit $(( a + $? ))"
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  file(READ "${WORK}/node1.log" node1)
+  message(FATAL_ERROR "two-node training failed (rc ${rc}):\n${out}\n${err}\nnode 1:\n${node1}")
+endif()
+foreach(f log.csv eval.json)
+  file(READ "${WORK}/dp1/${f}" one_node)
+  file(READ "${WORK}/nodes/${f}" two_nodes)
+  if(NOT one_node STREQUAL two_nodes)
+    message(FATAL_ERROR "two nodes x 1 worker differ from one node x 2 workers in ${f}")
+  endif()
+endforeach()
+if(EXISTS "${WORK}/nodes_b/checkpoint.pt")
+  message(FATAL_ERROR "node 1 wrote a checkpoint: only rank 0 writes the run")
+endif()
+
 # A run killed before its first checkpoint left only logs: a fresh run moves them aside.
 file(MAKE_DIRECTORY "${WORK}/stale")
 file(WRITE "${WORK}/stale/log.csv" "step,epoch\n1,1\n")

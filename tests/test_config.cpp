@@ -121,6 +121,20 @@ TEST(Config, MissingFieldsKeepDefaults) {
   EXPECT_EQ(c.flip, "");
 }
 
+TEST(Config, StoredNumbersMustFitTheirFields) {
+  // Found by scripts/fuzz.sh: nlohmann's conversion of 1e20 into an int is undefined behaviour.
+  auto parse = [](const char* text) { return nlohmann::json::parse(text).get<TrainConfig>(); };
+  EXPECT_THROW_MSG(parse(R"({"epochs": 99999999999999999993})"), ConfigError,
+                   "config field 'epochs': 1e+20 does not fit its type");
+  EXPECT_THROW_MSG(parse(R"({"epochs": 4294967296})"), ConfigError, "config field 'epochs'");
+  EXPECT_THROW_MSG(parse(R"({"epochs": -3000000000})"), ConfigError, "config field 'epochs'");
+  EXPECT_THROW_MSG(parse(R"({"epochs": 2.5})"), ConfigError, "config field 'epochs': 2.5");
+  EXPECT_THROW_MSG(parse(R"({"seed": -1})"), ConfigError, "config field 'seed'");
+  EXPECT_EQ(parse(R"({"epochs": 7.0})").epochs, 7);  // a whole number written as a float is fine
+  EXPECT_EQ(parse(R"({"seed": 18446744073709551615})").seed, 18446744073709551615ull);
+  EXPECT_THROW(parse(R"({"epochs": "7"})"), nlohmann::json::type_error);
+}
+
 TEST(Config, DefaultsValidateAndFollowThePaper) {
   TrainConfig c;
   EXPECT_NO_THROW(c.validate());

@@ -30,25 +30,35 @@ TEST(FaceDatasetAlign, PolicyNamesAndTable) {
   EXPECT_NE(md.find("- x.png: cannot read image"), std::string::npos) << md;
 }
 
-TEST(FaceDatasetAlign, OutcomesPerImageAndPose) {
+// A manifest of four images in `dir`: sample2 (one face), sample1 (several), a blank image (no
+// face) and bad.png (not an image), in the order `rows` lists them (indices 0..3 of that list).
+// Empty when the reference photos or the face-api weights are missing (the caller skips).
+std::string write_align_fixture(const fs::path& dir, const std::vector<int>& rows) {
   const fs::path inputs = fs::path(POSEFER_SHARED_DIR) / "reference" / "faceapi" / "inputs";
-  if (!fs::exists(inputs / "sample1.png")) GTEST_SKIP() << "reference images not present: " << inputs;
-  if (!fs::exists(faceapi_manifest_path(default_faceapi_model_dir(), "tiny_face_detector_model"))) {
-    GTEST_SKIP() << "face-api weights not installed (run scripts/setup.sh or set POSEFER_MODELS)";
+  if (!fs::exists(inputs / "sample1.png") ||
+      !fs::exists(faceapi_manifest_path(default_faceapi_model_dir(), "tiny_face_detector_model"))) {
+    return "";
   }
-  const auto dir = test::fresh_dir("d");
   write_png((dir / "blank.png").string(), torch::full({3, 120, 160}, 128, torch::kUInt8));
   { std::ofstream(dir / "bad.png") << "not an image at all"; }
-  {
-    std::ofstream csv(dir / "m.csv");
-    csv << "path,subject,expression,pose\n"
-        << (inputs / "sample2.png").string() << ",a,happy,front\n"
-        << (inputs / "sample1.png").string() << ",b,sad,front\n"
-        << "blank.png,c,happy,side\n"
-        << "bad.png,d,sad,side\n";
-  }
+  const std::string lines[] = {(inputs / "sample2.png").string() + ",a,happy,front",
+                               (inputs / "sample1.png").string() + ",b,sad,front", "blank.png,c,happy,side",
+                               "bad.png,d,sad,side"};
+  std::ofstream csv(dir / "m.csv");
+  csv << "path,subject,expression,pose\n";
+  for (int r : rows) csv << lines[r] << "\n";
+  return "manifest:" + (dir / "m.csv").string();
+}
+
+#define SKIP_WITHOUT_FIXTURE(spec) \
+  if ((spec).empty()) GTEST_SKIP() << "reference photos or face-api weights missing (run scripts/setup.sh)"
+
+TEST(FaceDatasetAlign, OutcomesPerImageAndPose) {
+  const auto dir = test::fresh_dir("d");
+  const std::string spec = write_align_fixture(dir, {0, 1, 2, 3});
+  SKIP_WITHOUT_FIXTURE(spec);
   DatasetAlignJob job;
-  job.data = "manifest:" + (dir / "m.csv").string();
+  job.data = spec;
   job.out_dir = (dir / "out").string();
   job.align.size = 64;
   job.progress = false;
@@ -92,24 +102,11 @@ TEST(FaceDatasetAlign, OutcomesPerImageAndPose) {
 }
 
 TEST(FaceDatasetAlign, InterruptedAlignResumesWhereItStoppedAndNamesEverySkip) {
-  const fs::path inputs = fs::path(POSEFER_SHARED_DIR) / "reference" / "faceapi" / "inputs";
-  if (!fs::exists(inputs / "sample1.png")) GTEST_SKIP() << "reference images not present: " << inputs;
-  if (!fs::exists(faceapi_manifest_path(default_faceapi_model_dir(), "tiny_face_detector_model"))) {
-    GTEST_SKIP() << "face-api weights not installed (run scripts/setup.sh or set POSEFER_MODELS)";
-  }
   const auto dir = test::fresh_dir("resume");
-  write_png((dir / "blank.png").string(), torch::full({3, 120, 160}, 128, torch::kUInt8));
-  { std::ofstream(dir / "bad.png") << "not an image at all"; }
-  {
-    std::ofstream csv(dir / "m.csv");
-    csv << "path,subject,expression,pose\n"
-        << (inputs / "sample2.png").string() << ",a,happy,front\n"
-        << "blank.png,c,happy,side\n"
-        << (inputs / "sample1.png").string() << ",b,sad,front\n"
-        << "bad.png,d,sad,side\n";
-  }
+  const std::string spec = write_align_fixture(dir, {0, 2, 1, 3});
+  SKIP_WITHOUT_FIXTURE(spec);
   DatasetAlignJob job;
-  job.data = "manifest:" + (dir / "m.csv").string();
+  job.data = spec;
   job.out_dir = (dir / "out").string();
   job.align.size = 64;
   job.progress = false;

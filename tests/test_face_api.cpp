@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <iostream>
 #include <vector>
 
@@ -90,6 +91,20 @@ TEST(FaceApiWeights, TruncatedOrAlteredBinNamesFileAndBytes) {
   EXPECT_THROW_MSG(load_faceapi_weights(manifest), InputError, "expects 14 bytes, found 16");
   fs::remove(dir / "m.bin");
   EXPECT_THROW_MSG(load_faceapi_weights(manifest), InputError, "m.bin: cannot open weight file");
+}
+
+TEST(FaceApiWeights, RightSizeButImplausibleContentIsRefused) {
+  // The catalogue's case: a weights file of the right size with other content loaded silently.
+  const auto dir = test::fresh_dir("w");
+  const auto manifest = write_fixture(dir).string();
+  std::string bin = {0, 1, 2, 3, 4, static_cast<char>(255)};
+  write_file(dir / "m.bin", bin + float_bytes({1.25f, std::numeric_limits<float>::quiet_NaN()}));
+  EXPECT_THROW_MSG(load_faceapi_weights(manifest), InputError,
+                   "tensor 'b' holds values no trained net has (NaN or infinite values)");
+  write_file(dir / "m.bin", bin + float_bytes({1.25f, 3.0e9f}));
+  EXPECT_THROW_MSG(load_faceapi_weights(manifest), InputError, "m.bin: tensor 'b' holds values no trained net has");
+  write_file(dir / "m.bin", bin + float_bytes({1.25f, -3.5f}));
+  EXPECT_NO_THROW(load_faceapi_weights(manifest));
 }
 
 TEST(FaceApiWeights, BadManifests) {

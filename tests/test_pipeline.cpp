@@ -88,5 +88,36 @@ TEST(Pipeline, EveryImageLeftOutIsListedInSkippedCsv) {
   EXPECT_TRUE(part_of["s2_sad_right.png"] == "train" || part_of["s2_sad_right.png"] == "test");
 }
 
+TEST(Pipeline, EvaluateNamesTheImagesItLeftOut) {
+  // The catalogue's case: evaluate reported n = 63 of 64 without saying which file was missing.
+  const auto dir = test::fresh_dir("eval_skipped");
+  const auto m = test::write_face_manifest(dir / "faces", 4, {"happy", "sad"}, {"left", "right"});
+  TrainJob job = test::tiny_train_job("manifest:" + m, "0/2");
+  job.run_dir = (dir / "run").string();
+  job.config.gen_k = 0;
+  job.config.train_gan = false;
+  job.evaluate = false;
+  run_train_job(job);
+  const auto split = nlohmann::json::parse(std::ifstream(dir / "run" / "split.json"));
+  const std::string person = split.at("test_subjects").at(0);
+  const fs::path broken = dir / "faces" / "images" / (person + "_sad_left.png");
+  ASSERT_TRUE(fs::exists(broken)) << broken;
+  std::ofstream(broken, std::ios::trunc) << "not a png";
+  EvaluateJob ev;
+  ev.checkpoint = job.run_dir;
+  ev.out_dir = (dir / "eval").string();
+  ev.eval.disentangle = false;
+  ev.eval.progress = false;
+  const EvalResult r = run_evaluate_job(ev);
+  EXPECT_EQ(r.expression.count, 7);  // 2 test people x 4 images, one unreadable
+  std::ifstream in(dir / "eval" / "skipped.csv");
+  std::string header, row;
+  std::getline(in, header);
+  std::getline(in, row);
+  EXPECT_EQ(header, "part,path,reason");
+  EXPECT_EQ(row.rfind("test,", 0), 0u) << row;
+  EXPECT_NE(row.find(broken.filename().string()), std::string::npos) << row;
+}
+
 }  // namespace
 }  // namespace posefer

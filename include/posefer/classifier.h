@@ -21,11 +21,12 @@
 #include <vector>
 
 #include "posefer/config.h"
-#include "posefer/distributed.h"
 #include "posefer/face_feature_extractor.h"
 #include "posefer/faceres_net.h"
 
 namespace posefer {
+
+class DistContext;  // distributed.h: the model layer only holds a pointer for batch-norm sync
 
 struct ClassifierOutput {
   torch::Tensor expression;  // logits [B, E]

@@ -26,8 +26,6 @@ std::vector<std::string> split(const std::string& s, char sep);
 std::string trim(const std::string& s);
 // ASCII lower case.
 std::string to_lower(std::string s);
-// A CSV field: quoted (inner quotes doubled) when it holds a comma, quote or newline.
-std::string csv_escape(const std::string& s);
 // Whole-string number parse (surrounding blanks allowed); false for "", "1x", inf, nan.
 bool parse_double(const std::string& text, double* out);
 // Whole-string decimal integer parse with an optional sign; false otherwise or on overflow.

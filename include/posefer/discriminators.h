@@ -17,9 +17,10 @@
 #include <memory>
 
 #include "posefer/config.h"
-#include "posefer/distributed.h"
 
 namespace posefer {
+
+class DistContext;  // distributed.h: the model layer only holds a pointer for batch-norm sync
 
 struct DAttImpl : torch::nn::Module {
   explicit DAttImpl(const ModelConfig& config);

@@ -27,7 +27,10 @@ constexpr double kDefaultDistTimeoutS = 1800;  // rendezvous and collectives
 struct DistOptions {
   int rank = 0;                     // this process, in [0, world_size)
   int world_size = 1;               // processes in the group
-  std::string host = "127.0.0.1";   // the rendezvous store's address (the launcher's machine)
+  std::string host = "127.0.0.1";   // the rendezvous store's address (node 0's launcher)
+  // The address this process's Gloo device binds and the other ranks reach it at: 127.0.0.1 on
+  // one machine; across machines this machine's address ("" = the one its hostname resolves to).
+  std::string gloo_host = "127.0.0.1";
   int port = 0;                     // the rendezvous store's port (RendezvousServer::port())
   double timeout_s = kDefaultDistTimeoutS;  // rendezvous and every collective
   void validate() const;            // ConfigError naming the field
@@ -52,8 +55,8 @@ class RendezvousServer {
 // One rank's membership of a Gloo process group.
 class DistContext {
  public:
-  // Connects to the store at options.host:port and builds the Gloo group (device: loopback
-  // 127.0.0.1). Blocks until all world_size ranks have joined; throws Error after timeout_s.
+  // Connects to the store at options.host:port and builds the Gloo group (device:
+  // options.gloo_host). Blocks until all world_size ranks have joined; throws Error after timeout_s.
   // Side effect: SIGPIPE is set to ignored for the process unless the program installed its own
   // handler, so a peer that exits makes the next collective throw instead of killing this rank.
   static std::shared_ptr<DistContext> connect(const DistOptions& options);

@@ -11,10 +11,11 @@
 #include "posefer/classifier.h"
 #include "posefer/config.h"
 #include "posefer/discriminators.h"
-#include "posefer/distributed.h"
 #include "posefer/generator.h"
 
 namespace posefer {
+
+class DistContext;  // distributed.h: the model layer only holds a pointer for batch-norm sync
 
 struct JointModel {
   // Builds and initialises every net (seeded by the caller through torch::manual_seed) on `device`.
