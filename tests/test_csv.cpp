@@ -61,6 +61,9 @@ TEST(Csv, WhatEscapeWritesReadsBackTheSame) {
   const auto one = csv::parse(csv::join_row({""}) + "\n", "e.csv");
   ASSERT_EQ(one.size(), 1u);
   EXPECT_EQ(one[0].fields, std::vector<std::string>{""});
+  // Also found by it: a first field starting with a byte-order mark must not lose it.
+  const std::vector<std::string> bom{"\xEF\xBB\xBFx", "y"};
+  EXPECT_EQ(csv::parse(csv::join_row(bom) + "\n", "b.csv").at(0).fields, bom);
 }
 
 TEST(Csv, ReaderStreamsRecordByRecord) {

@@ -42,7 +42,7 @@ std::vector<Record> parse(const std::string& text, const std::string& path);
 std::vector<Record> read_file(const std::string& path);
 
 // `field` as a CSV field: in quotes (inner quotes doubled) when it holds a comma, quote, CR or
-// LF, or starts or ends with a space or tab; unchanged otherwise.
+// LF, starts or ends with a space or tab, or starts with a UTF-8 byte-order mark; unchanged otherwise.
 std::string escape(const std::string& field);
 // The escaped fields joined by commas (no line end); a row of one empty field is written ""
 // (an empty line would carry no record).
