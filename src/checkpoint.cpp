@@ -71,7 +71,10 @@ nlohmann::json read_meta(InputArchive& root, const std::string& path) {
     throw InputError(path + ": not a posefer checkpoint (no metadata)");
   }
   auto j = nlohmann::json::parse(v.toStringRef(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || j.value("format", "") != kFormat) {
+  // Checked by type first: json::value() on a non-object or a non-string "format" throws a bare
+  // type_error that would not name the file.
+  if (j.is_discarded() || !j.is_object() || !j.contains("format") || !j.at("format").is_string() ||
+      j.at("format").get<std::string>() != kFormat || !j.contains("config") || !j.at("config").is_object()) {
     throw InputError(path + ": not a posefer checkpoint (unknown format)");
   }
   return j;
@@ -142,16 +145,18 @@ TrainConfig read_checkpoint_config(const std::string& path, std::vector<std::str
     *missing_fields = missing;
   } else if (!missing.empty()) {
     spdlog::warn("{}: written by an older posefer (config schema {}); absent settings read as today's defaults: {}",
-                 path, meta.value("config_schema", 1), describe_defaults(missing));
+                 path, meta.contains("config_schema") && meta.at("config_schema").is_number_integer()
+                           ? meta.at("config_schema").get<int>() : 1,
+                 describe_defaults(missing));
   }
-  return stored.get<TrainConfig>();
+  return with_context(path + ": stored config", [&] { return stored.get<TrainConfig>(); });
 }
 
 void load_checkpoint(const std::string& path, JointModel& model, TrainState& state) {
   InputArchive root;
   open_archive(root, path);
   auto meta = read_meta(root, path);
-  const auto config = meta.at("config").get<TrainConfig>();
+  const auto config = with_context(path + ": stored config", [&] { return meta.at("config").get<TrainConfig>(); });
   if (config.model != model.config) {
     throw ConfigError("loading checkpoint " + path + ": model config differs: " +
                       describe_diff(model.config, config.model));

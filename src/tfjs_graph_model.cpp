@@ -35,9 +35,12 @@ TfjsGraphModel load_tfjs_graph_model(const std::string& model_json) {
   } catch (const json::exception& e) {
     throw InputError(model_json + ": malformed graph model JSON: " + e.what());
   }
-  POSEFER_CHECK_INPUT(j.is_object() && j.value("format", std::string()) == "graph-model", model_json,
-                      ": not a TF.js graph model (format '",
-                      j.is_object() ? j.value("format", std::string()) : std::string(), "')");
+  // json::value() throws a bare type_error when "format" is not a string (found by scripts/fuzz.sh):
+  // read it only when it is one, so the error names the file.
+  const std::string format = j.is_object() && j.contains("format") && j.at("format").is_string()
+                                 ? j.at("format").get<std::string>()
+                                 : std::string();
+  POSEFER_CHECK_INPUT(format == "graph-model", model_json, ": not a TF.js graph model (format '", format, "')");
   try {
     POSEFER_CHECK_INPUT(j.contains("modelTopology") && j.at("modelTopology").contains("node") &&
                             j.contains("weightsManifest") && j.at("weightsManifest").is_array(),

@@ -65,6 +65,9 @@ TEST(TfjsGraphModel, BadFilesAreOneClearError) {
   std::ofstream(dir / "broken.json") << "{";
   EXPECT_THROW_MSG(load_tfjs_graph_model((dir / "broken.json").string()), InputError, "malformed graph model JSON");
   EXPECT_THROW_MSG(load_tfjs_graph_model((dir / "absent.json").string()), InputError, "cannot open graph model");
+  // Found by scripts/fuzz.sh: a "format" that is not a string escaped as a bare JSON type error.
+  std::ofstream(dir / "odd.json") << R"({"format": {"x": 1}})";
+  EXPECT_THROW_MSG(load_tfjs_graph_model((dir / "odd.json").string()), InputError, "odd.json: not a TF.js graph model");
 }
 
 // ---- parity with @vladmandic/human@3.3.6 run by its own TF.js (tools/faceres_reference.mjs) ----
