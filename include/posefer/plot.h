@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "posefer/render.h"
+#include "posefer/rgb_image.h"
 
 namespace posefer {
 

@@ -16,6 +16,8 @@
 #include <memory>
 #include <vector>
 
+#include "posefer/rgb_image.h"
+
 namespace posefer {
 
 struct Vec2 {
@@ -55,18 +57,6 @@ struct Mat3 {
 
 // Rotation applying pitch (about +x) first, then yaw (about +y), both in degrees (see top).
 Mat3 rotation_yaw_pitch(float yaw_deg, float pitch_deg);
-
-// An 8-bit RGB image: rows top to bottom, pixels interleaved r, g, b.
-struct RgbImage {
-  int width = 0;
-  int height = 0;
-  std::vector<uint8_t> pixels;  // width * height * 3 bytes
-
-  RgbImage() = default;
-  RgbImage(int w, int h, uint8_t fill = 0) : width(w), height(h), pixels(size_t(w) * h * 3, fill) {}
-  uint8_t* at(int x, int y) { return pixels.data() + (size_t(y) * width + x) * 3; }
-  const uint8_t* at(int x, int y) const { return pixels.data() + (size_t(y) * width + x) * 3; }
-};
 
 // Bilinear texture lookup, colour in [0, 1]. VRML/OpenGL convention: u = 0 the left edge,
 // v = 0 the BOTTOM edge; texel centres at ((i + 0.5) / W, 1 - (j + 0.5) / H); clamped to edge.

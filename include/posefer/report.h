@@ -9,7 +9,7 @@
 
 #include "posefer/metrics.h"
 #include "posefer/plot.h"
-#include "posefer/render.h"
+#include "posefer/rgb_image.h"
 
 namespace posefer {
 
