@@ -50,6 +50,16 @@ std::string write_align_fixture(const fs::path& dir, const std::vector<int>& row
   return "manifest:" + (dir / "m.csv").string();
 }
 
+// The job both tests run: the fixture aligned into dir/out at 64 px, quietly.
+DatasetAlignJob align_job(const std::string& spec, const fs::path& dir) {
+  DatasetAlignJob job;
+  job.data = spec;
+  job.out_dir = (dir / "out").string();
+  job.align.size = 64;
+  job.progress = false;
+  return job;
+}
+
 #define SKIP_WITHOUT_FIXTURE(spec) \
   if ((spec).empty()) GTEST_SKIP() << "reference photos or face-api weights missing (run scripts/setup.sh)"
 
@@ -57,11 +67,7 @@ TEST(FaceDatasetAlign, OutcomesPerImageAndPose) {
   const auto dir = test::fresh_dir("d");
   const std::string spec = write_align_fixture(dir, {0, 1, 2, 3});
   SKIP_WITHOUT_FIXTURE(spec);
-  DatasetAlignJob job;
-  job.data = spec;
-  job.out_dir = (dir / "out").string();
-  job.align.size = 64;
-  job.progress = false;
+  DatasetAlignJob job = align_job(spec, dir);
   auto r = run_dataset_align_job(job);
   EXPECT_EQ(r.total.images, 4);
   EXPECT_EQ(r.total.aligned, 1);
@@ -105,11 +111,7 @@ TEST(FaceDatasetAlign, InterruptedAlignResumesWhereItStoppedAndNamesEverySkip) {
   const auto dir = test::fresh_dir("resume");
   const std::string spec = write_align_fixture(dir, {0, 2, 1, 3});
   SKIP_WITHOUT_FIXTURE(spec);
-  DatasetAlignJob job;
-  job.data = spec;
-  job.out_dir = (dir / "out").string();
-  job.align.size = 64;
-  job.progress = false;
+  DatasetAlignJob job = align_job(spec, dir);
   int polls = 0;
   job.should_stop = [&] { return ++polls > 2; };  // stop before the third image
   auto r = run_dataset_align_job(job);
