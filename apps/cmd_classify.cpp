@@ -30,9 +30,10 @@ Action add_classify(CLI::App& app) {
                   "detect (always), whole (the whole image, prepared as the run's data)")
       ->check(CLI::IsMember({"auto", "detect", "whole"}));
   cmd->add_option("--fallback", job->fallback,
-                  "When detection finds no face: padded (detect again on the photo padded, for tight face crops), "
-                  "whole (the whole image is the face), padded,whole (both, in order) or none; the CSV's source column "
-                  "says which step found each face")
+                  "When detection finds no face, steps tried in order: padded (detect again on the photo padded, "
+                  "for tight face crops), crop (a near-square photo is taken as a face crop: the whole image is the "
+                  "face), whole (any photo's whole image is the face), or none; the CSV's source column says which "
+                  "step found each face")
       ->capture_default_str();
   cmd->add_option("--every", job->every, "Video: classify every n-th frame")->check(CLI::Range(1, 1000000));
   cmd->add_option("--max-frames", job->max_frames, "Video: at most this many classified frames each (0 = all)")
@@ -49,8 +50,8 @@ Action add_classify(CLI::App& app) {
     j.face = parse_face_mode(*face);
     j.progress = !*no_progress;
     j.should_stop = [] { return stop_requested(); };
+    if (j.out.empty()) j.stream = &std::cout;  // rows as they come, not all at the end
     const ClassifyResult r = run_classify_job(j);
-    if (j.out.empty()) std::cout << r.csv << std::flush;
     spdlog::info("{}{}", r.summary(), j.out.empty() ? "" : "; wrote " + j.out);
     return r.interrupted ? kInterruptedExitStatus : 0;
   };

@@ -179,6 +179,7 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
   auto nproc = std::make_shared<int>(1);
   auto master_port = std::make_shared<int>(0);
   auto dist_timeout = std::make_shared<double>(kDefaultDistTimeoutS);
+  auto dist_backend = std::make_shared<std::string>("auto");
   auto worker = std::make_shared<WorkerFlags>();
   auto node = std::make_shared<NodeFlags>();
   auto preset = add_preset_option(cmd, args, c);
@@ -205,6 +206,11 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
   cmd->add_option("--dist-timeout", *dist_timeout,
                   "Seconds before a rendezvous or collective op of --nproc > 1 gives up (a stuck peer)")
       ->check(CLI::Range(1.0, 604800.0));
+  cmd->add_option("--dist-backend", *dist_backend,
+                  "Collectives of --nproc > 1: gloo (CPU), nccl (GPUs; CUDA builds with -DPOSEFER_WITH_NCCL=ON, one "
+                  "GPU per process on each machine), auto (nccl on --device cuda where built, else gloo)")
+      ->check(CLI::IsMember({"auto", "gloo", "nccl"}))
+      ->capture_default_str();
   // Set by the launcher for its workers; not for users.
   cmd->add_option("--rank", worker->rank)->group("");
   cmd->add_option("--world-size", worker->world_size)->group("");
@@ -258,6 +264,7 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
     if (worker->rank < 0 && (*nproc > 1 || node->nnodes > 1)) {
       // The launcher: check what it can, then run this command line once per local worker.
       const int world = *nproc * node->nnodes;
+      resolve_dist_backend(*dist_backend, resolve_device(j.config.device).is_cuda());
       check_data_parallel(j.resume ? read_checkpoint_config(j.run_dir + "/checkpoint.pt").batch_size
                                    : j.config.batch_size,
                           world);
@@ -294,6 +301,8 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
       d.host = worker->rendezvous_host;
       d.gloo_host = worker->gloo_host == "auto" ? "" : worker->gloo_host;
       d.timeout_s = *dist_timeout;
+      d.backend = resolve_dist_backend(*dist_backend, resolve_device(j.config.device).is_cuda());
+      d.local_rank = worker->rank % *nproc;
       j.dist = DistContext::connect(d);
       main_rank = j.dist->is_main();
       if (!main_rank) {  // rank 0 speaks for the run

@@ -31,7 +31,9 @@ extern "C" void on_signal(int sig) {
     (void)!::write(STDERR_FILENO, g_interrupt_note, std::strlen(g_interrupt_note));
     ::_exit(130);
   }
-  if (g_stop) {  // second signal: give up immediately
+  if (g_stop) {  // second signal: give up immediately, saying so (async-signal-safe)
+    const char note[] = "\nposefer: interrupted again: stopping now, without finishing the current step\n";
+    (void)!::write(STDERR_FILENO, note, sizeof(note) - 1);
     std::signal(sig, SIG_DFL);
     std::raise(sig);
   }

@@ -12,6 +12,8 @@
 #      FOLDS="0 1 2 3 4"  NO_MD=1 (train only, leave the docs alone)
 #      K=1: the k > 0 rows instead: the same recipe with the joint model on top (--gan --k K, G of
 #      width 0.25), runs named <preset>_k<K>_f<fold>_s<seed>
+#      EXTRA="--flag value ...": added to every train command (a variant of the presets, e.g. one
+#      compared on validation people), best in its own runs-dir
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSEFER=${POSEFER:-build/posefer}
@@ -67,7 +69,8 @@ job() {  # job KIND ARGS...: the work list's lines
 export -f run_one peer_one job
 export POSEFER RUNS THREADS
 
-COMMON=(--threads "$THREADS" --no-progress --split-seed 1 "${GAN[@]}")
+read -r -a EXTRA_ARGS <<<"${EXTRA:-}"
+COMMON=(--threads "$THREADS" --no-progress --split-seed 1 "${GAN[@]}" "${EXTRA_ARGS[@]}")
 for seed in $SEEDS; do
   want fer2013 && queue train "fer2013${TAG}_s$seed" --preset fer2013 --data "fer2013:$SHARED/datasets/fer2013" \
       --seed "$seed" "${COMMON[@]}"

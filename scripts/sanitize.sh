@@ -6,13 +6,14 @@
 # reported as leaks at exit.
 # Usage: scripts/sanitize.sh [build-dir]   (default build-asan)
 # Env: JOBS (2); TARGETS ("posefer posefer_tests"; "posefer_core_tests" for the torch-free part
-#      alone, minutes instead of an hour on 2 cores); TESTS (a ctest -R regex)
+#      alone, minutes instead of an hour on 2 cores); TESTS (a ctest -R regex); BUILD_TYPE
+#      (RelWithDebInfo; Release builds faster, reports then name functions without lines)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-asan}
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSEFER_SANITIZE=address,undefined \
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" -DPOSEFER_SANITIZE=address,undefined \
   -DPOSEFER_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
 # shellcheck disable=SC2086
 ninja -C "$build" -j "${JOBS:-2}" ${TARGETS:-posefer posefer_tests}

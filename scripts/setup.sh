@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libgloo-dev libopenblas0-openmp
       libopencv-dev opencv-data nlohmann-json3-dev libcli11-dev libspdlog-dev libgtest-dev
-      gnuplot-nox libcpp-httplib-dev)
+      gnuplot-nox libcpp-httplib-dev
+      strace)  # strace: tests/bad_inputs.sh watches the durable-write protocol (fsync, rename) with it
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -423,13 +423,13 @@ std::vector<std::string> parse_fallback(const std::string& spec) {
   std::vector<std::string> steps;
   std::stringstream list(spec);
   for (std::string step; std::getline(list, step, ',');) {
-    POSEFER_CHECK_CONFIG(step == "padded" || step == "whole", "classify: --fallback '", spec,
-                         "': steps are padded and whole (comma-separated, tried in order), or none");
+    POSEFER_CHECK_CONFIG(step == "padded" || step == "crop" || step == "whole", "classify: --fallback '", spec,
+                         "': steps are padded, crop and whole (comma-separated, tried in order), or none");
     POSEFER_CHECK_CONFIG(std::count(steps.begin(), steps.end(), step) == 0, "classify: --fallback '", spec,
                          "' names ", step, " twice");
     steps.push_back(step);
   }
-  POSEFER_CHECK_CONFIG(!steps.empty(), "classify: --fallback is empty (padded, whole, padded,whole or none)");
+  POSEFER_CHECK_CONFIG(!steps.empty(), "classify: --fallback is empty (e.g. padded,crop, padded,whole or none)");
   return steps;
 }
 
@@ -473,7 +473,9 @@ ClassifyResult run_classify_job(const ClassifyJob& job) {
     file.open(tmp, std::ios::binary | std::ios::trunc);
     POSEFER_CHECK_INPUT(file.good(), job.out, ": cannot write (cannot create ", tmp, ")");
   }
-  std::ostream& csv = job.out.empty() ? static_cast<std::ostream&>(memory) : file;
+  std::ostream& csv = !job.out.empty() ? static_cast<std::ostream&>(file)
+                     : job.stream != nullptr ? *job.stream
+                                             : static_cast<std::ostream&>(memory);
   auto discard_tmp = [&] {
     if (tmp.empty()) return;
     file.close();
@@ -539,7 +541,8 @@ ClassifyResult run_classify_job(const ClassifyJob& job) {
     throw;
   }
   if (job.out.empty()) {
-    result.csv = memory.str();
+    if (job.stream == nullptr) result.csv = memory.str();
+    else job.stream->flush();
   } else {
     file.flush();
     const bool ok = file.good();

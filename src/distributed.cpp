@@ -2,6 +2,9 @@
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef POSEFER_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <signal.h>
 
@@ -11,8 +14,9 @@
 
 #include "posefer/check.h"
 
-// LibTorch 1.13 and 2.x differ here only in ProcessGroupGloo's base class (ProcessGroup vs
-// Backend), which the calls below do not name; TCPStoreOptions gained fields in 2.x, set by name.
+// LibTorch 1.13 and 2.x differ here only in the process groups' base class (ProcessGroup vs
+// Backend), which the calls below do not name (each group is held by its own type);
+// TCPStoreOptions gained fields in 2.x, set by name.
 
 namespace posefer {
 
@@ -45,6 +49,31 @@ void DistOptions::validate() const {
   POSEFER_CHECK_CONFIG(port >= 1 && port <= 65535, "rendezvous port must be in [1, 65535], got ", port);
   POSEFER_CHECK_CONFIG(timeout_s > 0, "distributed timeout must be > 0 s, got ", timeout_s);
   POSEFER_CHECK_CONFIG(!host.empty(), "rendezvous host is empty");
+  POSEFER_CHECK_CONFIG(backend == "gloo" || (backend == "nccl" && nccl_available()),
+                       "distributed backend must be gloo", nccl_available() ? " or nccl" : "",
+                       ", got '", backend, "'");
+  POSEFER_CHECK_CONFIG(local_rank >= 0 && local_rank <= rank, "local rank must be in [0, ", rank,
+                       "], got ", local_rank);
+}
+
+bool nccl_available() {
+#ifdef POSEFER_WITH_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::string resolve_dist_backend(const std::string& requested, bool cuda_device) {
+  POSEFER_CHECK_CONFIG(requested == "auto" || requested == "gloo" || requested == "nccl",
+                       "--dist-backend must be auto, gloo or nccl, got '", requested, "'");
+  if (requested == "auto") return cuda_device && nccl_available() ? "nccl" : "gloo";
+  if (requested == "nccl") {
+    POSEFER_CHECK_CONFIG(nccl_available(), "--dist-backend nccl: this build has no NCCL (it needs a CUDA "
+                         "LibTorch with NCCL and -DPOSEFER_WITH_NCCL=ON); use --dist-backend gloo");
+    POSEFER_CHECK_CONFIG(cuda_device, "--dist-backend nccl needs --device cuda (NCCL reduces GPU tensors)");
+  }
+  return requested;
 }
 
 struct RendezvousServer::Impl {
@@ -70,7 +99,23 @@ int RendezvousServer::port() const { return impl_->store->getPort(); }
 
 struct DistContext::Impl {
   c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#ifdef POSEFER_WITH_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
+  torch::Device buffers{torch::kCPU};  // where collective buffers live (the GPU for NCCL)
+
+  // f(group) on whichever group this rank built (both types have the same collective calls).
+  template <class F>
+  void run(F&& f) {
+#ifdef POSEFER_WITH_NCCL
+    if (nccl) {
+      f(*nccl);
+      return;
+    }
+#endif
+    f(*gloo);
+  }
 };
 
 DistContext::DistContext(DistOptions options) : options_(std::move(options)), impl_(std::make_unique<Impl>()) {}
@@ -91,10 +136,20 @@ std::shared_ptr<DistContext> DistContext::connect(const DistOptions& options) {
     sopts.waitWorkers = false;
     sopts.timeout = to_ms(options.timeout_s);
     ctx->impl_->store = c10::make_intrusive<c10d::TCPStore>(options.host, sopts);
+#ifdef POSEFER_WITH_NCCL
+    if (options.backend == "nccl") {
+      ctx->impl_->buffers = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(options.local_rank));
+      auto nopts = c10d::ProcessGroupNCCL::Options::create();
+      nopts->timeout = to_ms(options.timeout_s);
+      ctx->impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(ctx->impl_->store, options.rank,
+                                                                     options.world_size, nopts);
+      return;
+    }
+#endif
     auto gopts = c10d::ProcessGroupGloo::Options::create(to_ms(options.timeout_s));
     gopts->devices.push_back(options.gloo_host.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
                                                        : c10d::ProcessGroupGloo::createDeviceForHostname(options.gloo_host));
-    ctx->impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+    ctx->impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(
         ctx->impl_->store, options.rank, options.world_size, gopts);
   });
   return ctx;
@@ -109,12 +164,12 @@ void DistContext::all_reduce_sum(const std::vector<torch::Tensor>& tensors) {
     POSEFER_CHECK_SHAPE(flat.empty() || t.scalar_type() == flat.front().scalar_type(),
                         "all_reduce_sum: tensors of one dtype only, got ", flat.front().scalar_type(),
                         " and ", t.scalar_type());
-    flat.push_back(t.detach().reshape({-1}).cpu());
+    flat.push_back(t.detach().reshape({-1}).to(impl_->buffers));
   }
   if (flat.empty()) return;
   std::vector<at::Tensor> buf{torch::cat(flat)};
   with_context("all-reduce (rank " + std::to_string(rank()) + " of " + std::to_string(world_size()) + ")",
-               [&] { impl_->group->allreduce(buf)->wait(); });
+               [&] { impl_->run([&](auto& g) { g.allreduce(buf)->wait(); }); });
   int64_t offset = 0;
   torch::NoGradGuard no_grad;
   for (const auto& t : tensors) {
@@ -137,12 +192,12 @@ void DistContext::broadcast(const std::vector<torch::Tensor>& tensors, int root)
   torch::NoGradGuard no_grad;
   for (auto& [dtype, group] : by_dtype) {
     std::vector<torch::Tensor> flat;
-    for (const auto& t : group) flat.push_back(t.detach().reshape({-1}).cpu());
+    for (const auto& t : group) flat.push_back(t.detach().reshape({-1}).to(impl_->buffers));
     std::vector<at::Tensor> buf{torch::cat(flat)};
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
     with_context("broadcast from rank " + std::to_string(root) + " (rank " + std::to_string(rank()) + ")",
-                 [&] { impl_->group->broadcast(buf, opts)->wait(); });
+                 [&] { impl_->run([&](auto& g) { g.broadcast(buf, opts)->wait(); }); });
     int64_t offset = 0;
     for (const auto& t : group) {
       const int64_t n = t.numel();
@@ -154,7 +209,7 @@ void DistContext::broadcast(const std::vector<torch::Tensor>& tensors, int root)
 
 void DistContext::barrier() {
   with_context("barrier (rank " + std::to_string(rank()) + " of " + std::to_string(world_size()) + ")",
-               [&] { impl_->group->barrier()->wait(); });
+               [&] { impl_->run([&](auto& g) { g.barrier()->wait(); }); });
 }
 
 Shard shard_of(int64_t count, int rank, int world_size) {

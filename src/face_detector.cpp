@@ -26,6 +26,10 @@ torch::Tensor FaceDetector::detector_raw(const torch::Tensor& image) {
 }
 
 std::vector<Face> FaceDetector::detect(const torch::Tensor& input) {
+  return detect(input, config_.detector.score_threshold);
+}
+
+std::vector<Face> FaceDetector::detect(const torch::Tensor& input, double score_threshold) {
   auto image = faceapi_check_image(input, "FaceDetector");
   const int64_t h = image.size(1), w = image.size(2);
   const double scale = config_.max_side > 0 && std::max(h, w) > config_.max_side
@@ -43,7 +47,9 @@ std::vector<Face> FaceDetector::detect(const torch::Tensor& input) {
   }
   std::vector<FaceBox> boxes;
   std::vector<double> scores;
-  for (const auto& d : detector_->detect(image, config_.detector)) {
+  TinyFaceDetectorConfig detector = config_.detector;
+  detector.score_threshold = score_threshold;
+  for (const auto& d : detector_->detect(image, detector)) {
     boxes.push_back(d.box);
     scores.push_back(d.score);
   }

@@ -59,6 +59,12 @@ void use_run_alignment(const DataConfig& data, int image_size, FacePlan& plan) {
   });
 }
 
+// A photo whose sides are within kCropMaxAspect of each other (the "crop" fallback's test).
+bool near_square(const torch::Tensor& image) {
+  const double h = static_cast<double>(image.size(1)), w = static_cast<double>(image.size(2));
+  return std::max(h, w) <= kCropMaxAspect * std::min(h, w);
+}
+
 }  // namespace
 
 torch::Tensor bgr_mat_to_tensor(const cv::Mat& bgr) {
@@ -140,7 +146,7 @@ FoundFaces FaceFinder::find(const torch::Tensor& image) {
     faces = detector_->detect(image);
     auto fallback = [&](const std::string& step) {
       if (faces.empty() && std::count(plan_.fallback.begin(), plan_.fallback.end(), step) > 0) {
-        faces = step == "padded" ? detect_padded(image) : detector_->describe(image, {whole}, {0.0});
+        faces = step == "padded" ? detect_padded(image) : detector_->describe(image, {whole}, {0.0});  // crop, whole
         source = step;
       }
     };
@@ -150,6 +156,7 @@ FoundFaces FaceFinder::find(const torch::Tensor& image) {
       if (!boxes.empty()) faces = detector_->describe(image, {boxes.front()}, {0.0});
       source = "haar";
     }
+    if (faces.empty() && near_square(image)) fallback("crop");
     fallback("whole");
     if (source != "detector") out.fallback_faces = static_cast<int64_t>(faces.size());
   }
@@ -169,10 +176,17 @@ FoundFaces FaceFinder::find(const torch::Tensor& image) {
 std::vector<Face> FaceFinder::detect_padded(const torch::Tensor& image) {
   std::vector<Face> faces;
   int64_t pad = 0;
-  for (double fraction : kFallbackPaddings) {
-    pad = std::llround(fraction * static_cast<double>(std::max(image.size(1), image.size(2))));
-    faces = detector_->detect(torch::constant_pad_nd(image, {pad, pad, pad, pad}, 0));
-    if (!faces.empty()) break;
+  const double threshold = detector_->config().detector.score_threshold;
+  for (double t : {threshold, std::min(threshold, kFallbackLowScore)}) {
+    for (double fraction : kFallbackPaddings) {
+      pad = std::llround(fraction * static_cast<double>(std::max(image.size(1), image.size(2))));
+      faces = detector_->detect(torch::constant_pad_nd(image, {pad, pad, pad, pad}, 0), t);
+      if (!faces.empty()) break;
+    }
+    if (!faces.empty()) {
+      if (t < threshold) faces.resize(1);  // the weak pass: the best box only (sorted by score)
+      break;
+    }
   }
   const double d = static_cast<double>(pad);
   for (Face& f : faces) {

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "posefer/check.h"
+#include "posefer/durable_file.h"
 #include "posefer/progress.h"
 
 namespace posefer {
@@ -31,22 +32,13 @@ void write_bytes_atomic(const std::string& path, const char* data, size_t size) 
     fs::create_directories(target.parent_path(), ec);
     if (ec) throw Error(path + ": cannot create directory: " + ec.message());
   }
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
+  replace_file_durably(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(path + ": cannot open " + tmp + " for writing");
+    if (!out) throw Error("cannot open " + tmp + " for writing");
     out.write(data, std::streamsize(size));
     out.flush();
-    if (!out) {
-      fs::remove(tmp, ec);
-      throw Error(path + ": write failed");
-    }
-  }
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error(path + ": cannot rename temp file into place");
-  }
+    if (!out) throw Error("write failed");
+  });
 }
 
 namespace {

@@ -289,6 +289,10 @@ Trainer::Trainer(TrainConfig config, std::string run_dir, std::vector<std::strin
                          " needs --no-sync-bn (ranks differ in cross pairs per batch)");
     dist_ = std::move(dist);
     if (!dist_->is_main()) run_dir_.clear();
+    // NCCL: one GPU per process on each machine.
+    if (dist_->options().backend == "nccl") {
+      device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist_->options().local_rank));
+    }
   }
   POSEFER_CHECK_CONFIG(static_cast<int>(expression_names.size()) == config_.model.num_expressions &&
                            static_cast<int>(pose_names.size()) == config_.model.num_poses,

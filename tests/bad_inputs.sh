@@ -106,10 +106,12 @@ cp "$IMG" img/good.png
 expect_error "flag: threads out of range" "threads" "$POSEFER" train --data manifest:$M --out r_threads --threads 1000
 expect_error "flag: image size not a multiple of 32" "image.size" "$POSEFER" train --data manifest:$M --out r_size --image-size 33
 expect_error "flag: unknown" "no-such-flag" "$POSEFER" train --no-such-flag
+expect_error "flag: nccl in a build without it" "this build has no NCCL" "$POSEFER" train --data manifest:$M --out r_nccl --nproc 2 --device cpu --dist-backend nccl
 expect_error "flag: bad fold" "7/5" "$POSEFER" train --data manifest:$M --out r_fold --fold 7/5 --no-progress
 expect_error "flag: --migrate without --resume" "--migrate applies to --resume only" \
   "$POSEFER" train --data manifest:$M --out r_migrate --migrate
 expect_error "flag: --resume with a model flag" "would change it" "$POSEFER" train --resume run --gen-width 0.5
+expect_error "flag: --resume with --data" "--data would change it" "$POSEFER" train --resume run --data manifest:$M
 [[ -e r_threads || -e r_size || -e r_migrate ]] && fail "flag errors" "a refused command created its run folder"
 
 # ---------------------------------------------------------------- manifests and labels
@@ -181,6 +183,24 @@ cases=$((cases + 1))
 grep -q "resume with" r_int.err r_int.err 2>/dev/null || grep -q "interrupted" r_int.err || fail "SIGINT during train" "no message"
 loadable "SIGINT during train" r_int/checkpoint.pt
 ls r_int/*.tmp.* >/dev/null 2>&1 && fail "SIGINT during train" "temp files left"
+# A second SIGINT while the first is being honoured: the process ends at once, saying so, and
+# the checkpoint on disk is still whole (writes are atomic).
+"$POSEFER" train --resume r_int --epochs 400 --no-progress --threads 1 >/dev/null 2>r_int2.err &
+pid=$!
+sleep 3
+kill -INT $pid
+sleep 0.01
+kill -INT $pid
+wait $pid
+rc=$?
+cases=$((cases + 1))
+if grep -q "interrupted again: stopping now" r_int2.err; then
+  [[ $rc -eq 130 ]] || fail "second SIGINT during train" "exit $rc, expected 130 (killed by SIGINT)"
+else
+  echo "note: train finished its step before the second SIGINT: case not exercised" >&2
+  [[ $rc -eq 130 ]] || fail "second SIGINT during train" "exit $rc, expected 130"
+fi
+loadable "second SIGINT during train" r_int/checkpoint.pt
 # SIGKILL at random moments: the previous checkpoint is always loadable and the run resumes.
 for delay in 1.3 2.1 2.9; do
   rm -rf r_kill
@@ -194,6 +214,31 @@ for delay in 1.3 2.1 2.9; do
   loadable "SIGKILL during train (+${delay}s)" r_kill/checkpoint.pt
   expect_ok "resume after SIGKILL (+${delay}s)" "$POSEFER" train --resume r_kill --epochs 1 --no-progress --threads 1
 done
+
+# ---------------------------------------------------------------- durable writes
+# Every replaced file is fsynced before its rename and its folder after it (watched with strace
+# where it may trace: the manifest of a make-faces run).
+if command -v strace >/dev/null && strace -f -o /dev/null true 2>/dev/null; then
+  strace -f -qq -e trace=openat,fsync,rename,renameat,renameat2 -o fs.trace \
+    "$POSEFER" make-faces --identities 1 --poses 0 --expressions neutral --size 32 --supersample 1 \
+    --seed 3 --threads 1 --out fs_faces >/dev/null 2>&1
+  cases=$((cases + 1))
+  open_tmp=$(grep -nE 'openat\(.*"fs_faces/manifest\.csv\.tmp\.[0-9]+", O_RDONLY' fs.trace | head -1)
+  ren=$(grep -nE 'rename.*"fs_faces/manifest\.csv\.tmp\.[0-9]+", .*"fs_faces/manifest\.csv"' fs.trace | head -1 | cut -d: -f1)
+  if [[ -z "$open_tmp" || -z "$ren" ]]; then
+    fail "durable writes" "no fsync open of the manifest's temp file, or no rename (strace: fs.trace)"
+  else
+    fd=${open_tmp##*= }
+    sync_tmp=$(grep -n "fsync($fd)" fs.trace | awk -F: -v a="${open_tmp%%:*}" '$1 > a { print $1; exit }')
+    open_dir=$(grep -nE 'openat\(.*"fs_faces", O_RDONLY\|O_DIRECTORY' fs.trace | awk -F: -v a="$ren" '$1 > a { print; exit }')
+    dfd=${open_dir##*= }
+    sync_dir=$(grep -n "fsync($dfd)" fs.trace | awk -F: -v a="${open_dir%%:*}" '$1 > a { print $1; exit }')
+    [[ -n "$sync_tmp" && "$sync_tmp" -lt "$ren" ]] || fail "durable writes" "the temp file is not fsynced before its rename"
+    [[ -n "$open_dir" && -n "$sync_dir" ]] || fail "durable writes" "the folder is not fsynced after the rename"
+  fi
+else
+  echo "note: strace cannot trace here: the fsync check is skipped" >&2
+fi
 
 # ---------------------------------------------------------------- two processes on one run
 "$POSEFER" train --resume r_int --epochs 300 --no-progress --threads 1 >/dev/null 2>r_first.err &

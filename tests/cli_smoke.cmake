@@ -389,21 +389,26 @@ run_expect(TRUE out ${POSEFER} augment --checkpoint ${WORK}/exp_kn/k1 --data man
 expect_contains("${out}" "16 faces from 16 images")
 expect_contains("${out}" "--extra-train manifest:${WORK}/aug/manifest.csv")
 
-# Ctrl-C in a command that does not poll the stop flag (peer, blocked here reading a FIFO as its
-# manifest): it ends at once with exit 130 and one line saying so (it used to run on).
+# Ctrl-C in the commands that do not poll the stop flag (peer, evaluate, augment; each blocked
+# here reading a FIFO as its manifest): each ends at once with exit 130 and one line saying so
+# (they used to run on).
 set(fifo "${WORK}/blocked_manifest.csv")
-file(REMOVE "${fifo}")
-execute_process(COMMAND mkfifo "${fifo}" RESULT_VARIABLE rc)
-if(rc EQUAL 0)
-  execute_process(COMMAND bash -c "\"${POSEFER}\" peer --data manifest:${fifo} --no-progress & pid=$!; sleep 8; kill -INT $pid; wait $pid"
+foreach(cmd "peer --data manifest:${fifo}"
+            "evaluate --checkpoint ${WORK}/run --data manifest:${fifo}"
+            "augment --checkpoint ${WORK}/exp_kn/k1 --data manifest:${fifo} --k 1 --out ${WORK}/aug_fifo")
+  file(REMOVE "${fifo}")
+  execute_process(COMMAND mkfifo "${fifo}" RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(STATUS "mkfifo unavailable: the SIGINT checks are skipped")
+    break()
+  endif()
+  execute_process(COMMAND bash -c "\"${POSEFER}\" ${cmd} --no-progress --threads 1 & pid=$!; sleep 6; kill -INT $pid; wait $pid"
                   RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
   file(REMOVE "${fifo}")
   if(NOT rc EQUAL 130)
-    message(FATAL_ERROR "peer interrupted by SIGINT: expected exit 130, got ${rc}:\n${err}")
+    message(FATAL_ERROR "posefer ${cmd} interrupted by SIGINT: expected exit 130, got ${rc}:\n${err}")
   endif()
   expect_contains("${err}" "posefer: interrupted: stopped at once")
-else()
-  message(STATUS "mkfifo unavailable: the SIGINT check is skipped")
-endif()
+endforeach()
 
 message(STATUS "cli_smoke: all checks passed")

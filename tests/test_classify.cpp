@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -140,6 +141,34 @@ TEST_F(ClassifyTest, AStopRequestKeepsTheRowsDoneAndSaysWhere) {
   for (const auto& e : fs::directory_iterator(dir_)) {
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
   }
+}
+
+TEST_F(ClassifyTest, WithoutAnOutputFileRowsStreamAsTheyAreClassified) {
+  // The CLI's stdout case: rows reach the stream image by image (batch 1), not all at the end,
+  // and nothing piles up in ClassifyResult::csv.
+  const fs::path imgs = dir_ / "imgs";
+  for (int i = 0; i < 4; ++i) write_image(imgs / ("f" + std::to_string(i) + ".png"), 32, 32, i);
+  ClassifyJob j = job({imgs.string()});
+  j.out.clear();
+  std::ostringstream stream;
+  j.stream = &stream;
+  j.batch = 1;
+  std::vector<size_t> lines_at_poll;
+  j.should_stop = [&] {
+    const std::string s = stream.str();
+    lines_at_poll.push_back(static_cast<size_t>(std::count(s.begin(), s.end(), '\n')));
+    return false;
+  };
+  const ClassifyResult r = run_classify_job(j);
+  EXPECT_TRUE(r.csv.empty());
+  EXPECT_EQ(r.images, 4);
+  ASSERT_EQ(lines_at_poll.size(), 4u);  // polled before each image
+  EXPECT_EQ(lines_at_poll[0], 1u);      // the header
+  EXPECT_EQ(lines_at_poll[3], 4u);      // header + the three images before the last
+  const std::string all = stream.str();
+  EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 5);
+  EXPECT_EQ(all.substr(0, all.find('\n')), kHeader);
+  EXPECT_FALSE(fs::exists(dir_ / "out.csv"));
 }
 
 TEST_F(ClassifyTest, WholeImagesMatchTheClassifierOnTheRunsPreparation) {
@@ -397,7 +426,7 @@ TEST_F(ClassifyTest, DetectModeFindsTheFaceOfADemoPhoto) {
   EXPECT_NEAR(bw, faces[0].box.width, 0.5);
   EXPECT_NEAR(num(rows[0][10]) + num(rows[0][11]) + num(rows[0][12]), 1.0, 1e-5);
   EXPECT_EQ(rows[1][0], blank);
-  EXPECT_EQ(rows[1][7], "no_face");  // the default fallback (padded) finds no face in grey
+  EXPECT_EQ(rows[1][7], "no_face");  // the default fallback (padded,crop): grey and 4:3, not a crop
   EXPECT_EQ(r.faces, 1);
   EXPECT_EQ(r.no_face, 1);
   EXPECT_EQ(r.fallback_faces, 0);
@@ -406,7 +435,8 @@ TEST_F(ClassifyTest, DetectModeFindsTheFaceOfADemoPhoto) {
 TEST_F(ClassifyTest, TightFaceCropsGetAFaceThroughThePaddedFallback) {
   // Tight crops of a real photo's face (the face fills the frame: face-api's detector misses
   // most such crops) at several sizes and offsets: with the padded fallback every crop gets a
-  // face, found by the detector or the padded step, and the box lies on the face.
+  // face, found by the detector or the padded step, and the box lies on the face; the default
+  // policy answers every crop too.
   SKIP_WITHOUT_DEMO_PHOTO();
   const auto photo = read_image((demo / "sample2.jpg").string(), 3);
   const auto faces = FaceDetector().detect(photo);
@@ -448,6 +478,10 @@ TEST_F(ClassifyTest, TightFaceCropsGetAFaceThroughThePaddedFallback) {
     EXPECT_GT(num(row[5]), 0.4 * crop.size(2)) << row[0];
     EXPECT_LT(num(row[3]), 0.4 * crop.size(2)) << row[0];
   }
+  ClassifyJob defaults = job(crops);
+  defaults.face = FaceMode::kDetect;
+  EXPECT_EQ(defaults.fallback, "padded,crop");
+  EXPECT_EQ(run_classify_job(defaults).no_face, 0);
   // "whole" turns any remaining photo into a face; "none" leaves them without one.
   const auto [whole, whole_rows] = run("whole");
   EXPECT_EQ(whole.no_face, 0);
@@ -455,9 +489,41 @@ TEST_F(ClassifyTest, TightFaceCropsGetAFaceThroughThePaddedFallback) {
   EXPECT_EQ(none.no_face, static_cast<int64_t>(crops.size()) - none.faces);
   ClassifyJob bad = job(crops);
   bad.fallback = "padded,haar";
-  EXPECT_THROW_MSG(run_classify_job(bad), ConfigError, "--fallback 'padded,haar': steps are padded and whole");
+  EXPECT_THROW_MSG(run_classify_job(bad), ConfigError, "--fallback 'padded,haar': steps are padded, crop and whole");
   bad.fallback = "whole,whole";
   EXPECT_THROW_MSG(run_classify_job(bad), ConfigError, "names whole twice");
+}
+
+TEST_F(ClassifyTest, CropFallbackTakesOnlyNearSquarePhotosAsFaceCrops) {
+  // A photo where no detector pass finds a face: a near-square one is taken as a face crop by
+  // the default policy (source "crop", the whole image as the box), a wide one is not; "padded"
+  // alone answers neither and "whole" both.
+  SKIP_WITHOUT_DEMO_PHOTO();
+  const std::string square = (dir_ / "square.png").string(), wide = (dir_ / "wide.png").string();
+  write_png(square, torch::full({3, 90, 100}, 128, torch::kUInt8));  // 100:90, within 1.25
+  write_png(wide, torch::full({3, 60, 100}, 128, torch::kUInt8));    // 100:60
+  auto run = [&](const std::string& fallback) {
+    ClassifyJob j = job({square, wide});
+    j.face = FaceMode::kDetect;
+    if (!fallback.empty()) j.fallback = fallback;
+    const ClassifyResult r = run_classify_job(j);
+    return std::make_pair(r, read_rows((dir_ / "out.csv").string()));
+  };
+  const auto [def, rows] = run("");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0][0], square);
+  EXPECT_EQ(rows[0][7], "ok");
+  EXPECT_EQ(rows[0][15], "crop");
+  EXPECT_EQ(rows[0][3], "0");
+  EXPECT_EQ(rows[0][5], "100");
+  EXPECT_EQ(rows[0][6], "90");
+  EXPECT_EQ(rows[1][7], "no_face");
+  EXPECT_EQ(def.faces, 1);
+  EXPECT_EQ(def.fallback_faces, 1);
+  EXPECT_EQ(run("padded").first.no_face, 2);
+  const auto [whole, whole_rows] = run("padded,whole");
+  EXPECT_EQ(whole.no_face, 0);
+  EXPECT_EQ(whole_rows[1][15], "whole");
 }
 
 }  // namespace

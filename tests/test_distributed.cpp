@@ -446,5 +446,35 @@ TEST_F(DistributedTest, BadSettingsGiveClearErrors) {
             (std::vector<int>{kCaught, kCaught}));
 }
 
+TEST(DistBackendTest, AutoPicksNcclOnlyOnAGpuInABuildThatHasIt) {
+  EXPECT_EQ(resolve_dist_backend("gloo", false), "gloo");
+  EXPECT_EQ(resolve_dist_backend("gloo", true), "gloo");
+  EXPECT_EQ(resolve_dist_backend("auto", false), "gloo");
+  EXPECT_EQ(resolve_dist_backend("auto", true), nccl_available() ? "nccl" : "gloo");
+  EXPECT_THROW_MSG(resolve_dist_backend("mpi", false), ConfigError,
+                   "--dist-backend must be auto, gloo or nccl, got 'mpi'");
+  DistOptions o;
+  o.world_size = 2;
+  o.rank = 1;
+  o.port = 1234;
+  o.local_rank = 1;
+  o.validate();
+  o.local_rank = 2;
+  EXPECT_THROW_MSG(o.validate(), ConfigError, "local rank must be in [0, 1], got 2");
+  o.local_rank = 0;
+  o.backend = "nccl";
+  if (nccl_available()) {
+    EXPECT_EQ(resolve_dist_backend("nccl", true), "nccl");
+    EXPECT_THROW_MSG(resolve_dist_backend("nccl", false), ConfigError, "--dist-backend nccl needs --device cuda");
+    o.validate();
+  } else {
+    // This build (a CPU LibTorch) has no NCCL: asking for it says so and names the way out.
+    EXPECT_THROW_MSG(resolve_dist_backend("nccl", true), ConfigError,
+                     "--dist-backend nccl: this build has no NCCL (it needs a CUDA LibTorch with NCCL and "
+                     "-DPOSEFER_WITH_NCCL=ON); use --dist-backend gloo");
+    EXPECT_THROW_MSG(o.validate(), ConfigError, "distributed backend must be gloo, got 'nccl'");
+  }
+}
+
 }  // namespace
 }  // namespace posefer

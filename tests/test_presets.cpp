@@ -44,6 +44,7 @@ TEST(Presets, KnownValuesAndOnlyNamedFieldsChange) {
   apply_preset("cmu", g);
   EXPECT_DOUBLE_EQ(g.data.val_fraction, 0.2);
   EXPECT_EQ(g.data.fold, "0/5");
+  EXPECT_EQ(g.model.image_size, 96);  // chosen over 64 on validation people (docs/presets.md)
 }
 
 TEST(Presets, UnknownNameNamesTheValidOnes) {

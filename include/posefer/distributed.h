@@ -1,5 +1,6 @@
-// Data-parallel training across processes: a c10d TCPStore rendezvous on loopback and a Gloo
-// process group (LibTorch's torch.distributed engine; CPU tensors, CUDA tensors are copied).
+// Data-parallel training across processes: a c10d TCPStore rendezvous and a process group
+// (LibTorch's torch.distributed engine): Gloo (CPU buffers; CUDA tensors are copied), or NCCL
+// (buffers on this rank's GPU) in builds against a CUDA LibTorch with NCCL (-DPOSEFER_WITH_NCCL=ON).
 //
 // Roles: the launcher (launcher.h) holds the RendezvousServer; each worker process connects
 // with its rank and the world size (DistContext::connect) and passes the DistContext to the
@@ -33,8 +34,17 @@ struct DistOptions {
   std::string gloo_host = "127.0.0.1";
   int port = 0;                     // the rendezvous store's port (RendezvousServer::port())
   double timeout_s = kDefaultDistTimeoutS;  // rendezvous and every collective
+  std::string backend = "gloo";     // gloo | nccl (nccl_available() builds only)
+  int local_rank = 0;               // this rank on its machine: nccl uses GPU cuda:local_rank
   void validate() const;            // ConfigError naming the field
 };
+
+// Whether this build has the NCCL backend (a CUDA LibTorch with NCCL, -DPOSEFER_WITH_NCCL=ON).
+bool nccl_available();
+// The backend for `requested` (auto | gloo | nccl) when training on `cuda_device` or the CPU:
+// auto = nccl on a CUDA device in a build that has it, else gloo. Throws ConfigError naming
+// --dist-backend for an unknown name, nccl without NCCL in this build or nccl on the CPU.
+std::string resolve_dist_backend(const std::string& requested, bool cuda_device);
 
 // The TCPStore server every worker meets at. Binds host:port (port 0 = a free port chosen by
 // the kernel, read back with port()). Throws Error when the port cannot be bound.
@@ -52,11 +62,11 @@ class RendezvousServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// One rank's membership of a Gloo process group.
+// One rank's membership of a process group (Gloo or NCCL).
 class DistContext {
  public:
-  // Connects to the store at options.host:port and builds the Gloo group (device:
-  // options.gloo_host). Blocks until all world_size ranks have joined; throws Error after timeout_s.
+  // Connects to the store at options.host:port and builds the group: Gloo (device:
+  // options.gloo_host) or NCCL (GPU cuda:options.local_rank). Blocks until all world_size ranks have joined; throws Error after timeout_s.
   // Side effect: SIGPIPE is set to ignored for the process unless the program installed its own
   // handler, so a peer that exits makes the next collective throw instead of killing this rank.
   static std::shared_ptr<DistContext> connect(const DistOptions& options);

@@ -43,6 +43,8 @@ class FaceDetector {
   // Loads the nets from config.model_dir; throws InputError naming a missing/corrupt weight file.
   explicit FaceDetector(const FaceDetectorConfig& config = {});
   std::vector<Face> detect(const torch::Tensor& image);  // see FaceDetectorConfig::max_side
+  // As detect, keeping detector cells above `score_threshold` (in [0, 1)) instead of the config's.
+  std::vector<Face> detect(const torch::Tensor& image, double score_threshold);
   // Landmarks (+ expressions) for faces found by other means (e.g. a fallback detector, or the
   // whole image as the box): one Face per box, score as given. Boxes without a pixel inside the
   // image are dropped.

@@ -30,7 +30,7 @@ struct FacePlan {
   AlignConfig align;              // aligned crop before the resize to N
   FaceDetectorConfig detector;    // face-api models and thresholds
   bool haar_fallback = false;     // Haar cascades where the detector finds nothing
-  std::vector<std::string> fallback;  // fallback steps (padded, whole), parse_fallback's
+  std::vector<std::string> fallback;  // fallback steps (padded, crop, whole), parse_fallback's
   CropMode crop = CropMode::kResize;  // whole mode: the run's crop
   double crop_fraction = 1.0;
   int channels = 3;               // model input C

@@ -66,8 +66,8 @@ MakeFacesResult make_faces(const MakeFacesJob& job);
 RgbImage face_sheet(uint64_t seed, int identities, const std::vector<Expression>& expressions,
                     const std::vector<HeadPose>& poses, int size, int intensity, int pad = 2);
 
-// Writes `size` bytes to `path` atomically: `<path>.tmp.<pid>` in the same folder, then rename
-// (creates parent folders). Throws Error naming the path on failure.
+// Writes `size` bytes to `path` durably (durable_file.h: temp in the same folder, fsync, rename,
+// fsync of the folder; creates parent folders). Throws Error naming the path on failure.
 void write_bytes_atomic(const std::string& path, const char* data, size_t size);
 
 // Writes an RGB image as PNG atomically (temp file + rename; creates parent folders), zlib

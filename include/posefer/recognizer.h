@@ -46,7 +46,7 @@ namespace posefer {
 struct RecognizerOptions {
   std::string model_dir;         // face-api weights folder ("" = default_faceapi_model_dir())
   FaceMode face = FaceMode::kDetect;  // runs only: kDetect/kAuto/kWhole as `classify --face`
-  std::string fallback = "padded";    // runs only: steps when the detector finds no face (classify.h)
+  std::string fallback = "padded,crop";  // runs only: steps when the detector finds no face (classify.h)
   std::string head_pose_model;   // pose.json of `posefer headpose` ("" = no yaw/pitch: NaN)
   int batch = 16;                // faces per classifier forward (>= 1)
   void validate() const;         // throws ConfigError naming the field
