@@ -130,18 +130,25 @@ def r100(x):
     return None if x is None else round(100 * x, 2)
 
 
-def k_rows(root, head):
+def image_size(run):
+    return run["config"].get("model", {}).get("image_size")
+
+
+def k_rows(roots, head):
     """The k > 0 rows (scripts/run_presets.sh with K=k): each run <preset>_k<k>_f<fold>_s<seed>
-    against the preset's own run at the same fold and seed (k = 0), paired."""
+    against the preset's own run at the same fold, seed and image size (k = 0) in the same
+    runs folder, paired. `roots`: the runs folders to look in (an earlier version of a preset
+    keeps its k > 0 rows in its own folder, labelled with its image size)."""
     lines = []
     for preset, label in (("fer2013", "FER2013 PrivateTest"), ("genki", "GENKI-4K"), ("cmu", "CMU faces, 4 expressions")):
         by_k = {}
-        for d in sorted(glob.glob(os.path.join(root, f"{preset}_k*_s*"))):
-            m = re.search(rf"{preset}_k(\d+)_(.*)$", os.path.basename(d))
-            r, b = load_run(d), load_run(os.path.join(root, f"{preset}_{m.group(2)}"))
-            if r and b:
-                by_k.setdefault(int(m.group(1)), []).append((m.group(2), r, b))
-        for k, pairs in sorted(by_k.items()):
+        for root in roots:
+            for d in sorted(glob.glob(os.path.join(root, f"{preset}_k*_s*"))):
+                m = re.search(rf"{preset}_k(\d+)_(.*)$", os.path.basename(d))
+                r, b = load_run(d), load_run(os.path.join(root, f"{preset}_{m.group(2)}"))
+                if r and b and image_size(r) == image_size(b):
+                    by_k.setdefault((int(m.group(1)), image_size(r)), []).append((m.group(2), r, b))
+        for (k, size), pairs in sorted(by_k.items()):
             acc_k = [r["eval"]["expression"]["accuracy"] for _, r, _ in pairs]
             acc_0 = [b["eval"]["expression"]["accuracy"] for _, _, b in pairs]
             gains = [a - z for a, z in zip(acc_k, acc_0)]
@@ -155,9 +162,10 @@ def k_rows(root, head):
             g0 = pooled_groups([b["eval"]["expression"] for _, _, b in pairs])
             gk = pooled_groups([r["eval"]["expression"] for _, r, _ in pairs])
             per_pose = ", ".join(f"{n} {pct(a0)} / {pct(ak)}" for (n, a0, _), (_, ak, _) in zip(g0, gk))
-            lines.append(f"| {label}, k = {k} | {', '.join(n for n, _, _ in pairs)} | {over_seeds(acc_0)} | "
+            lines.append(f"| {label}, {size} px, k = {k} | {', '.join(n for n, _, _ in pairs)} | {over_seeds(acc_0)} | "
                          f"{over_seeds(acc_k)} | {over_seeds(gains)} | {per_pose} |")
-            head[f"{preset}_k{k}_paired"] = {"runs": [n for n, _, _ in pairs], "k0": r100(statistics.mean(acc_0)),
+            head[f"{preset}_k{k}_paired"] = {"runs": [n for n, _, _ in pairs], "image_size": size,
+                                            "k0": r100(statistics.mean(acc_0)),
                                             f"k{k}": r100(statistics.mean(acc_k)),
                                             "gain_mean": r100(statistics.mean(gains)),
                                             "gain_sd": r100(statistics.stdev(gains)) if len(gains) > 1 else None}
@@ -166,7 +174,7 @@ def k_rows(root, head):
     return lines
 
 
-def main(root, md_path, headline_path):
+def main(root, md_path, headline_path, k_roots=()):
     out = [BEGIN, "## Presets: `posefer train --preset fer2013|genki|cmu` on real faces\n"]
     out.append("C_exp on a pretrained face backbone (FER2013 and CMU: face-api's expression model's feature "
                "extractor, `--cls-arch faceapi`; GENKI: human's identity-pretrained faceres, `--cls-arch faceres`, "
@@ -257,7 +265,7 @@ def main(root, md_path, headline_path):
         out.append("\nCMU expression accuracy per pose (pooled over the folds and seeds):\n")
         out.append(table(["pose", "photos", "posefer %"], [[n, c, pct(a)] for n, a, c in g]))
 
-    out += k_rows(root, head)
+    out += k_rows([root, *k_roots], head)
 
     cmds = [r["command"] for r in fer[:1] + genki[:1] + cmu[:1]]
     if cmds:
@@ -282,10 +290,14 @@ def main(root, md_path, headline_path):
     # Each finished run's small records beside the results (the runs themselves stay out of git):
     # the exact command, per-epoch log with the validation accuracy, stderr log, evaluation.
     logs = os.path.join(os.path.dirname(headline_path), "presets")
-    for d in sorted(glob.glob(os.path.join(root, "*_s*"))):
+    # Runs of the extra k roots go under presets/<that folder's name>/.
+    runs = [(d, os.path.join(logs, os.path.basename(d))) for d in sorted(glob.glob(os.path.join(root, "*_s*")))]
+    for extra in k_roots:
+        runs += [(d, os.path.join(logs, os.path.basename(os.path.normpath(extra)), os.path.basename(d)))
+                 for d in sorted(glob.glob(os.path.join(extra, "*_s*")))]
+    for d, dst in runs:
         if not os.path.isfile(os.path.join(d, "eval.json")):
             continue
-        dst = os.path.join(logs, os.path.basename(d))
         os.makedirs(dst, exist_ok=True)
         for name in ("command.txt", "epochs.csv", "stderr.log", "eval.json", "config.json"):
             text = read(os.path.join(d, name))
@@ -301,5 +313,6 @@ def main(root, md_path, headline_path):
 
 if __name__ == "__main__":
     a = sys.argv[1:]
+    # K_ROOTS: more runs folders for the k > 0 rows (space-separated), e.g. an earlier image size's.
     main(a[0] if a else "runs/presets", a[1] if len(a) > 1 else "docs/RESULTS.md",
-         a[2] if len(a) > 2 else "docs/results/headline.json")
+         a[2] if len(a) > 2 else "docs/results/headline.json", os.environ.get("K_ROOTS", "").split())
