@@ -7,8 +7,8 @@
 #include <string>
 
 #include "commands.h"
-#include "posefer/data_pipeline.h"
-#include "posefer/dataset_align.h"
+#include "posefer/train/data_pipeline.h"
+#include "posefer/face/dataset_align.h"
 
 namespace posefer::cli {
 

@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "posefer/augment.h"
+#include "posefer/jobs/augment.h"
 
 namespace posefer::cli {
 

@@ -7,9 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
-#include "posefer/classify.h"
-#include "posefer/faceapi_weights.h"
-#include "posefer/launcher.h"
+#include "posefer/jobs/classify.h"
+#include "posefer/face/faceapi_weights.h"
+#include "posefer/parallel/launcher.h"
 
 namespace posefer::cli {
 

@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "commands.h"
-#include "posefer/demo.h"
-#include "posefer/pipeline.h"
+#include "posefer/jobs/demo.h"
+#include "posefer/jobs/pipeline.h"
 
 namespace posefer::cli {
 

@@ -10,9 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
-#include "posefer/check.h"
-#include "posefer/face_detector.h"
-#include "posefer/image_io.h"
+#include "posefer/core/check.h"
+#include "posefer/face/face_detector.h"
+#include "posefer/io/image_io.h"
 
 namespace posefer::cli {
 namespace {

@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "commands.h"
-#include "posefer/check.h"
-#include "posefer/peer_baseline.h"
-#include "posefer/pipeline.h"
+#include "posefer/core/check.h"
+#include "posefer/eval/peer_baseline.h"
+#include "posefer/jobs/pipeline.h"
 
 namespace posefer::cli {
 

@@ -4,8 +4,8 @@
 #include <sstream>
 
 #include "commands.h"
-#include "posefer/check.h"
-#include "posefer/experiment.h"
+#include "posefer/core/check.h"
+#include "posefer/jobs/experiment.h"
 
 namespace posefer::cli {
 

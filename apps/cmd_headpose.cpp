@@ -5,8 +5,8 @@
 #include <string>
 
 #include "commands.h"
-#include "posefer/head_pose.h"
-#include "posefer/image_io.h"
+#include "posefer/face/head_pose.h"
+#include "posefer/io/image_io.h"
 
 namespace posefer::cli {
 

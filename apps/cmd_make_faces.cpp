@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "commands.h"
-#include "posefer/check.h"
-#include "posefer/launcher.h"
-#include "posefer/make_faces.h"
+#include "posefer/core/check.h"
+#include "posefer/parallel/launcher.h"
+#include "posefer/render/make_faces.h"
 
 namespace posefer::cli {
 

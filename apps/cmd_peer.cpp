@@ -7,9 +7,9 @@
 #include <string>
 
 #include "commands.h"
-#include "posefer/data_pipeline.h"
-#include "posefer/image_io.h"
-#include "posefer/peer_baseline.h"
+#include "posefer/train/data_pipeline.h"
+#include "posefer/io/image_io.h"
+#include "posefer/eval/peer_baseline.h"
 
 namespace posefer::cli {
 

@@ -4,9 +4,9 @@
 #include <string>
 
 #include "commands.h"
-#include "posefer/check.h"
-#include "posefer/faceapi_weights.h"
-#include "posefer/serve.h"
+#include "posefer/core/check.h"
+#include "posefer/face/faceapi_weights.h"
+#include "posefer/api/serve.h"
 
 namespace posefer::cli {
 

@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "posefer/pipeline.h"
+#include "posefer/jobs/pipeline.h"
 
 namespace posefer::cli {
 

@@ -7,11 +7,11 @@
 #include <set>
 
 #include "commands.h"
-#include "posefer/check.h"
-#include "posefer/distributed.h"
-#include "posefer/launcher.h"
-#include "posefer/pipeline.h"
-#include "posefer/presets.h"
+#include "posefer/core/check.h"
+#include "posefer/parallel/distributed.h"
+#include "posefer/parallel/launcher.h"
+#include "posefer/jobs/pipeline.h"
+#include "posefer/core/presets.h"
 
 namespace posefer::cli {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "posefer/config.h"
-#include "posefer/plot.h"
+#include "posefer/core/config.h"
+#include "posefer/report/plot.h"
 
 namespace posefer {
 struct TrainJob;  // pipeline.h

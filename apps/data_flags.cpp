@@ -4,7 +4,7 @@
 #include <string>
 
 #include "commands.h"
-#include "posefer/dataset_multipie.h"
+#include "posefer/data/dataset_multipie.h"
 
 namespace posefer::cli {
 namespace {

@@ -12,8 +12,8 @@
 #include <iostream>
 
 #include "commands.h"
-#include "posefer/blas_tuning.h"
-#include "posefer/check.h"
+#include "posefer/core/blas_tuning.h"
+#include "posefer/core/check.h"
 
 namespace {
 // Signal state, the only globals: handlers can reach nothing else. Set before the handlers are

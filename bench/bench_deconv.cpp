@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "posefer/deconv.h"
+#include "posefer/model/deconv.h"
 
 namespace {
 
@@ -100,7 +100,7 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// Same rule as posefer::scaled_channels (src/generator.cpp), kept local so the bench links
+// Same rule as posefer::scaled_channels (src/model/generator.cpp), kept local so the bench links
 // only deconv.cpp.
 int64_t scaled(int64_t base, double width) {
   return std::max<int64_t>(4, static_cast<int64_t>(std::lround(static_cast<double>(base) * width)));

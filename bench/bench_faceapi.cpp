@@ -25,10 +25,10 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "posefer/blas_tuning.h"
-#include "posefer/check.h"
-#include "posefer/face_detector.h"
-#include "posefer/image_io.h"
+#include "posefer/core/blas_tuning.h"
+#include "posefer/core/check.h"
+#include "posefer/face/face_detector.h"
+#include "posefer/io/image_io.h"
 
 namespace {
 

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "posefer/blas_tuning.h"
-#include "posefer/check.h"
-#include "posefer/classifier.h"
-#include "posefer/generator.h"
+#include "posefer/core/blas_tuning.h"
+#include "posefer/core/check.h"
+#include "posefer/model/classifier.h"
+#include "posefer/model/generator.h"
 
 namespace {
 

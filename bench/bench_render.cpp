@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "posefer/make_faces.h"
-#include "posefer/parametric_face.h"
+#include "posefer/render/make_faces.h"
+#include "posefer/render/parametric_face.h"
 
 namespace {
 

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "posefer/check.h"
-#include "posefer/trainer.h"
+#include "posefer/core/check.h"
+#include "posefer/train/trainer.h"
 
 namespace {
 

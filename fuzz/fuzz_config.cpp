@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "posefer/check.h"
-#include "posefer/config.h"
+#include "posefer/core/check.h"
+#include "posefer/core/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto j = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);

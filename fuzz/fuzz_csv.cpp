@@ -2,8 +2,8 @@
 #include <cstdint>
 #include <string>
 
-#include "posefer/check.h"
-#include "posefer/csv.h"
+#include "posefer/core/check.h"
+#include "posefer/core/csv.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

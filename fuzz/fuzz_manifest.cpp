@@ -7,8 +7,8 @@
 #include <fstream>
 #include <string>
 
-#include "posefer/check.h"
-#include "posefer/dataset.h"
+#include "posefer/core/check.h"
+#include "posefer/data/dataset.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string dir = [] {

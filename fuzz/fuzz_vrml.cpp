@@ -2,8 +2,8 @@
 #include <cstdint>
 #include <string>
 
-#include "posefer/check.h"
-#include "posefer/vrml.h"
+#include "posefer/core/check.h"
+#include "posefer/render/vrml.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The dependency rule of docs/ARCHITECTURE.md, checked: every posefer header and source belongs
-to one module (MODULES below, lowest first), and a file may include posefer headers of its own
-module or of modules below it only. Exits 1 listing each upward include (file, line, the
-include, both modules), and when a header or source is in no module (a new file: add it below).
+"""The dependency rule of docs/ARCHITECTURE.md, checked: every header lives in
+include/posefer/<module>/ and every source in src/<module>/, for a module of MODULES below
+(lowest first), and a file may include posefer headers of its own module or of modules below it
+only. Exits 1 listing each upward include (file, line, the include, both modules), each file
+outside a module folder and each include without a module (posefer/x.h).
 
 Usage: scripts/check_layers.py [repo-root]      (CTest `layers`)
        scripts/check_layers.py --self-test      (the check fails on a tree with an upward include)
@@ -11,92 +12,106 @@ import os
 import re
 import sys
 
-# Lowest first. A module may include its own and the ones above it in this list.
+# Lowest first: a module may include its own headers and those of the modules before it.
 MODULES = [
-    ("core", "check labels config csv durable_file run_lock progress blas_tuning rgb_image presets"),
-    ("io", "image_io"),
-    ("render", "render vrml parametric_face make_faces"),
-    ("data", "dataset dataset_util dataset_multipie dataset_bu3dfe dataset_folders dataset_fer2013csv splits "
-             "image_cache image_augment"),
-    ("face", "faceapi_common faceapi_weights tfjs_graph_model tiny_face_detector landmark68 expression_net "
-             "face_feature_extractor face_detector haar_face_detector align dataset_align head_pose faceres_net"),
-    ("parallel", "distributed launcher"),
-    ("model", "deconv sync_batch_norm generator discriminators classifier losses joint_model"),
-    ("train", "checkpoint data_pipeline run_identity trainer"),
-    ("metrics", "metrics"),
-    ("report", "plot gnuplot report"),
-    ("eval", "evaluator synthesizer synthesis_eval peer_baseline"),
-    ("jobs", "pipeline augment classify face_finder demo experiment"),
-    ("api", "recognizer serve serve_page"),
+    ("core", "errors, config structs, labels, CSV, durable writes, run lock, progress, presets"),
+    ("io", "image read / write"),
+    ("render", "software rasteriser, VRML, parametric faces, make-faces"),
+    ("data", "data-set readers, splits, image cache, augmentation"),
+    ("face", "face-api and human ports, weight readers, detection, landmarks, alignment, head pose"),
+    ("parallel", "c10d rendezvous, Gloo / NCCL group, worker launcher"),
+    ("model", "G, D_att, D_i, C_exp, losses, joint model, synchronised batch norm"),
+    ("train", "checkpoint, run identity, data pipeline, trainer"),
+    ("metrics", "accuracy, confusion, image similarity"),
+    ("report", "charts, HTML / CSV report helpers"),
+    ("eval", "evaluator, synthesiser, synthesis evaluation, face-api peer"),
+    ("jobs", "whole jobs: pipeline, augment, classify, demo, experiment"),
+    ("api", "library facade (Recognizer) and the HTTP service"),
 ]
-LEVEL = {}
-for level, (name, stems) in enumerate(MODULES):
-    for stem in stems.split():
-        LEVEL[stem] = (level, name)
+LEVEL = {name: level for level, (name, _) in enumerate(MODULES)}
 
-INCLUDE = re.compile(r'^\s*#\s*include\s+"posefer/([A-Za-z0-9_]+)\.h"')
+INCLUDE = re.compile(r'^\s*#\s*include\s+"posefer/([^"]+)\.h"')
+
+
+def module_files(root):
+    """[(path, module or None)] for every header and source under include/posefer and src."""
+    out = []
+    for top, exts in (("include/posefer", (".h",)), ("src", (".cpp", ".h"))):
+        base = os.path.join(root, top)
+        for d, _, files in os.walk(base):
+            rel = os.path.relpath(d, base)
+            for f in sorted(files):
+                if f.endswith(exts):
+                    parts = [] if rel == "." else rel.split(os.sep)
+                    out.append((os.path.join(top, *parts, f), parts[0] if len(parts) == 1 else None))
+    return sorted(out)
 
 
 def main(root):
-    files = []
-    for d, ext in (("include/posefer", ".h"), ("src", ".cpp")):
-        for f in sorted(os.listdir(os.path.join(root, d))):
-            if f.endswith(ext):
-                files.append(os.path.join(d, f))
+    files = module_files(root)
     problems = []
-    for path in files:
-        stem = os.path.splitext(os.path.basename(path))[0]
-        if stem not in LEVEL:
-            problems.append(f"{path}: in no module: add '{stem}' to MODULES in scripts/check_layers.py")
+    for path, module in files:
+        if module not in LEVEL:
+            problems.append(f"{path}: not in a module folder (one of: {', '.join(LEVEL)})")
             continue
-        level, module = LEVEL[stem]
         with open(os.path.join(root, path), encoding="utf-8") as f:
             for n, line in enumerate(f, 1):
                 m = INCLUDE.match(line)
-                if not m or m.group(1) not in LEVEL:
+                if not m:
                     continue
-                to_level, to_module = LEVEL[m.group(1)]
-                if to_level > level:
+                parts = m.group(1).split("/")
+                if len(parts) != 2 or parts[0] not in LEVEL:
+                    problems.append(f"{path}:{n}: includes posefer/{m.group(1)}.h: not a module's header "
+                                    "(posefer/<module>/<name>.h)")
+                elif LEVEL[parts[0]] > LEVEL[module]:
                     problems.append(f"{path}:{n}: includes posefer/{m.group(1)}.h: {module} may not depend on "
-                                    f"{to_module} (above it)")
+                                    f"{parts[0]} (above it)")
     for p in problems:
         print(p)
     if problems:
         print(f"check_layers: {len(problems)} problem(s); the order (lowest first): "
               + " < ".join(name for name, _ in MODULES))
         return 1
-    print(f"check_layers: {len(files)} files, every include points to the same module or one below")
+    print(f"check_layers: {len(files)} files in {len(MODULES)} modules, every include points to the "
+          "same module or one below")
     return 0
 
 
 def self_test():
     """A tiny tree: core's check.h including train's trainer.h must fail, naming both; the same
-    tree without that include must pass; an unknown file must fail."""
+    tree without that include must pass; a file outside the module folders must fail."""
     import contextlib
     import io
     import tempfile
     with tempfile.TemporaryDirectory() as root:
-        os.makedirs(os.path.join(root, "include", "posefer"))
-        os.makedirs(os.path.join(root, "src"))
+        for d in ("include/posefer/core", "include/posefer/train", "src/core"):
+            os.makedirs(os.path.join(root, d))
 
         def write(path, text):
             with open(os.path.join(root, path), "w") as f:
                 f.write(text)
 
-        write("include/posefer/trainer.h", '#include "posefer/check.h"\n')
-        write("include/posefer/check.h", '#pragma once\n#include "posefer/trainer.h"\n')
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            rc_bad = main(root)
-        assert rc_bad == 1 and "include/posefer/check.h:2: includes posefer/trainer.h: core may not depend on train" \
-            in out.getvalue(), out.getvalue()
-        write("include/posefer/check.h", "#pragma once\n")
-        with contextlib.redirect_stdout(io.StringIO()):
-            assert main(root) == 0
+        def run():
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                rc = main(root)
+            return rc, out.getvalue()
+
+        write("include/posefer/train/trainer.h", '#include "posefer/core/check.h"\n')
+        write("include/posefer/core/check.h", '#pragma once\n#include "posefer/train/trainer.h"\n')
+        rc, out = run()
+        assert rc == 1 and ("include/posefer/core/check.h:2: includes posefer/train/trainer.h: core may not "
+                            "depend on train") in out, out
+        write("include/posefer/core/check.h", "#pragma once\n")
+        write("src/core/check.cpp", '#include "posefer/core/check.h"\n')
+        assert run()[0] == 0
         write("src/newthing.cpp", "")
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            assert main(root) == 1 and "src/newthing.cpp: in no module" in out.getvalue(), out.getvalue()
+        rc, out = run()
+        assert rc == 1 and "src/newthing.cpp: not in a module folder" in out, out
+        os.remove(os.path.join(root, "src/newthing.cpp"))
+        write("src/core/check.cpp", '#include "posefer/check.h"\n')
+        rc, out = run()
+        assert rc == 1 and "not a module's header" in out, out
     print("check_layers: self-test passed")
     return 0
 

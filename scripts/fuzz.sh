@@ -15,8 +15,8 @@ BUILD=${BUILD:-build}
 OUT=${OUT:-build-fuzz}
 SECONDS_EACH=${SECONDS_EACH:-600}
 CXX=${CXX:-clang++}
-declare -A SRC=([csv]="src/csv.cpp" [manifest]="src/dataset.cpp src/csv.cpp" [vrml]="src/vrml.cpp"
-                [config]="src/config.cpp" [tfjs]="src/tfjs_graph_model.cpp" [image]="src/image_io.cpp")
+declare -A SRC=([csv]="src/core/csv.cpp" [manifest]="src/data/dataset.cpp src/core/csv.cpp" [vrml]="src/render/vrml.cpp"
+                [config]="src/core/config.cpp" [tfjs]="src/face/tfjs_graph_model.cpp" [image]="src/io/image_io.cpp")
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(csv manifest config vrml tfjs image)
 [[ -f "$BUILD/libposefer_lib.a" ]] || { echo "fuzz.sh: $BUILD/libposefer_lib.a missing: build posefer first" >&2; exit 1; }

@@ -14,7 +14,7 @@
 # FACES_SEED picks the rendered people: seed 1 draws the demo's 30 people first (the demo's
 # settings were chosen on some of them), seed 2 draws people no setting was ever chosen on.
 #
-# Recipe: the demo's (include/posefer/demo.h: G width 0.25, D_att 0.5, C_exp VGG-19 x 0.125,
+# Recipe: the demo's (include/posefer/jobs/demo.h: G width 0.25, D_att 0.5, C_exp VGG-19 x 0.125,
 # batch 8, adversarial weight 1e-2), chosen on the demo's 30 rendered people; no setting here
 # was chosen on these 100 people's test part.
 #

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "model_test_util.h"
-#include "posefer/pipeline.h"
+#include "posefer/jobs/pipeline.h"
 
 namespace posefer::test {
 

@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "posefer/landmark68.h"
+#include "posefer/face/landmark68.h"
 
 namespace posefer::test {
 

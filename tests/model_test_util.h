@@ -1,7 +1,7 @@
 // A joint-model config small enough for unit tests (32 px, 1 channel, narrow nets).
 #pragma once
 
-#include "posefer/config.h"
+#include "posefer/core/config.h"
 
 namespace posefer::test {
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <vector>
 
-#include "posefer/align.h"
-#include "posefer/check.h"
+#include "posefer/face/align.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -1,5 +1,5 @@
 // augment.h: generated faces for another data set's training part, with mapped labels.
-#include "posefer/augment.h"
+#include "posefer/jobs/augment.h"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -8,9 +8,9 @@
 #include <fstream>
 
 #include "experiment_test_util.h"
-#include "posefer/check.h"
-#include "posefer/dataset.h"
-#include "posefer/image_io.h"
+#include "posefer/core/check.h"
+#include "posefer/data/dataset.h"
+#include "posefer/io/image_io.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -1,4 +1,4 @@
-#include "posefer/blas_tuning.h"
+#include "posefer/core/blas_tuning.h"
 
 #include <gtest/gtest.h>
 

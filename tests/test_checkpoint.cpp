@@ -1,6 +1,6 @@
 // Checkpoints (checkpoint.h): exact round trips of nets, optimisers and state; config checks;
 // missing, truncated and foreign files; atomic writes.
-#include "posefer/checkpoint.h"
+#include "posefer/train/checkpoint.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -18,15 +18,15 @@
 #include <opencv2/videoio.hpp>
 #endif
 
-#include "posefer/check.h"
-#include "posefer/checkpoint.h"
-#include "posefer/classify.h"
-#include "posefer/dataset_util.h"
-#include "posefer/face_detector.h"
-#include "posefer/faceapi_weights.h"
-#include "posefer/image_io.h"
-#include "posefer/joint_model.h"
-#include "posefer/pipeline.h"
+#include "posefer/core/check.h"
+#include "posefer/train/checkpoint.h"
+#include "posefer/jobs/classify.h"
+#include "posefer/data/dataset_util.h"
+#include "posefer/face/face_detector.h"
+#include "posefer/face/faceapi_weights.h"
+#include "posefer/io/image_io.h"
+#include "posefer/model/joint_model.h"
+#include "posefer/jobs/pipeline.h"
 #include "test_support.h"
 #include "train_test_util.h"
 

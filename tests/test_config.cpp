@@ -1,8 +1,8 @@
-#include "posefer/config.h"
+#include "posefer/core/config.h"
 
 #include <gtest/gtest.h>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -1,11 +1,11 @@
 // The CSV module (csv.h): RFC 4180 reading and writing, errors naming file and line.
-#include "posefer/csv.h"
+#include "posefer/core/csv.h"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -1,6 +1,6 @@
 // Tests of prepare_data's face alignment: --align DIR remapping, --align auto's cache, pose bins
 // estimated from landmarks.
-#include "posefer/data_pipeline.h"
+#include "posefer/train/data_pipeline.h"
 
 #include <gtest/gtest.h>
 
@@ -13,8 +13,8 @@
 
 #include "data_test_util.h"
 #include "head_pose_test_util.h"
-#include "posefer/check.h"
-#include "posefer/faceapi_weights.h"
+#include "posefer/core/check.h"
+#include "posefer/face/faceapi_weights.h"
 
 namespace posefer {
 namespace {

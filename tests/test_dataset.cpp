@@ -1,4 +1,4 @@
-#include "posefer/dataset.h"
+#include "posefer/data/dataset.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <tuple>
 
 #include "data_test_util.h"
-#include "posefer/check.h"
-#include "posefer/dataset_util.h"
+#include "posefer/core/check.h"
+#include "posefer/data/dataset_util.h"
 
 namespace posefer {
 namespace {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "posefer/check.h"
-#include "posefer/dataset_align.h"
-#include "posefer/image_io.h"
+#include "posefer/core/check.h"
+#include "posefer/face/dataset_align.h"
+#include "posefer/io/image_io.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -9,14 +9,14 @@
 #include <sstream>
 
 #include "data_test_util.h"
-#include "posefer/check.h"
-#include "posefer/data_pipeline.h"
-#include "posefer/dataset.h"
-#include "posefer/dataset_bu3dfe.h"
-#include "posefer/dataset_fer2013csv.h"
-#include "posefer/dataset_folders.h"
-#include "posefer/dataset_multipie.h"
-#include "posefer/vrml.h"
+#include "posefer/core/check.h"
+#include "posefer/train/data_pipeline.h"
+#include "posefer/data/dataset.h"
+#include "posefer/data/dataset_bu3dfe.h"
+#include "posefer/data/dataset_fer2013csv.h"
+#include "posefer/data/dataset_folders.h"
+#include "posefer/data/dataset_multipie.h"
+#include "posefer/render/vrml.h"
 
 namespace posefer {
 namespace {

@@ -1,6 +1,6 @@
 // FastConvTranspose2d / conv_transpose2d_polyphase against torch::conv_transpose2d: outputs,
 // gradients, parameter layout, checkpoints, init compatibility and rejected options.
-#include "posefer/deconv.h"
+#include "posefer/model/deconv.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "posefer/demo.h"
+#include "posefer/jobs/demo.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "posefer/check.h"
-#include "posefer/image_io.h"
-#include "posefer/report.h"
+#include "posefer/core/check.h"
+#include "posefer/io/image_io.h"
+#include "posefer/report/report.h"
 #include "test_support.h"
 
 namespace posefer {

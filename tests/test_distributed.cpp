@@ -21,11 +21,11 @@
 #include <thread>
 #include <vector>
 
-#include "posefer/check.h"
-#include "posefer/distributed.h"
-#include "posefer/launcher.h"
-#include "posefer/sync_batch_norm.h"
-#include "posefer/trainer.h"
+#include "posefer/core/check.h"
+#include "posefer/parallel/distributed.h"
+#include "posefer/parallel/launcher.h"
+#include "posefer/model/sync_batch_norm.h"
+#include "posefer/train/trainer.h"
 #include "test_support.h"
 #include "train_test_util.h"
 

@@ -1,6 +1,6 @@
 // Durable writes (durable_file.h): replacement, failures that keep the previous file, a full disk
 // (RLIMIT_FSIZE in a child process) for text files and checkpoints, stale temp files.
-#include "posefer/durable_file.h"
+#include "posefer/core/durable_file.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,10 +13,10 @@
 #include <functional>
 #include <string>
 
-#include "posefer/check.h"
-#include "posefer/checkpoint.h"
-#include "posefer/image_io.h"
-#include "posefer/run_lock.h"
+#include "posefer/core/check.h"
+#include "posefer/train/checkpoint.h"
+#include "posefer/io/image_io.h"
+#include "posefer/core/run_lock.h"
 #include "test_support.h"
 #include "train_test_util.h"
 

@@ -1,8 +1,8 @@
-#include "posefer/evaluator.h"
+#include "posefer/eval/evaluator.h"
 
 #include <gtest/gtest.h>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "model_test_util.h"
 #include "test_support.h"
 

@@ -1,6 +1,6 @@
 // experiment.h: the protocols run their trainings once, resume, and write the report folder.
-#include "posefer/experiment.h"
-#include "posefer/gnuplot.h"
+#include "posefer/jobs/experiment.h"
+#include "posefer/report/gnuplot.h"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -11,9 +11,9 @@
 #include <sstream>
 
 #include "experiment_test_util.h"
-#include "posefer/check.h"
-#include "posefer/image_io.h"
-#include "posefer/plot.h"
+#include "posefer/core/check.h"
+#include "posefer/io/image_io.h"
+#include "posefer/report/plot.h"
 #include "test_support.h"
 
 namespace posefer {

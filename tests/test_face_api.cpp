@@ -17,14 +17,14 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "posefer/check.h"
-#include "posefer/classifier.h"
-#include "posefer/expression_net.h"
-#include "posefer/face_detector.h"
-#include "posefer/faceapi_common.h"
-#include "posefer/faceapi_weights.h"
-#include "posefer/image_io.h"
-#include "posefer/tiny_face_detector.h"
+#include "posefer/core/check.h"
+#include "posefer/model/classifier.h"
+#include "posefer/face/expression_net.h"
+#include "posefer/face/face_detector.h"
+#include "posefer/face/faceapi_common.h"
+#include "posefer/face/faceapi_weights.h"
+#include "posefer/io/image_io.h"
+#include "posefer/face/tiny_face_detector.h"
 #include "data_test_util.h"
 #include "test_support.h"
 

@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "posefer/check.h"
-#include "posefer/classifier.h"
-#include "posefer/faceres_net.h"
-#include "posefer/tfjs_graph_model.h"
+#include "posefer/core/check.h"
+#include "posefer/model/classifier.h"
+#include "posefer/face/faceres_net.h"
+#include "posefer/face/tfjs_graph_model.h"
 #include "test_support.h"
 
 namespace posefer {

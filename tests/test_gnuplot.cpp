@@ -1,4 +1,4 @@
-#include "posefer/gnuplot.h"
+#include "posefer/report/gnuplot.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
@@ -8,8 +8,8 @@
 #include <cmath>
 #include <fstream>
 
-#include "posefer/check.h"
-#include "posefer/plot.h"
+#include "posefer/core/check.h"
+#include "posefer/report/plot.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "posefer/check.h"
-#include "posefer/haar_face_detector.h"
-#include "posefer/image_io.h"
+#include "posefer/core/check.h"
+#include "posefer/face/haar_face_detector.h"
+#include "posefer/io/image_io.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <random>
 
-#include "posefer/check.h"
-#include "posefer/head_pose.h"
+#include "posefer/core/check.h"
+#include "posefer/face/head_pose.h"
 #include "head_pose_test_util.h"
 #include "test_support.h"
 

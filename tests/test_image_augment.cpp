@@ -1,8 +1,8 @@
-#include "posefer/image_augment.h"
+#include "posefer/data/image_augment.h"
 
 #include <gtest/gtest.h>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

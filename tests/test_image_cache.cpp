@@ -1,9 +1,9 @@
-#include "posefer/image_cache.h"
+#include "posefer/data/image_cache.h"
 
 #include <gtest/gtest.h>
 
 #include "data_test_util.h"
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 
 namespace posefer {
 namespace {

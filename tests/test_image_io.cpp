@@ -1,9 +1,9 @@
-#include "posefer/image_io.h"
+#include "posefer/io/image_io.h"
 
 #include <gtest/gtest.h>
 
 #include "data_test_util.h"
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 
 namespace posefer {
 namespace {

@@ -1,11 +1,11 @@
-#include "posefer/losses.h"
+#include "posefer/model/losses.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "posefer/check.h"
-#include "posefer/labels.h"
+#include "posefer/core/check.h"
+#include "posefer/core/labels.h"
 #include "test_support.h"
 
 namespace posefer {

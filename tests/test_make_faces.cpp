@@ -1,4 +1,4 @@
-#include "posefer/make_faces.h"
+#include "posefer/render/make_faces.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

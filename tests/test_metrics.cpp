@@ -1,6 +1,6 @@
 // Tests for classification metrics: counts, accuracies, JSON and Markdown renderings.
-#include "posefer/metrics.h"
-#include "posefer/check.h"
+#include "posefer/metrics/metrics.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <cmath>
 #include <string>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 
 namespace posefer {
 namespace {

@@ -8,11 +8,11 @@
 #include <tuple>
 #include <vector>
 
-#include "posefer/check.h"
-#include "posefer/classifier.h"
-#include "posefer/deconv.h"
-#include "posefer/discriminators.h"
-#include "posefer/generator.h"
+#include "posefer/core/check.h"
+#include "posefer/model/classifier.h"
+#include "posefer/model/deconv.h"
+#include "posefer/model/discriminators.h"
+#include "posefer/model/generator.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -1,4 +1,4 @@
-#include "posefer/parametric_face.h"
+#include "posefer/render/parametric_face.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

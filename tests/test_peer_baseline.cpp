@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "posefer/check.h"
-#include "posefer/peer_baseline.h"
+#include "posefer/core/check.h"
+#include "posefer/eval/peer_baseline.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -1,5 +1,5 @@
 // Jobs (pipeline.h): which checkpoint a run directory stands for.
-#include "posefer/pipeline.h"
+#include "posefer/jobs/pipeline.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <map>
 
 #include "experiment_test_util.h"
-#include "posefer/dataset_util.h"
-#include "posefer/image_io.h"
+#include "posefer/data/dataset_util.h"
+#include "posefer/io/image_io.h"
 #include "test_support.h"
 #include "train_test_util.h"
 

@@ -1,10 +1,10 @@
-#include "posefer/plot.h"
+#include "posefer/report/plot.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -1,8 +1,8 @@
-#include "posefer/presets.h"
+#include "posefer/core/presets.h"
 
 #include <gtest/gtest.h>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -1,5 +1,5 @@
 // Tests for ProgressBar: rendering, duration formatting, and output modes.
-#include "posefer/progress.h"
+#include "posefer/core/progress.h"
 
 #include <gtest/gtest.h>
 

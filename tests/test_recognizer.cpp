@@ -15,17 +15,17 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "posefer/check.h"
-#include "posefer/checkpoint.h"
-#include "posefer/classify.h"
-#include "posefer/data_pipeline.h"
-#include "posefer/dataset_util.h"
-#include "posefer/face_detector.h"
-#include "posefer/faceapi_weights.h"
-#include "posefer/head_pose.h"
-#include "posefer/image_io.h"
-#include "posefer/joint_model.h"
-#include "posefer/recognizer.h"
+#include "posefer/core/check.h"
+#include "posefer/train/checkpoint.h"
+#include "posefer/jobs/classify.h"
+#include "posefer/train/data_pipeline.h"
+#include "posefer/data/dataset_util.h"
+#include "posefer/face/face_detector.h"
+#include "posefer/face/faceapi_weights.h"
+#include "posefer/face/head_pose.h"
+#include "posefer/io/image_io.h"
+#include "posefer/model/joint_model.h"
+#include "posefer/api/recognizer.h"
 #include "test_support.h"
 #include "train_test_util.h"
 

@@ -1,11 +1,11 @@
-#include "posefer/render.h"
+#include "posefer/render/render.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -1,11 +1,11 @@
-#include "posefer/report.h"
+#include "posefer/report/report.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

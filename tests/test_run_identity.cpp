@@ -1,6 +1,6 @@
 // Run identity (run_identity.h): config schema migration and the data fingerprint that
 // `train --resume` checks.
-#include "posefer/run_identity.h"
+#include "posefer/train/run_identity.h"
 
 #include <gtest/gtest.h>
 
@@ -9,9 +9,9 @@
 #include <sstream>
 
 #include "experiment_test_util.h"
-#include "posefer/check.h"
-#include "posefer/checkpoint.h"
-#include "posefer/pipeline.h"
+#include "posefer/core/check.h"
+#include "posefer/train/checkpoint.h"
+#include "posefer/jobs/pipeline.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -21,11 +21,11 @@
 #include <thread>
 #include <vector>
 
-#include "posefer/check.h"
-#include "posefer/faceapi_weights.h"
-#include "posefer/image_io.h"
-#include "posefer/recognizer.h"
-#include "posefer/serve.h"
+#include "posefer/core/check.h"
+#include "posefer/face/faceapi_weights.h"
+#include "posefer/io/image_io.h"
+#include "posefer/api/recognizer.h"
+#include "posefer/api/serve.h"
 #include "test_support.h"
 
 namespace posefer {

@@ -1,4 +1,4 @@
-#include "posefer/splits.h"
+#include "posefer/data/splits.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <set>
 
 #include "data_test_util.h"
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "test_support.h"
 
 namespace posefer {

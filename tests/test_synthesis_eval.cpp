@@ -1,11 +1,11 @@
-#include "posefer/synthesis_eval.h"
+#include "posefer/eval/synthesis_eval.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "posefer/check.h"
-#include "posefer/generator.h"
+#include "posefer/core/check.h"
+#include "posefer/model/generator.h"
 #include "model_test_util.h"
 #include "test_support.h"
 

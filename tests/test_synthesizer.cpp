@@ -1,8 +1,8 @@
-#include "posefer/synthesizer.h"
+#include "posefer/eval/synthesizer.h"
 
 #include <gtest/gtest.h>
 
-#include "posefer/check.h"
+#include "posefer/core/check.h"
 #include "model_test_util.h"
 #include "test_support.h"
 

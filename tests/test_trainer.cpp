@@ -1,6 +1,6 @@
 // Training (trainer.h): overfitting a tiny batch, determinism, exact resume after a checkpoint
 // or an interruption, the warm-ups of the classifier's inputs, and config checks.
-#include "posefer/trainer.h"
+#include "posefer/train/trainer.h"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "posefer/check.h"
-#include "posefer/losses.h"
+#include "posefer/core/check.h"
+#include "posefer/model/losses.h"
 #include "test_support.h"
 #include "train_test_util.h"
 

@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "posefer/config.h"
-#include "posefer/image_cache.h"
-#include "posefer/joint_model.h"
+#include "posefer/core/config.h"
+#include "posefer/data/image_cache.h"
+#include "posefer/model/joint_model.h"
 
 namespace posefer::test {
 

@@ -2,7 +2,7 @@
 """PyTorch reference of posefer's joint training step, for side-by-side timing.
 
 A plain PyTorch (Python) implementation of the same networks and the same training step as
-posefer's C++ Trainer::train_step (src/trainer.cpp) with every warm-up past, as
+posefer's C++ Trainer::train_step (src/train/trainer.cpp) with every warm-up past, as
 bench/bench_train_step.cpp runs it: D_att step, D_i step, G step with classifier feedback,
 extra G step(s), classifier step on real + k*B generated faces. Run it with Debian's
 python3-torch 1.13 (/usr/bin/python3), which uses the same libtorch_cpu as the C++ build.
@@ -34,7 +34,7 @@ import torch.nn.functional as F
 # ----------------------------------------------------------------------------- config
 
 @dataclass
-class ModelConfig:  # include/posefer/config.h ModelConfig defaults
+class ModelConfig:  # include/posefer/core/config.h ModelConfig defaults
     image_size: int = 64
     channels: int = 3
     num_expressions: int = 4
@@ -210,7 +210,7 @@ class Classifier(nn.Module):
 
 
 def init_weights(module, scheme):
-    # src/generator.cpp init_weights: conv / conv-transpose / linear weights He (Kaiming normal,
+    # src/model/generator.cpp init_weights: conv / conv-transpose / linear weights He (Kaiming normal,
     # fan-in, ReLU gain) or N(0, 0.02), biases 0, batch-norm scales 1.
     with torch.no_grad():
         for m in module.modules():

@@ -7,7 +7,7 @@
 #include <exception>
 #include <string>
 
-#include "posefer/recognizer.h"
+#include "posefer/api/recognizer.h"
 
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3) {
