@@ -1,3 +1,6 @@
+// One file of ~720 lines on purpose: the phase decomposition, its two layouts (fused, split), the
+// fused interleave and their hand-written backward share one piece of index arithmetic (which
+// output pixel each phase tap feeds); apart, each part would repeat it (deconv.h explains the op).
 #include "posefer/model/deconv.h"
 
 #include <ATen/Dispatch.h>

@@ -1,0 +1,46 @@
+// Helpers the trainer's sources share (trainer.cpp: set-up and the loop; trainer_step.cpp: one
+// optimisation step; batch_plan.cpp: what goes into a batch; run_log.cpp: the CSV logs). Internal
+// to src/train/: not installed, not for library users.
+#pragma once
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace posefer::trainer_detail {
+
+// Fraction of rows whose argmax is the label (a scalar tensor).
+inline torch::Tensor argmax_accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
+  return (logits.argmax(1) == labels).to(torch::kFloat).mean();
+}
+
+// splitmix64: decorrelated seeds from (seed, stream) pairs.
+inline uint64_t mix_seed(uint64_t seed, uint64_t stream) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (stream + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+constexpr uint64_t kStepRngStream = 0;  // the step generator's seed: mix_seed(seed, 0)
+
+// A generator's state, read under its lock.
+inline torch::Tensor generator_state(at::Generator gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+// The run's CSV logs (log.csv per step, epochs.csv per epoch), in run_log.cpp.
+std::string join_csv(const std::vector<std::string>& v);
+std::string fmt(double v);  // 6 significant digits
+// Keeps the header and the rows whose first column (an integer) is <= max_key, so a resumed
+// run does not log steps twice. Rewrites the file atomically.
+void truncate_log(const std::string& path, int64_t max_key);
+// Appends one row (and the header first when the file is new); throws Error naming the file.
+void append_line(const std::string& path, const std::string& header, const std::string& line);
+
+}  // namespace posefer::trainer_detail
