@@ -11,19 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "posefer/core/splitmix.h"
+
 namespace posefer::trainer_detail {
 
 // Fraction of rows whose argmax is the label (a scalar tensor).
 inline torch::Tensor argmax_accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
   return (logits.argmax(1) == labels).to(torch::kFloat).mean();
-}
-
-// splitmix64: decorrelated seeds from (seed, stream) pairs.
-inline uint64_t mix_seed(uint64_t seed, uint64_t stream) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (stream + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
 }
 
 constexpr uint64_t kStepRngStream = 0;  // the step generator's seed: mix_seed(seed, 0)
