@@ -52,7 +52,19 @@ READINGS["rendered"] = (
     "some of them informed those choices. The choices were made for another protocol (all poses, 24 training "
     "people), but these figures are not free of test people; a rerun with `make-faces --seed 2` people would be.\n")
 
-SCRIPTS = {"cmu": "scripts/run_unseen_poses.sh", "rendered": "scripts/run_unseen_rendered.sh"}
+READINGS["rendered_clean"] = (
+    "Reading: the rerun on 100 people drawn with `make-faces --seed 2`, none of whom informed any setting "
+    "(the recipe is the demo's, fixed before this run; 20 epochs, no epoch chosen on any image). The generated "
+    "faces raise C_exp's accuracy at the four poses it never saw in real faces on every seed (paired gains "
+    "+42.0, +40.9 and +19.8 points; mean +34.2 ± 12.5, paired t = 4.7, df = 2): larger than 2 sd, so the "
+    "issue's bar (gain >= 5 points and > 2 sd) is met on these people. The frontal pose, which C_exp saw, "
+    "gains too (89.5% -> 97.9%). The generator is still short of the issue's targets: on the held-out people "
+    "it draws the asked pose (99.9%), but the asked expression is nearest to the person's true photo of that "
+    "expression on 33.6% of the faces (chance 14%), and the identity judge names the person on 64.6% "
+    "(100% on real photos); what C_exp learns from is mostly the pose change.\n")
+
+SCRIPTS = {"cmu": "scripts/run_unseen_poses.sh", "rendered": "scripts/run_unseen_rendered.sh",
+           "rendered_clean": "FACES_SEED=2 SEEDS=3 PARALLEL=1 scripts/run_unseen_rendered.sh runs/unseen_rendered_s2"}
 
 
 def generic_reading(u):
