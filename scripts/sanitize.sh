@@ -7,7 +7,8 @@
 # Usage: scripts/sanitize.sh [build-dir]   (default build-asan)
 # Env: JOBS (2); TARGETS ("posefer posefer_tests"; "posefer_core_tests" for the torch-free part
 #      alone, minutes instead of an hour on 2 cores); TESTS (a ctest -R regex); BUILD_TYPE
-#      (RelWithDebInfo; Release builds faster, reports then name functions without lines)
+#      (RelWithDebInfo; Release builds faster, reports then name functions without lines);
+#      EXCLUDE (a ctest -E regex; default: the fork()ed-rank tests, see below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-asan}
@@ -19,8 +20,15 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo
 ninja -C "$build" -j "${JOBS:-2}" ${TARGETS:-posefer posefer_tests}
 export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=0:detect_odr_violation=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Left out under ASan (EXCLUDE="" runs them): the tests whose ranks are fork()ed from the
+# multithreaded test process without exec. With GCC 12's libasan the child inherits the ASan
+# allocator's lock held by another thread of the parent and hangs in its first malloc (gdb: every
+# child thread waits in SizeClassAllocator64::GetFromAllocator under pthread_getattr_np). The same
+# code (rendezvous, Gloo all-reduce and broadcast, synchronised batch norm, the trainer's shards)
+# runs under ASan in cli_smoke's `train --nproc 2` and two-launcher runs, which exec their workers.
+EXCLUDE=${EXCLUDE-DistributedTest\.(TwoProcessesMatchOneProcessWithTheGlobalBatch|TwoProcessesInFloat32StayWithinAdamsRoundingBound|BadSettingsGiveClearErrors)}
 if [[ " ${TARGETS:-posefer posefer_tests} " == *" posefer_tests "* ]]; then
-  ctest --test-dir "$build" --output-on-failure -j "${JOBS:-2}" ${TESTS:+-R "$TESTS"}
+  ctest --test-dir "$build" --output-on-failure -j "${JOBS:-2}" ${TESTS:+-R "$TESTS"} ${EXCLUDE:+-E "$EXCLUDE"}
 else
   "$build/posefer_core_tests"
 fi
