@@ -46,7 +46,13 @@ echo "C_exp's real training faces (frontal): $N" >&2
 # G and D are not trained here (--no-gan): the smallest widths keep the checkpoints small.
 common=(--image-size 64 --fold 0/5 --split-seed 1 --cls-width 0.125 --cls-lr 2e-4 --batch "$BATCH"
         --gen-width 0.05 --disc-width 0.1 --no-gan --k 0 --threads "$THREADS" --no-progress)
-: >"$RUNS/commands.txt"
+# Each command once, in the order first run (invocations for other KS, also side by side, add theirs).
+touch "$RUNS/commands.txt"
+record() {
+  local line
+  line=$(printf '%q ' "$@" | sed 's/ $//')
+  grep -qxF -- "$line" "$RUNS/commands.txt" || echo "$line" >>"$RUNS/commands.txt"
+}
 for k in $KS; do
   extra=()
   epochs=$(( (STEPS * BATCH + (k + 1) * N / 2) / ((k + 1) * N) ))
@@ -57,7 +63,7 @@ for k in $KS; do
     aug="$RUNS/aug_k$k"
     acmd=("$POSEFER" augment --checkpoint "$G_RUN" --data "manifest:$SRC/faces/manifest.csv" --fold 0/5
           --split-seed 1 --max-train "$inputs" --k "$per" --seed "$k" --threads "$THREADS" --no-progress --out "$aug")
-    printf '%q ' "${acmd[@]}" | sed 's/ $/\n/' >>"$RUNS/commands.txt"
+    record "${acmd[@]}"
     [[ -f "$aug/manifest.csv" ]] || "${acmd[@]}" 2>>"$RUNS/stderr.log"
     extra=(--extra-train "manifest:$aug/manifest.csv")
   fi
@@ -68,7 +74,7 @@ for k in $KS; do
       cmd=("$POSEFER" train --resume "$out" --threads "$THREADS" --no-progress)
     else
       cmd=("$POSEFER" train --data "manifest:$FRONTAL" "${common[@]}" --epochs "$epochs" "${extra[@]}" --seed "$s" --out "$out")
-      printf '%q ' "${cmd[@]}" | sed 's/ $/\n/' >>"$RUNS/commands.txt"
+      record "${cmd[@]}"
     fi
     "${cmd[@]}" >"$out.stdout.md" 2>>"$RUNS/stderr.log"
     # The same people as the experiment's test part, or nothing here compares.
