@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -20,7 +21,11 @@ Action add_classify(CLI::App& app) {
   auto face = std::make_shared<std::string>("auto");
   auto no_progress = std::make_shared<bool>(false);
   job->model_dir = default_faceapi_model_dir();
-  cmd->add_option("--checkpoint", job->checkpoint, "Trained run (checkpoint file or run directory)")->required();
+  auto checkpoints = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--checkpoint", *checkpoints,
+                  "Trained run (checkpoint file or run directory); give it several times for an ensemble whose "
+                  "members' probabilities are averaged (faces are prepared as the first's run does)")
+      ->required();
   cmd->add_option("inputs", job->inputs,
                   "Images, folders (searched recursively, sorted) and videos (.mp4 .avi .mov .mkv .webm)")
       ->required();
@@ -47,6 +52,8 @@ Action add_classify(CLI::App& app) {
   cmd->add_flag("--no-progress", *no_progress, "No progress bar");
   return [=]() {
     ClassifyJob j = *job;
+    j.checkpoint = checkpoints->front();
+    j.ensemble.assign(checkpoints->begin() + 1, checkpoints->end());
     j.face = parse_face_mode(*face);
     j.progress = !*no_progress;
     j.should_stop = [] { return stop_requested(); };

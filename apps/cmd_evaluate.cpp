@@ -1,6 +1,8 @@
 // posefer evaluate: accuracy tables and disentanglement checks of a trained checkpoint.
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "commands.h"
 #include "posefer/core/check.h"
@@ -16,7 +18,14 @@ Action add_evaluate(CLI::App& app) {
   auto no_disentangle = std::make_shared<bool>(false);
   auto peer = std::make_shared<std::string>();
   auto models = std::make_shared<std::string>(default_faceapi_model_dir());
-  cmd->add_option("--checkpoint", job->checkpoint, "Checkpoint file or run directory (required unless --peer)");
+  auto checkpoints = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--checkpoint", *checkpoints,
+                  "Checkpoint file or run directory (required unless --peer); give it several times for an "
+                  "ensemble whose members' probabilities are averaged (data and split: the first's)");
+  cmd->add_option("--part", job->part, "Part scored: test, or val (the validation part, to compare models "
+                                       "without touching the test part)")
+      ->check(CLI::IsMember({"test", "val"}))
+      ->capture_default_str();
   cmd->add_option("--peer", *peer, "Score a pretrained peer instead of a checkpoint: faceapi (needs --data)")
       ->check(CLI::IsMember({"faceapi"}));
   cmd->add_option("--models", *models, "face-api model folder (with --peer faceapi)");
@@ -49,12 +58,17 @@ Action add_evaluate(CLI::App& app) {
       std::cout << r.to_markdown("face-api FaceExpressionNet on " + pj.data + " (" + pj.fold + ", test)") << "\n";
       return 0;
     }
-    if (job->checkpoint.empty()) throw ConfigError("--checkpoint is required (or --peer faceapi --data ...)");
+    if (checkpoints->empty()) throw ConfigError("--checkpoint is required (or --peer faceapi --data ...)");
     EvaluateJob j = *job;
+    j.checkpoint = checkpoints->front();
+    j.ensemble.assign(checkpoints->begin() + 1, checkpoints->end());
     j.eval.progress = !*no_progress;
     j.eval.disentangle = !*no_disentangle;
     auto r = run_evaluate_job(j);
-    std::cout << r.to_markdown("Evaluation of " + j.checkpoint) << "\n";
+    std::cout << r.to_markdown("Evaluation of " + j.checkpoint +
+                               (j.ensemble.empty() ? "" : " and " + std::to_string(j.ensemble.size()) + " more (ensemble)") +
+                               (j.part == "val" ? ", validation part" : ""))
+              << "\n";
     return 0;
   };
 }

@@ -1,6 +1,7 @@
 // posefer serve: a trained run (or face-api's expression net) over HTTP with a one-page UI
 // (serve.h, docs/serve.md). The app only parses flags; the library serves.
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "commands.h"
@@ -13,10 +14,11 @@ namespace posefer::cli {
 Action add_serve(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve a model over HTTP: POST /v1/recognize, a page at /, /healthz, /v1/model");
   auto config = std::make_shared<ServeConfig>();
-  auto checkpoint = std::make_shared<std::string>();
+  auto checkpoint = std::make_shared<std::vector<std::string>>();
   auto model = std::make_shared<std::string>();
   config->model_dir = default_faceapi_model_dir();
-  auto* ck = cmd->add_option("--checkpoint", *checkpoint, "Trained run (run directory or checkpoint file)");
+  auto* ck = cmd->add_option("--checkpoint", *checkpoint, "Trained run (run directory or checkpoint file); give it several times for an ensemble "
+                             "(probabilities averaged)");
   auto* mo = cmd->add_option("--model", *model, "A pretrained model instead of a run: faceapi (face-api's expression net)")
                  ->check(CLI::IsMember({"faceapi"}));
   ck->excludes(mo);
@@ -41,7 +43,8 @@ Action add_serve(CLI::App& app) {
   return [=]() {
     ServeConfig c = *config;
     POSEFER_CHECK_CONFIG(!checkpoint->empty() || !model->empty(), "serve: give --checkpoint RUN or --model faceapi");
-    c.model = checkpoint->empty() ? *model : *checkpoint;
+    c.model = checkpoint->empty() ? *model : checkpoint->front();
+    if (!checkpoint->empty()) c.ensemble.assign(checkpoint->begin() + 1, checkpoint->end());
     run_serve(c, [] { return stop_requested(); });
     return 0;
   };

@@ -146,6 +146,27 @@ file(READ "${WORK}/fa/eval/eval.json" evaluate_eval)
 if(NOT train_eval STREQUAL evaluate_eval)
   message(FATAL_ERROR "evaluate (best.pt) and train's own evaluation differ:\n${train_eval}\n---\n${evaluate_eval}")
 endif()
+# The validation part alone, and an ensemble (here the run with itself: the same probabilities,
+# so the same accuracy as the run alone); a member that cannot be loaded is named.
+run_expect(TRUE out ${POSEFER} evaluate --checkpoint ${WORK}/fa --part val --no-disentangle --no-progress --threads 1)
+expect_contains("${out}" "validation part")
+if(NOT EXISTS "${WORK}/fa/eval_val/eval.json")
+  message(FATAL_ERROR "evaluate --part val did not write eval_val/eval.json")
+endif()
+run_expect(TRUE out ${POSEFER} evaluate --checkpoint ${WORK}/fa --checkpoint ${WORK}/fa/best.pt --no-disentangle
+           --no-progress --threads 1)
+expect_contains("${out}" "ensemble")
+file(READ "${WORK}/fa/eval_ensemble/ensemble.json" ens)
+expect_contains("${ens}" "best.pt")
+string(REGEX MATCH "\"accuracy\": [0-9.e-]+" acc_alone "${evaluate_eval}")
+file(READ "${WORK}/fa/eval_ensemble/eval.json" ens_eval)
+string(REGEX MATCH "\"accuracy\": [0-9.e-]+" acc_ens "${ens_eval}")
+if(NOT acc_alone STREQUAL acc_ens)
+  message(FATAL_ERROR "a run voting with itself changed its accuracy: ${acc_alone} vs ${acc_ens}")
+endif()
+run_expect(FALSE out ${POSEFER} evaluate --checkpoint ${WORK}/fa --checkpoint ${WORK}/noval --no-progress)
+expect_contains("${out}" "posefer: error:")
+expect_contains("${out}" "${WORK}/noval")  # a member without a checkpoint, named
 # Data-parallel training: flags checked up front; two workers train one run (rank 0 writes it,
 # evaluates once) and resume it.
 run_expect(FALSE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/dp --nproc 0 ${small})

@@ -41,7 +41,8 @@ TEST(Evaluator, ClassifierReportCountsEveryTestImage) {
   const auto j = r.to_json();
   EXPECT_TRUE(j.contains("expression"));
   EXPECT_TRUE(j.contains("pose"));
-  EXPECT_NE(r.to_markdown("t").find("## t"), std::string::npos);
+  EXPECT_EQ(r.to_markdown("t").rfind("# t\n\n### Expression (C_exp), grouped by pose\n\n**Accuracy: ", 0), 0u);
+  EXPECT_NE(r.document("t").html().find("<p><strong>Accuracy: "), std::string::npos);
   ImageSet empty;
   EXPECT_THROW_MSG(evaluate_classifier(m, empty, {"a", "b"}, {"p0", "p1"}), InputError, "empty");
 }

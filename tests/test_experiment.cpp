@@ -80,6 +80,10 @@ TEST_F(ExperimentTest, CrossValidationWritesTheReportAndResumes) {
   EXPECT_EQ(summary.at("rows").size(), 2u);
   const std::string md = read_text_file(r.report);
   EXPECT_NE(md.find("## Per pose (Table 2)"), std::string::npos);
+  // The HTML page is written from the same blocks.
+  const std::string html = read_text_file((fs::path(job.out) / "report.html").string());
+  EXPECT_NE(html.find("<h2>Per pose (Table 2)</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<td>real only (k = 0)</td>"), std::string::npos);
   EXPECT_NE(md.find("| real only (k = 0) |"), std::string::npos);
   // Fig. 6's numbers: G against the true images of the test people (each has 4 images).
   EXPECT_NE(md.find("### Synthesis against the true images"), std::string::npos);

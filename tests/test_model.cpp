@@ -164,6 +164,43 @@ TEST(Model, TestTimeFlipIsMirrorInvariantAndMapsPoses) {
   EXPECT_THROW_MSG(classifier_probabilities(*cls, x, true, {1, 0}), ShapeError, "a mirror map of 2 poses");
 }
 
+TEST(Model, EnsembleAveragesItsMembersProbabilities) {
+  torch::manual_seed(5);
+  ModelConfig cfg = small_config(64, 3);
+  cfg.num_poses = 3;
+  Classifier a(cfg), b(cfg);
+  a->eval();
+  b->eval();
+  const auto x = images(4, 3, 64);
+  const std::vector<int64_t> mirror{2, 1, 0};
+  const auto pa = classifier_probabilities(*a, x, false, mirror);
+  const auto pb = classifier_probabilities(*b, x, true, mirror);
+  // One member: its own probabilities.
+  const auto one = ensemble_probabilities({{a.get(), false, mirror}}, x);
+  EXPECT_TRUE(torch::allclose(one.expression, pa.expression));
+  // Two: the mean, each with its own test-time flip; still a distribution.
+  const auto two = ensemble_probabilities({{a.get(), false, mirror}, {b.get(), true, mirror}}, x);
+  EXPECT_TRUE(torch::allclose(two.expression, (pa.expression + pb.expression) / 2));
+  EXPECT_TRUE(torch::allclose(two.pose, (pa.pose + pb.pose) / 2));
+  EXPECT_LT((two.expression.sum(1) - 1).abs().max().item<double>(), 1e-5);
+  EXPECT_GT((two.expression - pa.expression).abs().max().item<double>(), 1e-6);  // b counts
+  // A member without a pose head: no pose vote.
+  ModelConfig no_pose = cfg;
+  no_pose.pose_head = false;
+  Classifier c(no_pose);
+  c->eval();
+  EXPECT_FALSE(ensemble_probabilities({{a.get(), false, mirror}, {c.get(), false, {}}}, x).pose.defined());
+  // Members that disagree on the classes cannot vote together.
+  ModelConfig five = cfg;
+  five.num_expressions = 5;
+  Classifier d(five);
+  d->eval();
+  EXPECT_THROW_MSG(ensemble_probabilities({{a.get(), false, mirror}, {d.get(), false, mirror}}, x), ShapeError,
+                   "ensemble member 2 predicts 5 expressions, member 1 4");
+  EXPECT_THROW_MSG(ensemble_probabilities({}, x), ShapeError, "at least one classifier");
+  EXPECT_THROW_MSG(ensemble_probabilities({{nullptr, false, {}}}, x), ShapeError, "member 1 has no classifier");
+}
+
 TEST(Model, WrongInputShapesThrowShapeError) {
   torch::manual_seed(3);
   const ModelConfig cfg = small_config(64, 3);

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "experiment_test_util.h"
+#include "posefer/core/check.h"
 #include "posefer/data/dataset_util.h"
 #include "posefer/io/image_io.h"
 #include "test_support.h"
@@ -20,6 +21,16 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string> kExpr{"neutral", "happy", "sad"};
 const std::vector<std::string> kPose{"left", "right"};
+
+// A classifier-only tiny run (no GAN, no evaluation at the end) of `spec` into run_dir.
+TrainJob classifier_job(const std::string& spec, const std::string& fold, const fs::path& run_dir) {
+  TrainJob job = test::tiny_train_job(spec, fold);
+  job.run_dir = run_dir.string();
+  job.config.gen_k = 0;
+  job.config.train_gan = false;
+  job.evaluate = false;
+  return job;
+}
 
 // A run directory whose checkpoint.pt (the last epoch) and best.pt (another state) differ.
 void write_run(const fs::path& dir, bool select_on_val) {
@@ -92,11 +103,7 @@ TEST(Pipeline, EvaluateNamesTheImagesItLeftOut) {
   // The catalogue's case: evaluate reported n = 63 of 64 without saying which file was missing.
   const auto dir = test::fresh_dir("eval_skipped");
   const auto m = test::write_face_manifest(dir / "faces", 4, {"happy", "sad"}, {"left", "right"});
-  TrainJob job = test::tiny_train_job("manifest:" + m, "0/2");
-  job.run_dir = (dir / "run").string();
-  job.config.gen_k = 0;
-  job.config.train_gan = false;
-  job.evaluate = false;
+  TrainJob job = classifier_job("manifest:" + m, "0/2", dir / "run");
   run_train_job(job);
   const auto split = nlohmann::json::parse(std::ifstream(dir / "run" / "split.json"));
   const std::string person = split.at("test_subjects").at(0);
@@ -117,6 +124,63 @@ TEST(Pipeline, EvaluateNamesTheImagesItLeftOut) {
   EXPECT_EQ(header, "part,path,reason");
   EXPECT_EQ(row.rfind("test,", 0), 0u) << row;
   EXPECT_NE(row.find(broken.filename().string()), std::string::npos) << row;
+}
+
+TEST(Pipeline, EnsembleVotesWithTheAveragedProbabilitiesOfItsRuns) {
+  const auto dir = test::fresh_dir("ensemble");
+  const auto m = test::write_face_manifest(dir / "faces", 6, {"happy", "sad"}, {"left", "right"});
+  std::vector<std::string> runs;
+  for (int seed : {1, 2}) {
+    TrainJob job = classifier_job("manifest:" + m, "0/3", dir / ("run" + std::to_string(seed)));
+    job.config.seed = seed;
+    job.config.data.val_fraction = 0.5;  // 2 of the 4 training people validate
+    run_train_job(job);
+    runs.push_back(job.run_dir);
+  }
+  auto lm = load_trained_models(runs);
+  ASSERT_EQ(lm.ensemble.size(), 1u);
+  EXPECT_EQ(lm.path, resolve_checkpoint_path(runs[0]));
+  EXPECT_EQ(lm.ensemble[0]->path, resolve_checkpoint_path(runs[1]));
+  EXPECT_EQ(classifier_members(lm).size(), 2u);
+
+  EvaluateJob ev;
+  ev.checkpoint = runs[0];
+  ev.ensemble = {runs[1]};
+  ev.eval.disentangle = false;
+  ev.eval.progress = false;
+  const EvalResult test_r = run_evaluate_job(ev);
+  EXPECT_EQ(test_r.expression.count, 8);  // fold 0/3: 2 test people x 2 expressions x 2 poses
+  // Default folder: beside the first run, named for an ensemble; members listed.
+  const auto members = nlohmann::json::parse(std::ifstream(fs::path(runs[0]) / "eval_ensemble" / "ensemble.json"));
+  EXPECT_EQ(members.at("members").size(), 2u);
+  EXPECT_EQ(members.at("part"), "test");
+  // The validation part: the people the runs chose their epoch on, never the test people.
+  ev.part = "val";
+  const EvalResult val_r = run_evaluate_job(ev);
+  EXPECT_TRUE(fs::exists(fs::path(runs[0]) / "eval_val_ensemble" / "eval.json"));
+  EXPECT_EQ(val_r.expression.count, 8);  // 2 validation people
+  ev.part = "both";
+  EXPECT_THROW_MSG(run_evaluate_job(ev), ConfigError, "part must be test or val, got 'both'");
+
+  // Members that prepare faces differently are refused, naming what differs.
+  TrainJob other = classifier_job("manifest:" + m, "0/3", dir / "run_64");
+  other.config.model.image_size = 64;
+  run_train_job(other);
+  EXPECT_THROW_MSG(load_trained_models({runs[0], other.run_dir}), ConfigError, "in its image size");
+  EXPECT_THROW_MSG(load_trained_models({}), ConfigError, "no checkpoint given");
+}
+
+TEST(Pipeline, EvaluateOnTheValidationPartNeedsOne) {
+  const auto dir = test::fresh_dir("no_val");
+  const auto m = test::write_face_manifest(dir / "faces", 4, {"happy", "sad"}, {"left", "right"});
+  TrainJob job = classifier_job("manifest:" + m, "0/2", dir / "run");
+  run_train_job(job);
+  EvaluateJob ev;
+  ev.checkpoint = job.run_dir;
+  ev.part = "val";
+  ev.eval.disentangle = false;
+  ev.eval.progress = false;
+  EXPECT_THROW_MSG(run_evaluate_job(ev), InputError, "has no validation images (train with --val-fraction");
 }
 
 }  // namespace

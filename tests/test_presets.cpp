@@ -38,6 +38,7 @@ TEST(Presets, KnownValuesAndOnlyNamedFieldsChange) {
   EXPECT_FALSE(c.train_gan);
   EXPECT_EQ(c.gen_k, 0);
   EXPECT_DOUBLE_EQ(c.loss.label_smoothing, 0.1);
+  EXPECT_DOUBLE_EQ(c.optim.cls_backbone_lr, 1.0);  // chosen on PublicTest (docs/presets.md)
   EXPECT_EQ(c.seed, 42u);                      // not the preset's
   EXPECT_EQ(c.data.spec, "fer2013:somewhere");  // the user's data
   TrainConfig g;
@@ -45,6 +46,7 @@ TEST(Presets, KnownValuesAndOnlyNamedFieldsChange) {
   EXPECT_DOUBLE_EQ(g.data.val_fraction, 0.2);
   EXPECT_EQ(g.data.fold, "0/5");
   EXPECT_EQ(g.model.image_size, 96);  // chosen over 64 on validation people (docs/presets.md)
+  EXPECT_DOUBLE_EQ(g.optim.cls_backbone_lr, 0.1);
 }
 
 TEST(Presets, UnknownNameNamesTheValidOnes) {

@@ -1,4 +1,5 @@
 #include "posefer/report/report.h"
+#include "posefer/report/document.h"
 
 #include <gtest/gtest.h>
 
@@ -40,21 +41,38 @@ TEST(Report, CsvErrorsNameFileAndLine) {
   EXPECT_THROW_MSG(read_numeric_csv(empty), InputError, "empty file");
 }
 
-TEST(Report, HtmlEscapesText) {
+TEST(Report, DocumentWritesTheSameBlocksAsMarkdownAndHtml) {
   EXPECT_EQ(html_escape("a<b> & \"c\" 'd'"), "a&lt;b&gt; &amp; &quot;c&quot; &#39;d&#39;");
-  HtmlPage page("R&D <demo>");
-  page.heading(2, "x < y");
-  page.table({"name", "value"}, {{"<script>", "1"}});
-  page.image("a b.png", "caption \"q\"");
-  page.raw("<hr>");
-  const std::string html = page.str();
+  Document doc("R&D <demo>");
+  doc.heading(2, "x < y")
+      .paragraph("accuracy **61.0%** of 5")
+      .bullets({"one", "two"})
+      .table({"name", "value"}, {{"<script>", "1"}})
+      .image("a b.png", "caption \"q\"")
+      .files("Files", {"s.json", "t.csv"});
+  EXPECT_EQ(doc.markdown(),
+            "# R&D <demo>\n\n## x < y\n\naccuracy **61.0%** of 5\n\n- one\n- two\n\n"
+            "| name | value |\n|---|---|\n| <script> | 1 |\n\n![caption \"q\"](a b.png)\n\n"
+            "Files: [s.json](s.json), [t.csv](t.csv)\n");
+  EXPECT_EQ(doc.markdown_body().rfind("## x < y\n", 0), 0u);
+  const std::string html = doc.html();
   EXPECT_NE(html.find("<title>R&amp;D &lt;demo&gt;</title>"), std::string::npos);
-  EXPECT_NE(html.find("<h2>x &lt; y</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<h1>R&amp;D &lt;demo&gt;</h1>\n<h2>x &lt; y</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<p>accuracy <strong>61.0%</strong> of 5</p>"), std::string::npos);
+  EXPECT_NE(html.find("<li>one</li>\n<li>two</li>"), std::string::npos);
   EXPECT_NE(html.find("<td>&lt;script&gt;</td><td>1</td>"), std::string::npos);
   EXPECT_NE(html.find("<img src=\"a b.png\" alt=\"caption &quot;q&quot;\">"), std::string::npos);
-  EXPECT_NE(html.find("<hr>"), std::string::npos);
+  EXPECT_NE(html.find("<a href=\"t.csv\">t.csv</a>"), std::string::npos);
   EXPECT_EQ(html.find("<script>"), std::string::npos);
   EXPECT_EQ(html.rfind("</html>\n"), html.size() - 8);
+  // An unpaired ** stays text; a ragged table is refused before anything is written.
+  EXPECT_NE(Document("t").paragraph("a ** b").html().find("<p>a ** b</p>"), std::string::npos);
+  EXPECT_THROW_MSG(Document("t").table({"a", "b"}, {{"1"}}), ShapeError, "row 0 has 1 cells, the header 2");
+  EXPECT_THROW_MSG(Document("t").table({}, {}), ShapeError, "the header is empty");
+  // Appending keeps the other's blocks, not its title.
+  Document part("ignored");
+  part.paragraph("p");
+  EXPECT_EQ(Document("top").append(part).markdown(), "# top\n\np\n");
 }
 
 TEST(Report, LabelledGridPlacesTilesAfterTheLabels) {

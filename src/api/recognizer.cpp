@@ -136,16 +136,25 @@ Recognizer::Recognizer(const std::string& model, RecognizerOptions options) : im
   POSEFER_CHECK_INPUT(fs::exists(model, ec), model,
                       ": no such run folder or checkpoint file (give a `posefer train` run, a .pt file or \"faceapi\")");
   const std::string file = resolve_checkpoint_path(model);
-  m.run = std::make_unique<LoadedModel>(load_trained_model(file));
+  std::vector<std::string> checkpoints{file};
+  checkpoints.insert(checkpoints.end(), options.ensemble.begin(), options.ensemble.end());
+  m.run = std::make_unique<LoadedModel>(load_trained_models(checkpoints));
   LoadedModel& lm = *m.run;
   POSEFER_CHECK_INPUT(static_cast<int>(lm.state.expression_names.size()) == lm.config.model.num_expressions,
                       file, ": the checkpoint holds ", lm.state.expression_names.size(), " expression names for ",
                       lm.config.model.num_expressions, " classes");
   m.finder = std::make_unique<FaceFinder>(make_face_plan(lm.config, options.face, options.fallback, model_dir));
   m.info.name = file;
+  if (!lm.ensemble.empty()) {
+    m.info.name += " + " + std::to_string(lm.ensemble.size()) + " more (ensemble)";
+    m.info.members.push_back(lm.path);
+    for (const auto& e : lm.ensemble) m.info.members.push_back(e->path);
+  }
   m.info.backbone = lm.config.model.cls_arch;
   m.info.labels = lm.state.expression_names;
-  if (lm.model->config.pose_head) m.info.pose_labels = lm.state.pose_names;
+  bool pose_head = lm.model->config.pose_head;  // an ensemble's pose vote needs every member's head
+  for (const auto& e : lm.ensemble) pose_head = pose_head && e->model->config.pose_head;
+  if (pose_head) m.info.pose_labels = lm.state.pose_names;
   m.info.input_size = lm.config.model.image_size;
   m.info.input_channels = lm.config.model.channels;
   m.info.training_data = lm.config.data.spec;
@@ -269,6 +278,7 @@ nlohmann::ordered_json model_info_to_json(const ModelInfo& info) {
   nlohmann::ordered_json j;
   j["name"] = info.name;
   j["backbone"] = info.backbone;
+  if (!info.members.empty()) j["members"] = info.members;
   j["labels"] = info.labels;
   j["pose_labels"] = info.pose_labels;
   j["input_size"] = {info.input_size, info.input_size};

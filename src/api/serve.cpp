@@ -299,6 +299,7 @@ Server::Server(const ServeConfig& config, std::shared_ptr<const Recognizer> reco
     RecognizerOptions ro;
     ro.model_dir = config.model_dir;
     ro.head_pose_model = config.head_pose_model;
+    ro.ensemble = config.ensemble;
     m.recognizer = std::make_shared<const Recognizer>(config.model, ro);
   }
   m.setup_routes();

@@ -9,19 +9,16 @@
 #include <random>
 
 #include "posefer/core/check.h"
+#include "posefer/core/shuffle.h"
 
 namespace posefer {
 namespace {
 
-// Fisher-Yates with mt19937_64: std::shuffle's output differs between standard libraries, and
-// a split must be reproducible from its seed everywhere.
+// A split must be reproducible from its seed everywhere (core/shuffle.h).
 template <class T>
 void seeded_shuffle(std::vector<T>& v, uint64_t seed) {
   std::mt19937_64 rng(seed);
-  for (size_t i = v.size(); i > 1; --i) {
-    const size_t j = static_cast<size_t>(rng() % i);  // bias ~ i / 2^64: negligible
-    std::swap(v[i - 1], v[j]);
-  }
+  posefer::seeded_shuffle(v, rng);
 }
 
 // Whole-string non-negative integer; false on anything else.

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "posefer/core/check.h"
+#include "posefer/core/shuffle.h"
 #include "posefer/core/labels.h"
 #include "posefer/model/losses.h"
 #include "posefer/core/progress.h"
@@ -94,10 +95,7 @@ void train_judge(Judge& judge, const ImageSet& set, const torch::Tensor& rows_al
   popt.enabled = options.progress;
   ProgressBar bar(options.label, options.epochs * steps, popt);
   for (int ep = 0; ep < options.epochs; ++ep) {
-    std::vector<int64_t> perm(n);
-    for (int64_t i = 0; i < n; ++i) perm[i] = i;
-    for (int64_t i = n - 1; i > 0; --i) std::swap(perm[i], perm[rng() % static_cast<uint64_t>(i + 1)]);
-    auto perm_t = torch::tensor(perm, torch::kInt64);
+    auto perm_t = torch::tensor(shuffled_indices(n, rng), torch::kInt64);
     judge->train();
     for (int64_t s = 0; s < steps; ++s) {
       auto pos = perm_t.narrow(0, s * bs, std::min(bs, n - s * bs));
@@ -129,12 +127,24 @@ nlohmann::json EvalResult::to_json() const {
   return j;
 }
 
-std::string EvalResult::to_markdown(const std::string& title) const {
-  std::string md = "## " + title + "\n\n";
-  md += posefer::to_markdown(expression, "Expression (C_exp), grouped by pose");
-  if (pose.count > 0) md += "\n" + posefer::to_markdown(pose, "Pose (C_exp pose head)");
+namespace {
+
+void add_classification(Document& doc, const ClassificationReport& r, const std::string& heading) {
+  doc.heading(3, heading);
+  doc.paragraph("**" + accuracy_line(r) + "**");
+  for (const TextTable& t : report_tables(r)) doc.table(t.header, t.rows);
+}
+
+}  // namespace
+
+std::string EvalResult::to_markdown(const std::string& title) const { return document(title).markdown(); }
+
+Document EvalResult::document(const std::string& title) const {
+  Document doc(title);
+  add_classification(doc, expression, "Expression (C_exp), grouped by pose");
+  if (pose.count > 0) add_classification(doc, pose, "Pose (C_exp pose head)");
   if (!disentanglement.is_null()) {
-    md += "\n### Disentanglement checks on generated faces\n\n";
+    doc.heading(3, "Disentanglement checks on generated faces");
     std::vector<std::vector<std::string>> rows;
     auto pct = [](const nlohmann::json& v) { return v.is_number() ? format_percent(v.get<double>()) + "%" : "-"; };
     auto num = [](const nlohmann::json& v) {
@@ -153,23 +163,30 @@ std::string EvalResult::to_markdown(const std::string& title) const {
     rows.push_back({"judge on real test faces: pose", pct(d.value("judge_real_pose_accuracy", nlohmann::json()))});
     rows.push_back({"judge on generated faces: target expression", pct(d.value("judge_generated_expression_accuracy", nlohmann::json()))});
     rows.push_back({"judge on generated faces: target pose", pct(d.value("judge_generated_pose_accuracy", nlohmann::json()))});
-    md += markdown_table({"check", "value"}, rows);
+    doc.table({"check", "value"}, rows);
   }
-  if (!synthesis.is_null()) md += "\n" + synthesis_markdown(synthesis);
-  if (!synthesis_train.is_null()) md += "\n" + synthesis_markdown(synthesis_train, "training");
-  return md;
+  if (!synthesis.is_null()) add_synthesis_section(doc, synthesis);
+  if (!synthesis_train.is_null()) add_synthesis_section(doc, synthesis_train, "training");
+  return doc;
 }
 
 EvalResult evaluate_classifier(JointModel& model, const ImageSet& test,
                                const std::vector<std::string>& expression_names,
                                const std::vector<std::string>& pose_names, bool tta_flip,
                                const std::vector<int64_t>& pose_mirror) {
+  model.eval();
+  return evaluate_classifier({ClassifierMember{model.cls.get(), tta_flip, pose_mirror}}, model.device, test,
+                             expression_names, pose_names);
+}
+
+EvalResult evaluate_classifier(const std::vector<ClassifierMember>& members, const torch::Device& device,
+                               const ImageSet& test, const std::vector<std::string>& expression_names,
+                               const std::vector<std::string>& pose_names) {
   POSEFER_CHECK_INPUT(test.size() > 0, "the test set is empty");
   torch::NoGradGuard no_grad;
-  model.eval();
   std::vector<torch::Tensor> pe, pp;
-  for_batches(test, all_rows(test), model.device, [&](const torch::Tensor&, const torch::Tensor& x) {
-    auto out = classifier_probabilities(*model.cls, x, tta_flip, pose_mirror);
+  for_batches(test, all_rows(test), device, [&](const torch::Tensor&, const torch::Tensor& x) {
+    auto out = ensemble_probabilities(members, x);
     pe.push_back(out.expression.argmax(1).cpu());
     if (out.pose.defined()) pp.push_back(out.pose.argmax(1).cpu());
   });

@@ -264,37 +264,37 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
   return out;
 }
 
-std::string synthesis_markdown(const nlohmann::json& r, const std::string& who) {
+void add_synthesis_section(Document& doc, const nlohmann::json& r, const std::string& who) {
   auto num = [&](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
-  std::string md = "### Synthesis against ground truth" + (who == "test" ? std::string() : ": " + who + " people") + "\n\n";
-  md += std::to_string(r.value("pairs", 0)) + " generated faces from " +
-        std::to_string(r.value("inputs", 0)) + " " + who + " inputs (" + std::to_string(r.value("subjects", 0)) +
-        " " + who + " subjects), each compared with the true image of the same person at the target "
-        "expression and pose. L1 in [0, 1] pixel units; 'input unchanged' scores the input face "
-        "itself as the prediction.\n\n";
-  md += markdown_table({"", "L1 (lower is better)", "SSIM (higher is better)"},
-                       {{"G(x, e, p)", format_number(num(r["l1"]), 4), format_number(num(r["ssim"]), 3)},
-                        {"input unchanged", format_number(num(r["copy_l1"]), 4), format_number(num(r["copy_ssim"]), 3)}});
-  md += "\nIdentity kept (nearest " + who + " subject by f(G(x, e, p))): **" +
-        format_percent(num(r["identity_accuracy"])) + "%** (real " + who + " faces: " +
-        format_percent(num(r["identity_accuracy_real"])) + "%, chance " +
-        format_percent(num(r["identity_chance"])) + "%)\n\n";
+  doc.heading(3, "Synthesis against ground truth" + (who == "test" ? std::string() : ": " + who + " people"));
+  doc.paragraph(std::to_string(r.value("pairs", 0)) + " generated faces from " + std::to_string(r.value("inputs", 0)) +
+                " " + who + " inputs (" + std::to_string(r.value("subjects", 0)) + " " + who +
+                " subjects), each compared with the true image of the same person at the target "
+                "expression and pose. L1 in [0, 1] pixel units; 'input unchanged' scores the input face "
+                "itself as the prediction.");
+  doc.table({"", "L1 (lower is better)", "SSIM (higher is better)"},
+            {{"G(x, e, p)", format_number(num(r["l1"]), 4), format_number(num(r["ssim"]), 3)},
+             {"input unchanged", format_number(num(r["copy_l1"]), 4), format_number(num(r["copy_ssim"]), 3)}});
+  doc.paragraph("Identity kept (nearest " + who + " subject by f(G(x, e, p))): **" +
+                format_percent(num(r["identity_accuracy"])) + "%** (real " + who + " faces: " +
+                format_percent(num(r["identity_accuracy_real"])) + "%, chance " +
+                format_percent(num(r["identity_chance"])) + "%)");
   if (r.contains("identity_judge_accuracy") && r["identity_judge_accuracy"].is_number()) {
-    md += "Identity by an independent judge (a separate CNN fitted on every other real image of each " +
-          who + " person): **" + format_percent(num(r["identity_judge_accuracy"])) +
-          "%** of generated faces named as the input's person (on the real images it did not see: " +
-          format_percent(num(r["identity_judge_real"])) + "%)\n\n";
+    doc.paragraph("Identity by an independent judge (a separate CNN fitted on every other real image of each " + who +
+                  " person): **" + format_percent(num(r["identity_judge_accuracy"])) +
+                  "%** of generated faces named as the input's person (on the real images it did not see: " +
+                  format_percent(num(r["identity_judge_real"])) + "%)");
   }
   const bool matched = r.contains("expression_match");  // absent in results written before it
   if (matched) {
-    md += "Code matching (the true image is nearer to G(x, e, p) than to G with any other code): "
-          "expression **" + format_percent(num(r["expression_match"])) + "%** of pairs (chance " +
-          format_percent(num(r["expression_match_chance"])) + "%)";
+    std::string line = "Code matching (the true image is nearer to G(x, e, p) than to G with any other code): "
+                       "expression **" + format_percent(num(r["expression_match"])) + "%** of pairs (chance " +
+                       format_percent(num(r["expression_match_chance"])) + "%)";
     if (r["pose_match"].is_number()) {
-      md += ", pose **" + format_percent(num(r["pose_match"])) + "%** (chance " +
-            format_percent(num(r["pose_match_chance"])) + "%)";
+      line += ", pose **" + format_percent(num(r["pose_match"])) + "%** (chance " +
+              format_percent(num(r["pose_match_chance"])) + "%)";
     }
-    md += "\n\n";
+    doc.paragraph(line);
   }
   for (const char* key : {"pose", "expression"}) {
     std::vector<std::vector<std::string>> rows;
@@ -311,9 +311,14 @@ std::string synthesis_markdown(const nlohmann::json& r, const std::string& who) 
     }
     std::vector<std::string> head{std::string("target ") + key, "pairs", "L1", "SSIM"};
     if (with_match) head.push_back(std::string(key) + " matched");
-    md += markdown_table(head, rows) + "\n";
+    doc.table(head, rows);
   }
-  return md;
+}
+
+std::string synthesis_markdown(const nlohmann::json& r, const std::string& who) {
+  Document doc("synthesis");
+  add_synthesis_section(doc, r, who);
+  return doc.markdown_body();
 }
 
 namespace {

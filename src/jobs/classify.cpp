@@ -194,6 +194,7 @@ class Runner {
   Runner(const ClassifyJob& job, LoadedModel& lm, FacePlan plan, ClassifyResult& result, std::ostream& csv)
       : job_(job), lm_(lm), finder_(std::move(plan)), result_(result), csv_(csv) {
     pose_head_ = lm_.model->config.pose_head;
+    for (const auto& m : lm_.ensemble) pose_head_ = pose_head_ && m->model->config.pose_head;
     csv_ << std::setprecision(kCsvPrecision) << "path,frame,face,x,y,w,h,status,expression,confidence";
     for (const auto& e : lm_.state.expression_names) csv_ << ",p_" << escape(e);
     csv_ << ",pose,pose_confidence,source\n";
@@ -389,7 +390,9 @@ ClassifyResult run_classify_job(const ClassifyJob& job) {
   job.validate();
   set_threads(job.threads);
   const std::vector<InputFile> files = expand_inputs(job.inputs);
-  LoadedModel lm = load_trained_model(job.checkpoint);
+  std::vector<std::string> checkpoints{job.checkpoint};
+  checkpoints.insert(checkpoints.end(), job.ensemble.begin(), job.ensemble.end());
+  LoadedModel lm = load_trained_models(checkpoints);
   ClassifyResult result;
   result.expression_names = lm.state.expression_names;
   result.expression_counts.assign(result.expression_names.size(), 0);

@@ -13,6 +13,7 @@
 #include "posefer/io/image_io.h"
 #include "posefer/render/make_faces.h"
 #include "posefer/jobs/pipeline.h"
+#include "posefer/report/document.h"
 #include "posefer/report/report.h"
 #include "posefer/data/splits.h"
 #include "posefer/eval/synthesis_eval.h"
@@ -266,36 +267,26 @@ DemoResult run_demo(const DemoJob& job, const TrainHooks& hooks) {
   summary["seconds_this_call"] = seconds;
   write_file_atomic((out / "summary.json").string(), summary.dump(2) + "\n");
 
-  std::string md = "# posefer demo\n\n" + setup + "\n\n## Expression classifier on held-out people\n\n" +
-                   markdown_table(acc_header, acc_rows) +
-                   "\n![confusion, real + generated](confusion_joint.png) ![confusion, real only](confusion_baseline.png)\n\n"
-                   "## Synthesis\n\n" +
-                   markdown_table({"G(x, e, p) for new expressions and poses", "G", "input unchanged"}, synth_rows) + "\n" +
-                   markdown_table({"check", "value", "reference"}, check_rows) + "\n";
-  for (const auto& [who, file] : sheets) md += "![synthesis " + who + "](" + file + ")\n\n";
-  md += "## Training curves\n\n![losses](loss.png)\n\n![accuracy](accuracy.png)\n";
-  write_file_atomic((out / "report.md").string(), md);
-
-  HtmlPage page("posefer demo");
-  page.paragraph(setup);
-  page.heading(2, "Expression classifier on held-out people");
-  page.table(acc_header, acc_rows);
-  page.image("confusion_joint.png", "Confusion matrix, classifier trained on real + generated faces (rows: true class).");
-  page.image("confusion_baseline.png", "Confusion matrix, classifier trained on real faces only.");
-  page.heading(2, "Synthesis: G(x, e, p) beside the true renders");
-  page.paragraph("Each sheet: the input face, the faces the generator makes from it at every expression "
-                 "(columns) and pose (rows), and the true renders of the same person.");
-  for (const auto& [who, file] : sheets) page.image(file, "Test person " + who);
-  page.table({"G(x, e, p) for new expressions and poses", "G", "input unchanged"}, synth_rows);
-  page.table({"check", "value", "reference"}, check_rows);
-  page.heading(2, "Training curves");
-  page.image("loss.png", "Losses of the joint run per epoch.");
-  page.image("accuracy.png", "Classifier accuracy on its training batches per epoch.");
-  page.heading(2, "Files");
-  page.paragraph("joint/ and baseline/ hold each run's config.json, log.csv (every step), epochs.csv, "
-                 "checkpoint.pt and eval.md; faces/ holds the rendered set (manifest.csv, landmarks.csv); "
-                 "summary.json and synthesis.json hold the figures above.");
-  write_file_atomic((out / "index.html").string(), page.str());
+  Document doc("posefer demo");
+  doc.paragraph(setup);
+  doc.heading(2, "Expression classifier on held-out people");
+  doc.table(acc_header, acc_rows);
+  doc.image("confusion_joint.png", "confusion, real + generated (rows: true class)");
+  doc.image("confusion_baseline.png", "confusion, real only");
+  doc.heading(2, "Synthesis: G(x, e, p) beside the true renders");
+  doc.paragraph("Each sheet: the input face, the faces the generator makes from it at every expression "
+                "(columns) and pose (rows), and the true renders of the same person.");
+  for (const auto& [who, file] : sheets) doc.image(file, "synthesis " + who);
+  doc.table({"G(x, e, p) for new expressions and poses", "G", "input unchanged"}, synth_rows);
+  doc.table({"check", "value", "reference"}, check_rows);
+  doc.heading(2, "Training curves");
+  doc.image("loss.png", "losses of the joint run per epoch");
+  doc.image("accuracy.png", "classifier accuracy on its training batches per epoch");
+  doc.heading(2, "Files");
+  doc.paragraph("joint/ and baseline/ hold each run's config.json, log.csv (every step), epochs.csv, "
+                "checkpoint.pt and eval.md; faces/ holds the rendered set (manifest.csv, landmarks.csv).");
+  doc.files("Figures", {"summary.json", "synthesis.json"});
+  write_document(doc, (out / "report.md").string(), (out / "index.html").string());
 
   result.index_html = (out / "index.html").string();
   result.report_md = (out / "report.md").string();

@@ -17,6 +17,7 @@
 #include "posefer/render/make_faces.h"
 #include "posefer/eval/peer_baseline.h"
 #include "posefer/report/plot.h"
+#include "posefer/report/document.h"
 #include "posefer/report/report.h"
 #include "posefer/eval/synthesis_eval.h"
 
@@ -210,63 +211,43 @@ void write_report(const ExperimentJob& job, const std::vector<ExperimentRow>& ro
     write_line_chart((out / "kn_curve.png").string(), curves, lo, job.plot);
   }
 
-  // Markdown.
-  std::ostringstream md;
-  md << "# " << in.title << "\n\n" << in.description << "\n\n";
-  for (const auto& n : in.notes) md << "- " << n << "\n";
-  if (!in.notes.empty()) md << "\n";
-  md << "## Accuracy\n\n" << markdown_table(fold_header, fold_rows) << "\n";
-  md << "## Per pose (Table 2)\n\n" << markdown_table(pose_header, pose_rows) << "\n";
-  md << "## Pose x expression, " << main.name << " (Table 3)\n\n" << markdown_table(pe_header, pe_rows) << "\n";
-  md << "## Per expression (Table 5)\n\n" << markdown_table(class_header, class_rows) << "\n";
-  md << "## Confusion matrix, " << main.name << " (Fig. 4; counts summed over folds)\n\n"
-     << markdown_table(conf_header, conf_rows) << "\n![confusion](confusion.png)\n\n";
-  if (!in.kn.empty()) md << "## kN curve (Fig. 5)\n\n![kN curve](kn_curve.png)\n\n";
-  if (!in.sheets.empty()) {
-    md << "## Synthesis (Fig. 6)\n\nInput | G(x, e, p) for every pose (rows) x expression (columns) | "
-          "the person's true images.\n\n";
-    for (const auto& [who, file] : in.sheets) md << "![synthesis " << who << "](" << file << ")\n\n";
-  }
-  const std::vector<std::string> synth_header{"synthesis of new expressions / poses (" +
-                                                  std::to_string(in.synthesis.is_object() ? in.synthesis.value("pairs", 0) : 0) + " faces)",
-                                              "G(x, e, p)", "reference"};
-  if (!in.synthesis.is_null()) {
-    md << "### Synthesis against the true images\n\n" << markdown_table(synth_header, synthesis_rows(in.synthesis))
-       << "\n";
-  }
-  md << "Files: summary.json, per_pose.csv, pose_expression.csv, per_class.csv, confusion.csv"
-     << (in.kn.empty() ? "" : ", kn_curve.csv") << "; run folders hold each training's logs and eval.json.\n";
-  result.report = (out / "report.md").string();
-  write_file_atomic(result.report, md.str());
-
-  // HTML.
-  HtmlPage page(in.title);
-  page.heading(1, in.title);
-  page.paragraph(in.description);
-  for (const auto& n : in.notes) page.paragraph(n);
-  page.heading(2, "Accuracy");
-  page.table(fold_header, fold_rows);
-  page.heading(2, "Per pose (Table 2)");
-  page.table(pose_header, pose_rows);
-  page.heading(2, "Pose x expression, " + main.name + " (Table 3)");
-  page.table(pe_header, pe_rows);
-  page.heading(2, "Per expression (Table 5)");
-  page.table(class_header, class_rows);
-  page.heading(2, "Confusion matrix (Fig. 4)");
-  page.image("confusion.png", main.name + ", row percentages");
+  Document doc(in.title);
+  doc.paragraph(in.description);
+  doc.bullets(in.notes);
+  doc.heading(2, "Accuracy");
+  doc.table(fold_header, fold_rows);
+  doc.heading(2, "Per pose (Table 2)");
+  doc.table(pose_header, pose_rows);
+  doc.heading(2, "Pose x expression, " + main.name + " (Table 3)");
+  doc.table(pe_header, pe_rows);
+  doc.heading(2, "Per expression (Table 5)");
+  doc.table(class_header, class_rows);
+  doc.heading(2, "Confusion matrix, " + main.name + " (Fig. 4; counts summed over folds)");
+  doc.table(conf_header, conf_rows);
+  doc.image("confusion.png", "confusion, " + main.name + ", row percentages");
   if (!in.kn.empty()) {
-    page.heading(2, "kN curve (Fig. 5)");
-    page.image("kn_curve.png", "test accuracy against k");
+    doc.heading(2, "kN curve (Fig. 5)");
+    doc.image("kn_curve.png", "kN curve: test accuracy against k");
   }
   if (!in.sheets.empty()) {
-    page.heading(2, "Synthesis (Fig. 6)");
-    for (const auto& [who, file] : in.sheets) page.image(file, "Test person " + who);
+    doc.heading(2, "Synthesis (Fig. 6)");
+    doc.paragraph("Input | G(x, e, p) for every pose (rows) x expression (columns) | the person's true images.");
+    for (const auto& [who, file] : in.sheets) doc.image(file, "synthesis " + who);
   }
-  if (!in.synthesis.is_null()) page.table(synth_header, synthesis_rows(in.synthesis));
-  page.raw("<p>Tables as CSV: <a href=\"per_pose.csv\">per_pose.csv</a>, <a href=\"pose_expression.csv\">"
-           "pose_expression.csv</a>, <a href=\"per_class.csv\">per_class.csv</a>, <a href=\"confusion.csv\">"
-           "confusion.csv</a>; <a href=\"summary.json\">summary.json</a>; <a href=\"report.md\">report.md</a>.</p>");
-  write_file_atomic((out / "report.html").string(), page.str());
+  if (!in.synthesis.is_null()) {
+    const std::vector<std::string> synth_header{
+        "synthesis of new expressions / poses (" +
+            std::to_string(in.synthesis.is_object() ? in.synthesis.value("pairs", 0) : 0) + " faces)",
+        "G(x, e, p)", "reference"};
+    doc.heading(3, "Synthesis against the true images");
+    doc.table(synth_header, synthesis_rows(in.synthesis));
+  }
+  std::vector<std::string> files{"summary.json", "per_pose.csv", "pose_expression.csv", "per_class.csv", "confusion.csv"};
+  if (!in.kn.empty()) files.push_back("kn_curve.csv");
+  files.push_back("report.md");
+  doc.files("Tables and figures (run folders hold each training's logs and eval.json)", files);
+  result.report = (out / "report.md").string();
+  write_document(doc, result.report, (out / "report.html").string());
 
   nlohmann::json summary = in.extra;
   summary["protocol"] = job.protocol;

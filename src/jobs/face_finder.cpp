@@ -206,21 +206,19 @@ FaceProbabilities classify_faces(LoadedModel& lm, const std::vector<torch::Tenso
   POSEFER_CHECK_CONFIG(batch >= 1, "classify_faces: batch must be >= 1, got ", batch);
   FaceProbabilities out;
   if (inputs.empty()) return out;
-  const bool pose_head = lm.model->config.pose_head;
+  const std::vector<ClassifierMember> members = classifier_members(lm);
   std::vector<torch::Tensor> e_parts, p_parts;
   torch::NoGradGuard no_grad;
-  lm.model->cls->eval();
   for (size_t i = 0; i < inputs.size(); i += static_cast<size_t>(batch)) {
     const size_t end = std::min(inputs.size(), i + static_cast<size_t>(batch));
     const auto x = to_model_range(torch::stack(std::vector<torch::Tensor>(inputs.begin() + i, inputs.begin() + end)))
                        .to(lm.model->device);
-    const ClassifierOutput o = classifier_probabilities(*lm.model->cls, x, lm.config.tta_flip,
-                                                        classifier_pose_mirror(lm.config, lm.state.pose_names));
+    const ClassifierOutput o = ensemble_probabilities(members, x);
     e_parts.push_back(o.expression.to(torch::kCPU, torch::kDouble));
-    if (pose_head) p_parts.push_back(o.pose.to(torch::kCPU, torch::kDouble));
+    if (o.pose.defined()) p_parts.push_back(o.pose.to(torch::kCPU, torch::kDouble));
   }
   out.expression = torch::cat(e_parts);
-  if (pose_head) out.pose = torch::cat(p_parts);
+  if (!p_parts.empty()) out.pose = torch::cat(p_parts);
   return out;
 }
 

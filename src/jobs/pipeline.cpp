@@ -48,8 +48,8 @@ namespace {
 void write_eval(const EvalResult& r, const std::string& dir, const std::string& title) {
   fs::create_directories(dir);
   write_file_atomic(dir + "/eval.json", r.to_json().dump(2) + "\n");
-  write_file_atomic(dir + "/eval.md", r.to_markdown(title));
-  spdlog::info("evaluation written to {}/eval.json and eval.md", dir);
+  write_document(r.document(title), dir + "/eval.md", dir + "/eval.html");
+  spdlog::info("evaluation written to {}/eval.json, eval.md and eval.html", dir);
 }
 
 }  // namespace
@@ -61,8 +61,43 @@ LoadedModel load_trained_model(const std::string& checkpoint_arg) {
   lm.model = std::make_unique<JointModel>(lm.config.model, lm.config.optim, resolve_device(lm.config.device));
   load_checkpoint(path, *lm.model, lm.state);
   lm.model->eval();
+  lm.path = path;
   spdlog::info("model: {} (epoch {})", path, lm.state.epoch);
   return lm;
+}
+
+LoadedModel load_trained_models(const std::vector<std::string>& checkpoints) {
+  POSEFER_CHECK_CONFIG(!checkpoints.empty(), "no checkpoint given");
+  LoadedModel lm = load_trained_model(checkpoints[0]);
+  for (size_t i = 1; i < checkpoints.size(); ++i) {
+    auto m = std::make_unique<LoadedModel>(load_trained_model(checkpoints[i]));
+    const auto differs = [&](const char* what) {
+      return ConfigError("ensemble: " + m->path + " differs from " + lm.path + " in its " + what +
+                         " (an ensemble's members must label and prepare faces alike)");
+    };
+    if (m->state.expression_names != lm.state.expression_names) throw differs("expression classes");
+    if (m->state.pose_names != lm.state.pose_names) throw differs("pose classes");
+    if (m->config.model.image_size != lm.config.model.image_size) throw differs("image size");
+    if (m->config.model.channels != lm.config.model.channels) throw differs("channels");
+    const DataConfig& a = m->config.data;
+    const DataConfig& b = lm.config.data;
+    if (a.align != b.align || a.crop != b.crop || a.crop_fraction != b.crop_fraction) {
+      throw differs("face preparation (data align / crop / crop fraction)");
+    }
+    lm.ensemble.push_back(std::move(m));
+  }
+  return lm;
+}
+
+std::vector<ClassifierMember> classifier_members(LoadedModel& lm) {
+  std::vector<ClassifierMember> members;
+  const auto add = [&](LoadedModel& m) {
+    m.model->cls->eval();
+    members.push_back({m.model->cls.get(), m.config.tta_flip, classifier_pose_mirror(m.config, m.state.pose_names)});
+  };
+  add(lm);
+  for (auto& m : lm.ensemble) add(*m);
+  return members;
 }
 
 namespace {
@@ -229,7 +264,11 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
 
 EvalResult run_evaluate_job(const EvaluateJob& job) {
   set_threads(job.threads);
-  auto lm = load_trained_model(job.checkpoint);
+  POSEFER_CHECK_CONFIG(job.part == "test" || job.part == "val", "evaluate: part must be test or val, got '",
+                       job.part, "'");
+  std::vector<std::string> checkpoints{job.checkpoint};
+  checkpoints.insert(checkpoints.end(), job.ensemble.begin(), job.ensemble.end());
+  auto lm = load_trained_models(checkpoints);
   DataConfig data = lm.config.data;
   if (!job.data.empty()) data.spec = job.data;
   if (!job.fold.empty()) data.fold = job.fold;
@@ -241,10 +280,13 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
   PreparedData prepared = prepare_data(data, popt);
   POSEFER_CHECK_CONFIG(prepared.dataset.expression_names == lm.state.expression_names,
                        data.spec, ": its expression classes differ from the checkpoint's");
-  const ImageSet& test = prepared.test.size() > 0 ? prepared.test : prepared.val;
-  POSEFER_CHECK_INPUT(test.size() > 0, data.spec, ": split ", data.fold, " has no test images");
-  auto r = evaluate_classifier(*lm.model, test, lm.state.expression_names, lm.state.pose_names, lm.config.tta_flip,
-                               classifier_pose_mirror(lm.config, lm.state.pose_names));
+  const bool val = job.part == "val";
+  const ImageSet& test = val ? prepared.val : prepared.test.size() > 0 ? prepared.test : prepared.val;
+  POSEFER_CHECK_INPUT(test.size() > 0, data.spec, ": split ", data.fold, " has no ",
+                      val ? "validation images (train with --val-fraction, or a split with a validation part)"
+                          : "test images");
+  auto r = evaluate_classifier(classifier_members(lm), lm.model->device, test, lm.state.expression_names,
+                               lm.state.pose_names);
   if (job.eval.disentangle && lm.config.train_gan && prepared.train.size() >= 2 &&
       prepared.dataset.pose_names == lm.state.pose_names) {
     r.disentanglement = evaluate_disentanglement(*lm.model, prepared.train, test, job.eval);
@@ -268,9 +310,17 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
     }
   }
   const std::string out_dir = job.out_dir.empty()
-      ? (fs::path(resolve_checkpoint_path(job.checkpoint)).parent_path() / "eval").string()
+      ? (fs::path(lm.path).parent_path() /
+         (std::string("eval") + (val ? "_val" : "") + (lm.ensemble.empty() ? "" : "_ensemble"))).string()
       : job.out_dir;
-  write_eval(r, out_dir, data.spec + " split " + data.fold);
+  std::string title = data.spec + " split " + data.fold + (val ? ", validation part" : "");
+  if (!lm.ensemble.empty()) title += ", ensemble of " + std::to_string(checkpoints.size()) + " models";
+  write_eval(r, out_dir, title);
+  if (!lm.ensemble.empty()) {
+    nlohmann::json members = nlohmann::json::array({lm.path});
+    for (const auto& m : lm.ensemble) members.push_back(m->path);
+    write_file_atomic(out_dir + "/ensemble.json", nlohmann::json{{"members", members}, {"part", job.part}}.dump(2) + "\n");
+  }
   // Every image gets an outcome: n in eval.json counts those scored, skipped.csv names the rest.
   const auto [skipped, count] = skipped_csv(prepared);
   write_file_atomic(out_dir + "/skipped.csv", skipped);

@@ -140,54 +140,47 @@ nlohmann::json to_json(const ClassificationReport& r) {
   return j;
 }
 
-std::string to_markdown(const ClassificationReport& r, const std::string& title) {
-  std::ostringstream os;
-  if (!title.empty()) os << "### " << title << "\n\n";
-  os << "**Accuracy: " << format_percent(r.accuracy) << "%** (n = " << r.count << ")\n\n";
+std::string accuracy_line(const ClassificationReport& r) {
+  return "Accuracy: " + format_percent(r.accuracy) + "% (n = " + std::to_string(r.count) + ")";
+}
 
+std::vector<TextTable> report_tables(const ClassificationReport& r) {
+  std::vector<TextTable> out;
   const size_t C = r.class_names.size();
   const size_t G = r.group_names.size();
   const bool has_groups = G > 0 && r.group_accuracy.size() == G && r.group_count.size() == G &&
                           r.group_class_accuracy.size() == G;
 
   if (has_groups) {
-    std::vector<std::vector<std::string>> rows;
+    TextTable t{{"group", "n", "accuracy"}, {}};
     for (size_t g = 0; g < G; ++g) {
-      rows.push_back({r.group_names[g], std::to_string(r.group_count[g]),
-                      format_percent(r.group_accuracy[g])});
+      t.rows.push_back({r.group_names[g], std::to_string(r.group_count[g]), format_percent(r.group_accuracy[g])});
     }
-    os << markdown_table({"group", "n", "accuracy"}, rows) << '\n';
+    out.push_back(std::move(t));
   }
-
   {
-    std::vector<std::vector<std::string>> rows;
+    TextTable t{{"class", "n", "accuracy"}, {}};
     for (size_t c = 0; c < C; ++c) {
-      rows.push_back({r.class_names[c],
-                      c < r.class_count.size() ? std::to_string(r.class_count[c]) : "0",
-                      format_percent(c < r.class_accuracy.size() ? r.class_accuracy[c] : kNaN)});
+      t.rows.push_back({r.class_names[c], c < r.class_count.size() ? std::to_string(r.class_count[c]) : "0",
+                        format_percent(c < r.class_accuracy.size() ? r.class_accuracy[c] : kNaN)});
     }
-    os << markdown_table({"class", "n", "accuracy"}, rows) << '\n';
+    out.push_back(std::move(t));
   }
-
   if (has_groups) {
     // Group x class accuracy (the paper's pose x expression table): "mean" averages the
     // available (non-NaN) cells, "all" is the accuracy over every sample of the row.
-    std::vector<std::string> header{"group"};
-    for (const auto& name : r.class_names) header.push_back(name);
-    header.push_back("mean");
-    header.push_back("all");
-    std::vector<std::vector<std::string>> rows;
-    std::vector<double> row_means;
+    TextTable t{{"group"}, {}};
+    for (const auto& name : r.class_names) t.header.push_back(name);
+    t.header.push_back("mean");
+    t.header.push_back("all");
     for (size_t g = 0; g < G; ++g) {
       std::vector<std::string> row{r.group_names[g]};
       for (size_t c = 0; c < C; ++c) {
         row.push_back(format_percent(c < r.group_class_accuracy[g].size() ? r.group_class_accuracy[g][c] : kNaN));
       }
-      const double m = nan_mean(r.group_class_accuracy[g]);
-      row_means.push_back(m);
-      row.push_back(format_percent(m));
+      row.push_back(format_percent(nan_mean(r.group_class_accuracy[g])));
       row.push_back(format_percent(r.group_accuracy[g]));
-      rows.push_back(std::move(row));
+      t.rows.push_back(std::move(row));
     }
     std::vector<std::string> mean_row{"mean"};
     std::vector<double> col_means;
@@ -201,22 +194,29 @@ std::string to_markdown(const ClassificationReport& r, const std::string& title)
     }
     mean_row.push_back(format_percent(nan_mean(col_means)));
     mean_row.push_back(format_percent(r.accuracy));
-    rows.push_back(std::move(mean_row));
-    os << markdown_table(header, rows) << '\n';
+    t.rows.push_back(std::move(mean_row));
+    out.push_back(std::move(t));
   }
-
   {
-    std::vector<std::string> header{"true \\ pred"};
-    for (const auto& name : r.class_names) header.push_back(name);
-    std::vector<std::vector<std::string>> rows;
+    TextTable t{{"true \\ pred"}, {}};
+    for (const auto& name : r.class_names) t.header.push_back(name);
     for (size_t c = 0; c < C && c < r.confusion.size(); ++c) {
       std::vector<std::string> row{r.class_names[c]};
-      for (size_t k = 0; k < C; ++k) {
-        row.push_back(k < r.confusion[c].size() ? std::to_string(r.confusion[c][k]) : "0");
-      }
-      rows.push_back(std::move(row));
+      for (size_t k = 0; k < C; ++k) row.push_back(k < r.confusion[c].size() ? std::to_string(r.confusion[c][k]) : "0");
+      t.rows.push_back(std::move(row));
     }
-    os << markdown_table(header, rows);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::string to_markdown(const ClassificationReport& r, const std::string& title) {
+  std::ostringstream os;
+  if (!title.empty()) os << "### " << title << "\n\n";
+  os << "**Accuracy: " << format_percent(r.accuracy) << "%** (n = " << r.count << ")\n\n";
+  const auto tables = report_tables(r);
+  for (size_t i = 0; i < tables.size(); ++i) {
+    os << markdown_table(tables[i].header, tables[i].rows) << (i + 1 < tables.size() ? "\n" : "");
   }
   return os.str();
 }

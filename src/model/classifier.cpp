@@ -109,6 +109,36 @@ ClassifierOutput classifier_probabilities(ClassifierImpl& cls, const torch::Tens
   return p;
 }
 
+ClassifierOutput ensemble_probabilities(const std::vector<ClassifierMember>& members, const torch::Tensor& x) {
+  POSEFER_CHECK_SHAPE(!members.empty(), "an ensemble needs at least one classifier");
+  ClassifierOutput sum;
+  bool every_pose = true;
+  for (size_t i = 0; i < members.size(); ++i) {
+    const ClassifierMember& m = members[i];
+    POSEFER_CHECK_SHAPE(m.cls != nullptr, "ensemble member ", i + 1, " has no classifier");
+    ClassifierOutput p = classifier_probabilities(*m.cls, x, m.tta_flip, m.pose_mirror);
+    if (i == 0) {
+      sum = p;
+      every_pose = p.pose.defined();
+      continue;
+    }
+    POSEFER_CHECK_SHAPE(p.expression.sizes() == sum.expression.sizes(), "ensemble member ", i + 1, " predicts ",
+                        p.expression.size(1), " expressions, member 1 ", sum.expression.size(1));
+    sum.expression = sum.expression + p.expression;
+    if (every_pose && p.pose.defined()) {
+      POSEFER_CHECK_SHAPE(p.pose.sizes() == sum.pose.sizes(), "ensemble member ", i + 1, " predicts ",
+                          p.pose.size(1), " poses, member 1 ", sum.pose.size(1));
+      sum.pose = sum.pose + p.pose;
+    } else {
+      every_pose = false;
+    }
+  }
+  const double n = static_cast<double>(members.size());
+  sum.expression = sum.expression / n;
+  sum.pose = every_pose ? sum.pose / n : torch::Tensor();
+  return sum;
+}
+
 void load_pretrained_backbone(ClassifierImpl& cls, const std::string& model_dir) {
   POSEFER_CHECK_CONFIG(cls.has_backbone(), "pretrained weights need a classifier with a pretrained backbone "
                                            "(cls_arch faceapi or faceres), this one is ", cls.config.cls_arch);

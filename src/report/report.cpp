@@ -60,66 +60,6 @@ NumericTable read_numeric_csv(const std::string& path) {
   return t;
 }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
-
-HtmlPage::HtmlPage(const std::string& title) : title_(title) {}
-
-void HtmlPage::heading(int level, const std::string& text) {
-  level = std::clamp(level, 1, 4);
-  body_ += "<h" + std::to_string(level) + ">" + html_escape(text) + "</h" + std::to_string(level) + ">\n";
-}
-
-void HtmlPage::paragraph(const std::string& text) { body_ += "<p>" + html_escape(text) + "</p>\n"; }
-
-void HtmlPage::image(const std::string& src, const std::string& caption) {
-  body_ += "<figure><img src=\"" + html_escape(src) + "\" alt=\"" + html_escape(caption) +
-           "\"><figcaption>" + html_escape(caption) + "</figcaption></figure>\n";
-}
-
-void HtmlPage::table(const std::vector<std::string>& header,
-                     const std::vector<std::vector<std::string>>& rows) {
-  body_ += "<table>\n<tr>";
-  for (const auto& h : header) body_ += "<th>" + html_escape(h) + "</th>";
-  body_ += "</tr>\n";
-  for (const auto& r : rows) {
-    body_ += "<tr>";
-    for (const auto& c : r) body_ += "<td>" + html_escape(c) + "</td>";
-    body_ += "</tr>\n";
-  }
-  body_ += "</table>\n";
-}
-
-void HtmlPage::preformatted(const std::string& text) { body_ += "<pre>" + html_escape(text) + "</pre>\n"; }
-
-void HtmlPage::raw(const std::string& html) { body_ += html; }
-
-std::string HtmlPage::str() const {
-  return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
-         html_escape(title_) +
-         "</title>\n<style>\n"
-         "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}\n"
-         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}\n"
-         "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}\n"
-         "figure{margin:1em 0}img{max-width:100%;image-rendering:pixelated;border:1px solid #eee}\n"
-         "figcaption{color:#555;font-size:90%}pre{background:#f6f6f6;padding:1em;overflow-x:auto}\n"
-         "</style>\n</head>\n<body>\n<h1>" +
-         html_escape(title_) + "</h1>\n" + body_ + "</body>\n</html>\n";
-}
-
 namespace {
 
 std::vector<Series> epoch_series(const NumericTable& epochs, const std::vector<std::string>& columns) {

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "posefer/core/check.h"
+#include "posefer/core/shuffle.h"
 #include "posefer/core/labels.h"
 #include "posefer/core/progress.h"
 #include "posefer/data/image_augment.h"
@@ -238,14 +239,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
                                                     static_cast<double>(epoch / config_.optim.decay_every)));
     }
     if (state_.step_in_epoch == 0 || !state_.permutation.defined() || state_.permutation.size(0) != n) {
-      // Fisher-Yates with our own engine: std::shuffle's output differs between libraries.
-      std::vector<int64_t> perm(n);
-      for (int64_t i = 0; i < n; ++i) perm[i] = i;
-      for (int64_t i = n - 1; i > 0; --i) {
-        const auto j = static_cast<int64_t>(shuffle_rng_() % static_cast<uint64_t>(i + 1));
-        std::swap(perm[i], perm[j]);
-      }
-      state_.permutation = torch::tensor(perm, torch::kInt64);
+      state_.permutation = torch::tensor(shuffled_indices(n, shuffle_rng_), torch::kInt64);
       state_.step_in_epoch = 0;
     }
     const auto epoch_start = std::chrono::steady_clock::now();

@@ -48,6 +48,9 @@ struct RecognizerOptions {
   FaceMode face = FaceMode::kDetect;  // runs only: kDetect/kAuto/kWhole as `classify --face`
   std::string fallback = "padded,crop";  // runs only: steps when the detector finds no face (classify.h)
   std::string head_pose_model;   // pose.json of `posefer headpose` ("" = no yaw/pitch: NaN)
+  // Runs only: further run folders or checkpoints voting with `model` (their probabilities are
+  // averaged; load_trained_models, pipeline.h). Faces are found as `model`'s run does.
+  std::vector<std::string> ensemble;
   int batch = 16;                // faces per classifier forward (>= 1)
   void validate() const;         // throws ConfigError naming the field
 };
@@ -83,7 +86,8 @@ struct RecognizeTimings {
 
 // What a model is, for display (`posefer serve`'s GET /v1/model).
 struct ModelInfo {
-  std::string name;              // "faceapi", or the checkpoint file loaded
+  std::string name;              // "faceapi", or the checkpoint file loaded (ensemble: " + N more")
+  std::vector<std::string> members;  // an ensemble's checkpoint files, the first is `name`'s
   std::string backbone;          // classifier architecture: faceapi-expression-net, vgg19, faceapi, faceres
   std::vector<std::string> labels;       // expression classes, output order
   std::vector<std::string> pose_labels;  // pose bins (empty without a pose head)

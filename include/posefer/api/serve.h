@@ -35,6 +35,7 @@ class Recognizer;
 
 struct ServeConfig {
   std::string model = "faceapi";     // --checkpoint RUN, or --model faceapi
+  std::vector<std::string> ensemble; // further runs voting with `model` (--checkpoint given again)
   std::string host = "127.0.0.1";    // address to listen on
   int port = 8080;                   // TCP port (0 = any free port; Server::port() tells which)
   int threads = 2;                   // requests recognised at once (>= 1)

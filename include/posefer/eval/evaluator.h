@@ -12,6 +12,7 @@
 #include "posefer/data/image_cache.h"
 #include "posefer/model/joint_model.h"
 #include "posefer/metrics/metrics.h"
+#include "posefer/report/document.h"
 
 namespace posefer {
 
@@ -61,7 +62,10 @@ struct EvalResult {
   // people it never saw). Null if not run.
   nlohmann::json synthesis_train;
   nlohmann::json to_json() const;
-  std::string to_markdown(const std::string& title) const;
+  // The report (accuracy tables, disentanglement checks, synthesis sections) titled `title`;
+  // evaluate writes it as eval.md and eval.html.
+  Document document(const std::string& title) const;
+  std::string to_markdown(const std::string& title) const;  // document(title).markdown()
 };
 
 // Classifier accuracy of model.cls on `test` (eval mode, no grad); tta_flip averages each
@@ -70,6 +74,13 @@ EvalResult evaluate_classifier(JointModel& model, const ImageSet& test,
                                const std::vector<std::string>& expression_names,
                                const std::vector<std::string>& pose_names, bool tta_flip = false,
                                const std::vector<int64_t>& pose_mirror = {});
+
+// The same for an ensemble (ensemble_probabilities, classifier.h): the members' averaged
+// probabilities decide each test image. Every member's classifier must be on `device` in eval
+// mode. Throws InputError for an empty test set, ShapeError as ensemble_probabilities.
+EvalResult evaluate_classifier(const std::vector<ClassifierMember>& members, const torch::Device& device,
+                               const ImageSet& test, const std::vector<std::string>& expression_names,
+                               const std::vector<std::string>& pose_names);
 
 // Generator checks on (a seeded subset of) the test faces:
 //  - pose_swap_change / expression_swap_change: mean |G(x,e,p') - G(x,e,p)| (and likewise for

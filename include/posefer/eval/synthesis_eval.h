@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "posefer/report/document.h"
 #include "posefer/data/dataset.h"
 #include "posefer/data/image_cache.h"
 #include "posefer/model/joint_model.h"
@@ -65,8 +66,11 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
 // on other shapes or an index outside [0, K).
 bool strictly_nearest(const torch::Tensor& candidates, const torch::Tensor& target, int64_t index);
 
-// A Markdown section ("### Synthesis against ground truth", with ": <who> people" unless who is
-// "test") for evaluate_synthesis's JSON; `who` names the people ("test", "training").
+// Adds the section "Synthesis against ground truth" (level 3, with ": <who> people" unless who is
+// "test") for evaluate_synthesis's JSON to `doc`; `who` names the people ("test", "training").
+void add_synthesis_section(Document& doc, const nlohmann::json& result, const std::string& who = "test");
+
+// That section alone as Markdown.
 std::string synthesis_markdown(const nlohmann::json& result, const std::string& who = "test");
 
 // The paper's Fig. 6 for one test person, as a PNG: input x | G(x, e, p) for every pose (rows) x

@@ -77,6 +77,9 @@ std::vector<std::string> parse_fallback(const std::string& spec);
 
 struct ClassifyJob {
   std::string checkpoint;            // checkpoint file or run directory (required)
+  // Further runs voting with `checkpoint` (load_trained_models, pipeline.h): each face's
+  // probabilities are the members' mean; faces are found and prepared as checkpoint's run does.
+  std::vector<std::string> ensemble;
   std::vector<std::string> inputs;   // image files, folders, video files (at least one)
   std::string out;                   // CSV path ("" = `stream`, else ClassifyResult::csv)
   // out empty: rows are written here as they are classified (the CLI's stdout), so memory stays

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "posefer/core/config.h"
 #include "posefer/train/checkpoint.h"
@@ -52,16 +53,39 @@ struct LoadedModel {
   TrainConfig config;
   std::unique_ptr<JointModel> model;  // in eval mode
   TrainState state;
+  std::string path;                   // the checkpoint file it came from
+  // Further trained runs whose classifiers vote with this one's (load_trained_models): their
+  // probabilities are averaged with model->cls's. Empty for a single model.
+  std::vector<std::unique_ptr<LoadedModel>> ensemble;
 };
 
 // Loads a checkpoint file or run directory. Throws InputError with the path as context.
 LoadedModel load_trained_model(const std::string& checkpoint);
 
+// Loads checkpoints[0] with checkpoints[1..] as its ensemble. The members must prepare and
+// label faces alike: the same expression and pose names, image size, channels and face
+// preparation (data align / crop settings); their backbones and seeds may differ. Throws
+// ConfigError naming the member and the setting that differs, ConfigError for an empty list.
+LoadedModel load_trained_models(const std::vector<std::string>& checkpoints);
+
+// The classifiers that decide for `lm`: its own and its ensemble's, each with the test-time flip
+// and pose mirror its run was trained with (ensemble_probabilities, classifier.h).
+std::vector<ClassifierMember> classifier_members(LoadedModel& lm);
+
 struct EvaluateJob {
   std::string checkpoint;        // checkpoint file, or a run directory (resolve_checkpoint_path)
+  // Further runs voting with `checkpoint` (load_trained_models): their probabilities are
+  // averaged. The data and split are checkpoint's.
+  std::vector<std::string> ensemble;
   std::string data;              // override the stored data spec ("" = as trained)
   std::string fold;              // override the stored split ("" = as trained)
-  std::string out_dir;           // where eval.json / eval.md go ("" = <run dir>/eval)
+  // Which part is scored: "test", or "val" (the validation part a run selects its epoch on,
+  // e.g. FER2013's PublicTest or a fold's validation people), to compare models without
+  // touching the test part.
+  std::string part = "test";
+  // Where eval.json / eval.md go ("" = <run dir>/eval, with "_val" for the validation part
+  // and "_ensemble" for an ensemble).
+  std::string out_dir;
   EvalOptions eval;
   bool synthesis = false;        // also compare G's faces with ground-truth images (synthesis_eval.h)
   int64_t synthesis_inputs = 48; // test faces used as inputs for that comparison (0 = all)

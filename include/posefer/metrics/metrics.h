@@ -42,8 +42,21 @@ ClassificationReport classification_report_from_json(const nlohmann::json& j);
 // reports with different class or group names.
 ClassificationReport mean_report(const std::vector<ClassificationReport>& reports);
 
-// Markdown: overall line, per-group table, per-class table, group x class table, confusion
-// matrix (counts). Percentages with one decimal. `title` becomes a "### " heading if not empty.
+// A table of formatted cells, as reports print it.
+struct TextTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;  // each header.size() cells
+};
+
+// "Accuracy: 70.0% (n = 10)".
+std::string accuracy_line(const ClassificationReport& report);
+
+// The report's tables: per group (when it has groups), per class, group x class with means
+// (when it has groups), confusion matrix (counts, rows true). Percentages with one decimal.
+std::vector<TextTable> report_tables(const ClassificationReport& report);
+
+// Markdown: the accuracy line in bold, then report_tables. `title` becomes a "### " heading if
+// not empty.
 std::string to_markdown(const ClassificationReport& report, const std::string& title = "");
 
 // A generic Markdown table (header row + rows); cells are already formatted.

@@ -66,6 +66,20 @@ TORCH_MODULE(Classifier);
 ClassifierOutput classifier_probabilities(ClassifierImpl& cls, const torch::Tensor& x, bool tta_flip,
                                           const std::vector<int64_t>& pose_mirror);
 
+// One voter of an ensemble: a classifier (in eval mode, on x's device) with its own test-time
+// settings, as classifier_probabilities takes them.
+struct ClassifierMember {
+  ClassifierImpl* cls = nullptr;
+  bool tta_flip = false;
+  std::vector<int64_t> pose_mirror;
+};
+
+// The ensemble's probabilities on x: the mean of each member's classifier_probabilities (an
+// unweighted vote of probabilities, so the members should be comparably good). `pose` is defined
+// only when every member has a pose head. Throws ShapeError for no member, a null classifier, or
+// members whose expression (or pose) class counts differ.
+ClassifierOutput ensemble_probabilities(const std::vector<ClassifierMember>& members, const torch::Tensor& x);
+
 // Loads the pretrained backbone's weights from `model_dir`: faceapi: face-api's expression
 // model's feature extractor (face_expression_model); faceres: human's models/faceres.json.
 // Throws ConfigError for a vgg19 classifier, InputError naming the file when the weights are

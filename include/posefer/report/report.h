@@ -1,5 +1,5 @@
-// Building blocks of human-readable reports: a run's numeric CSV logs, a small HTML page
-// builder, loss / confusion charts and labelled image grids (PNG via plot.h / make_faces.h).
+// Building blocks of human-readable reports: a run's numeric CSV logs, loss / confusion charts
+// and labelled image grids (PNG via plot.h / make_faces.h). The text of a report: document.h.
 #pragma once
 
 #include <torch/torch.h>
@@ -24,26 +24,6 @@ struct NumericTable {
 
 // Throws InputError "<path> line L: ..." for a missing file, a ragged row or a non-number.
 NumericTable read_numeric_csv(const std::string& path);
-
-// &, <, >, " and ' as HTML entities.
-std::string html_escape(const std::string& text);
-
-// A self-contained HTML page (inline CSS, no scripts). Text arguments are escaped; raw() is not.
-class HtmlPage {
- public:
-  explicit HtmlPage(const std::string& title);
-  void heading(int level, const std::string& text);  // level 1..4
-  void paragraph(const std::string& text);
-  void image(const std::string& src, const std::string& caption);  // src relative to the page
-  void table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
-  void preformatted(const std::string& text);
-  void raw(const std::string& html);
-  std::string str() const;  // the whole document
-
- private:
-  std::string title_;
-  std::string body_;
-};
 
 // Per-epoch curves of `columns` from a run's epochs.csv (x = "epoch"). Columns missing from
 // the table are skipped; throws ShapeError when none is present.
