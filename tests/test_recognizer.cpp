@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -171,6 +172,57 @@ TEST_F(RecognizerTest, ARunGivesItsClassesAndPoseBinsAsClassifyDoes) {
     EXPECT_EQ(f.landmarks.size(), 68u);
     EXPECT_EQ(f.source, cols[15]);
   }
+}
+
+TEST_F(RecognizerTest, AnEnsembleAveragesItsRunsAsClassifyDoes) {
+  SKIP_WITHOUT_SAMPLE();
+  const fs::path dir = test::fresh_dir("ensemble");
+  TrainConfig config = test::tiny_train_config();
+  config.data.spec = "manifest:" + (dir / "data.csv").string();
+  TrainState state;
+  state.expression_names = {"angry", "happy", "sad"};
+  state.pose_names = {"left", "right"};
+  for (int seed : {5, 6}) {
+    torch::manual_seed(seed);
+    JointModel model(config.model, config.optim, torch::kCPU);
+    save_checkpoint((dir / ("run" + std::to_string(seed)) / "checkpoint.pt").string(), config, model, state);
+  }
+  const std::string a = (dir / "run5").string(), b = (dir / "run6").string();
+  RecognizerOptions options;
+  options.ensemble = {b};
+  const Recognizer both(a, options);
+  EXPECT_EQ(both.info().members.size(), 2u);
+  EXPECT_NE(both.info().name.find("+ 1 more (ensemble)"), std::string::npos) << both.info().name;
+  EXPECT_EQ(model_info_to_json(both.info()).at("members").size(), 2u);
+  const cv::Mat bgr = cv::imread(kSample, cv::IMREAD_COLOR);
+  const auto fa = Recognizer(a).recognize(bgr), fb = Recognizer(b).recognize(bgr), fe = both.recognize(bgr);
+  ASSERT_GE(fe.size(), 1u);
+  ASSERT_EQ(fa.size(), fe.size());
+  ASSERT_EQ(fb.size(), fe.size());
+  double differ = 0;
+  for (size_t i = 0; i < fe.size(); ++i) {
+    for (size_t k = 0; k < 3; ++k) {
+      EXPECT_NEAR(fe[i].probabilities[k], (fa[i].probabilities[k] + fb[i].probabilities[k]) / 2, 1e-6);
+      differ = std::max(differ, std::abs(fa[i].probabilities[k] - fb[i].probabilities[k]));
+    }
+    EXPECT_NEAR(fe[i].pose_probabilities[0], (fa[i].pose_probabilities[0] + fb[i].pose_probabilities[0]) / 2, 1e-6);
+  }
+  EXPECT_GT(differ, 1e-6);  // the two runs really differ
+  // classify with the same two runs: the same probabilities.
+  ClassifyJob job;
+  job.checkpoint = a;
+  job.ensemble = {b};
+  job.inputs = {kSample};
+  job.face = FaceMode::kDetect;
+  job.threads = 1;
+  job.progress = false;
+  const ClassifyResult r = run_classify_job(job);
+  std::istringstream csv(r.csv);
+  std::string line;
+  std::getline(csv, line);
+  ASSERT_TRUE(std::getline(csv, line));
+  const auto cols = data_util::split(line, ',');
+  for (size_t k = 0; k < 3; ++k) EXPECT_NEAR(std::stod(cols[10 + k]), fe[0].probabilities[k], 1e-6);
 }
 
 TEST_F(RecognizerTest, AHeadPoseModelGivesYawAndPitch) {
