@@ -275,8 +275,8 @@ ExperimentResult run_experiment(const ExperimentJob& job, const TrainHooks& hook
                      " generated face(s) per real face at random expressions x poses. Against it: the same C_exp "
                      "on the same real faces alone. Fixed epochs (no selection); tables are means over the seeds.";
     in.notes.push_back("Accuracy on the poses C_exp never saw (mean ± sd over " + std::to_string(job.seeds) +
-                       " seeds): real + generated " + pct(mj) + " ± " + pct(sj) + "%, real only " + pct(mb) + " ± " +
-                       pct(sb) + "%; paired gain " + pct(mg) + " ± " + pct(sg) + " points.");
+                       " seeds): real + generated " + format_percent(mj) + " ± " + format_percent(sj) + "%, real only " + format_percent(mb) + " ± " +
+                       format_percent(sb) + "%; paired gain " + format_percent(mg) + " ± " + format_percent(sg) + " points.");
     in.extra["unseen_poses"] = {{"seeds", job.seeds},          {"train_poses", seen},
                                 {"with_generated", 100 * mj},  {"with_generated_sd", 100 * sj},
                                 {"real_only", 100 * mb},       {"real_only_sd", 100 * sb},
@@ -323,7 +323,7 @@ ExperimentResult run_experiment(const ExperimentJob& job, const TrainHooks& hook
                      "generated faces and on real faces only, selected on B's validation part, tested on B's test part.";
     std::string mapping;
     for (const auto& m : ar.mapping) mapping += (mapping.empty() ? "" : "; ") + m;
-    in.notes.push_back("A's classifier on A's own test part: " + pct(ra.report.accuracy) + "%.");
+    in.notes.push_back("A's classifier on A's own test part: " + format_percent(ra.report.accuracy) + "%.");
     in.notes.push_back(std::to_string(ar.generated) + " generated faces from " + std::to_string(ar.sources) +
                        " B training images; class mapping A -> B: " + mapping + ".");
     in.extra["a_accuracy"] = ra.report.accuracy;

@@ -45,7 +45,6 @@ std::string k_name(int k) {
   return k == 0 ? "real only (k = 0)" : "real + generated (k = " + std::to_string(k) + ")";
 }
 
-std::string pct(double v) { return format_number(100 * v, 1); }
 
 namespace {
 
@@ -60,9 +59,9 @@ std::vector<std::vector<std::string>> per_pose_rows(const std::vector<Experiment
       const size_t g = static_cast<size_t>(it - r.report.group_names.begin());
       line.push_back(it == r.report.group_names.end() || g >= r.report.group_accuracy.size()
                          ? "-"
-                         : pct(r.report.group_accuracy[g]));
+                         : format_percent(r.report.group_accuracy[g]));
     }
-    line.push_back(pct(r.report.accuracy));
+    line.push_back(format_percent(r.report.accuracy));
     out.push_back(line);
   }
   return out;
@@ -78,9 +77,9 @@ std::vector<std::vector<std::string>> per_class_rows(const std::vector<Experimen
       const size_t i = static_cast<size_t>(it - r.report.class_names.begin());
       line.push_back(it == r.report.class_names.end() || i >= r.report.class_accuracy.size()
                          ? "-"
-                         : pct(r.report.class_accuracy[i]));
+                         : format_percent(r.report.class_accuracy[i]));
     }
-    line.push_back(pct(r.report.accuracy));
+    line.push_back(format_percent(r.report.accuracy));
     out.push_back(line);
   }
   return out;
@@ -93,15 +92,15 @@ std::vector<std::vector<std::string>> pose_expression_rows(const ClassificationR
     std::vector<std::string> line{r.group_names[g]};
     for (size_t c = 0; c < r.class_names.size(); ++c) {
       line.push_back(g < r.group_class_accuracy.size() && c < r.group_class_accuracy[g].size()
-                         ? pct(r.group_class_accuracy[g][c])
+                         ? format_percent(r.group_class_accuracy[g][c])
                          : "-");
     }
-    line.push_back(g < r.group_accuracy.size() ? pct(r.group_accuracy[g]) : "-");
+    line.push_back(g < r.group_accuracy.size() ? format_percent(r.group_accuracy[g]) : "-");
     out.push_back(line);
   }
   std::vector<std::string> avg{"average"};
-  for (double v : r.class_accuracy) avg.push_back(pct(v));
-  avg.push_back(pct(r.accuracy));
+  for (double v : r.class_accuracy) avg.push_back(format_percent(v));
+  avg.push_back(format_percent(r.accuracy));
   out.push_back(avg);
   return out;
 }
@@ -136,10 +135,10 @@ std::vector<std::vector<std::string>> synthesis_rows(const nlohmann::json& r) {
            "input unchanged " + format_number(num("copy_l1"), 4)},
           {"SSIM to the true image (higher is better)", format_number(num("ssim"), 3),
            "input unchanged " + format_number(num("copy_ssim"), 3)},
-          {"identity kept: nearest test person by G's code f", pct(num("identity_accuracy")) + "%",
-           "real " + pct(num("identity_accuracy_real")) + "%, chance " + pct(num("identity_chance")) + "%"},
-          {"identity by an independent judge CNN", pct(num("identity_judge_accuracy")) + "%",
-           "real images it did not see " + pct(num("identity_judge_real")) + "%"}};
+          {"identity kept: nearest test person by G's code f", format_percent(num("identity_accuracy")) + "%",
+           "real " + format_percent(num("identity_accuracy_real")) + "%, chance " + format_percent(num("identity_chance")) + "%"},
+          {"identity by an independent judge CNN", format_percent(num("identity_judge_accuracy")) + "%",
+           "real images it did not see " + format_percent(num("identity_judge_real")) + "%"}};
 }
 
 }  // namespace
@@ -168,7 +167,7 @@ void write_report(const ExperimentJob& job, const std::vector<ExperimentRow>& ro
   std::vector<std::vector<std::string>> fold_rows;
   for (const auto& r : rows) {
     std::string folds;
-    for (size_t i = 0; i < r.fold_accuracy.size(); ++i) folds += (i ? ", " : "") + pct(r.fold_accuracy[i]);
+    for (size_t i = 0; i < r.fold_accuracy.size(); ++i) folds += (i ? ", " : "") + format_percent(r.fold_accuracy[i]);
     double sd = 0;
     if (r.fold_accuracy.size() > 1) {
       double m = 0;
@@ -176,7 +175,7 @@ void write_report(const ExperimentJob& job, const std::vector<ExperimentRow>& ro
       for (double v : r.fold_accuracy) sd += (v - m) * (v - m) / static_cast<double>(r.fold_accuracy.size() - 1);
       sd = std::sqrt(sd);
     }
-    fold_rows.push_back({r.name, pct(r.report.accuracy), r.fold_accuracy.size() > 1 ? pct(sd) : "-", folds,
+    fold_rows.push_back({r.name, format_percent(r.report.accuracy), r.fold_accuracy.size() > 1 ? format_percent(sd) : "-", folds,
                          std::to_string(r.report.count)});
   }
   const std::vector<std::string> fold_header{"configuration", "accuracy %", "std over folds", "per fold %",
@@ -192,7 +191,7 @@ void write_report(const ExperimentJob& job, const std::vector<ExperimentRow>& ro
     Series s;
     s.name = "expression accuracy";
     for (const auto& [k, a] : in.kn) {
-      kn_rows.push_back({std::to_string(k), pct(a)});
+      kn_rows.push_back({std::to_string(k), format_percent(a)});
       s.x.push_back(k);
       s.y.push_back(100 * a);
     }

@@ -16,7 +16,6 @@ namespace posefer::experiment_detail {
 std::pair<double, double> mean_sd(const std::vector<double>& v);
 std::vector<double> percent(std::vector<double> v);  // each value x 100
 std::string k_name(int k);                          // "real only (k = 0)" / "real + generated (k = K)"
-std::string pct(double v);                          // 100 v with one decimal
 
 // Everything the report needs besides the rows.
 struct ReportInputs {

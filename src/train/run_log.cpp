@@ -11,12 +11,6 @@ namespace posefer::trainer_detail {
 
 namespace fs = std::filesystem;
 
-std::string join_csv(const std::vector<std::string>& v) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + v[i];
-  return out;
-}
-
 std::string fmt(double v) {
   std::ostringstream os;
   os.precision(6);

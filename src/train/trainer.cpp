@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "posefer/core/check.h"
+#include "posefer/core/csv.h"
 #include "posefer/core/shuffle.h"
 #include "posefer/core/labels.h"
 #include "posefer/core/progress.h"
@@ -320,7 +321,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
       if (!step_log.empty()) {
         std::string line = std::to_string(state_.global_step) + "," + std::to_string(epoch + 1);
         for (double v : vals) line += "," + fmt(v);
-        append_line(step_log, "step,epoch," + join_csv(names), line);
+        append_line(step_log, "step,epoch," + csv::join_row(names), line);
       }
       std::ostringstream suffix;
       suffix.precision(3);
@@ -350,7 +351,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
                          fmt(secs) + "," + fmt(epoch_steps ? n * epoch_steps / steps_per_epoch / secs : 0);
       for (double v : sums) line += "," + fmt(epoch_steps ? v / epoch_steps : 0);
       line += "," + fmt(val_acc);
-      append_line(epoch_log, join_csv(epoch_cols), line);
+      append_line(epoch_log, csv::join_row(epoch_cols), line);
     }
     if (val_acc >= 0) spdlog::info("epoch {}: validation expression accuracy {:.1f}%", state_.epoch, 100 * val_acc);
     if (config_.select_on_val && val_acc > state_.best_val && !run_dir_.empty()) {

@@ -29,7 +29,6 @@ inline torch::Tensor generator_state(at::Generator gen) {
 }
 
 // The run's CSV logs (log.csv per step, epochs.csv per epoch), in run_log.cpp.
-std::string join_csv(const std::vector<std::string>& v);
 std::string fmt(double v);  // 6 significant digits
 // Keeps the header and the rows whose first column (an integer) is <= max_key, so a resumed
 // run does not log steps twice. Rewrites the file atomically.
