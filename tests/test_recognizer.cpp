@@ -128,6 +128,18 @@ TEST_F(RecognizerTest, FourThreadsAtOnceGetTheSameResults) {
   for (const auto& g : got) expect_same(g, expected);
 }
 
+// `posefer classify --face detect` of the sample photo with `checkpoint` (and its ensemble): the CSV.
+std::string classify_sample(const std::string& checkpoint, const std::vector<std::string>& ensemble = {}) {
+  ClassifyJob job;
+  job.checkpoint = checkpoint;
+  job.ensemble = ensemble;
+  job.inputs = {kSample};
+  job.face = FaceMode::kDetect;
+  job.threads = 1;
+  job.progress = false;
+  return run_classify_job(job).csv;
+}
+
 TEST_F(RecognizerTest, ARunGivesItsClassesAndPoseBinsAsClassifyDoes) {
   SKIP_WITHOUT_SAMPLE();
   const fs::path dir = test::fresh_dir("run");
@@ -148,14 +160,7 @@ TEST_F(RecognizerTest, ARunGivesItsClassesAndPoseBinsAsClassifyDoes) {
   const auto faces = rec.recognize(cv::imread(kSample, cv::IMREAD_COLOR));
   ASSERT_GE(faces.size(), 1u);
   // classify --face detect on the same photo: the same boxes and probabilities, row by row.
-  ClassifyJob job;
-  job.checkpoint = (dir / "run").string();
-  job.inputs = {kSample};
-  job.face = FaceMode::kDetect;
-  job.threads = 1;
-  job.progress = false;
-  const ClassifyResult r = run_classify_job(job);
-  std::istringstream csv(r.csv);
+  std::istringstream csv(classify_sample((dir / "run").string()));
   std::string line;
   std::getline(csv, line);  // header
   for (size_t i = 0; i < faces.size(); ++i) {
@@ -209,17 +214,9 @@ TEST_F(RecognizerTest, AnEnsembleAveragesItsRunsAsClassifyDoes) {
   }
   EXPECT_GT(differ, 1e-6);  // the two runs really differ
   // classify with the same two runs: the same probabilities.
-  ClassifyJob job;
-  job.checkpoint = a;
-  job.ensemble = {b};
-  job.inputs = {kSample};
-  job.face = FaceMode::kDetect;
-  job.threads = 1;
-  job.progress = false;
-  const ClassifyResult r = run_classify_job(job);
-  std::istringstream csv(r.csv);
+  std::istringstream csv(classify_sample(a, {b}));
   std::string line;
-  std::getline(csv, line);
+  std::getline(csv, line);  // header
   ASSERT_TRUE(std::getline(csv, line));
   const auto cols = data_util::split(line, ',');
   for (size_t k = 0; k < 3; ++k) EXPECT_NEAR(std::stod(cols[10 + k]), fe[0].probabilities[k], 1e-6);
