@@ -142,6 +142,10 @@ TEST(Pipeline, EnsembleVotesWithTheAveragedProbabilitiesOfItsRuns) {
   EXPECT_EQ(lm.path, resolve_checkpoint_path(runs[0]));
   EXPECT_EQ(lm.ensemble[0]->path, resolve_checkpoint_path(runs[1]));
   EXPECT_EQ(classifier_members(lm).size(), 2u);
+  // The same from the jobs' fields (checkpoint + ensemble); both runs have pose heads, so they vote on poses.
+  const auto again = load_trained_models(runs[0], {runs[1]});
+  EXPECT_EQ(again.ensemble.at(0)->path, lm.ensemble[0]->path);
+  EXPECT_TRUE(votes_on_pose(again));
 
   EvaluateJob ev;
   ev.checkpoint = runs[0];

@@ -136,9 +136,7 @@ Recognizer::Recognizer(const std::string& model, RecognizerOptions options) : im
   POSEFER_CHECK_INPUT(fs::exists(model, ec), model,
                       ": no such run folder or checkpoint file (give a `posefer train` run, a .pt file or \"faceapi\")");
   const std::string file = resolve_checkpoint_path(model);
-  std::vector<std::string> checkpoints{file};
-  checkpoints.insert(checkpoints.end(), options.ensemble.begin(), options.ensemble.end());
-  m.run = std::make_unique<LoadedModel>(load_trained_models(checkpoints));
+  m.run = std::make_unique<LoadedModel>(load_trained_models(file, options.ensemble));
   LoadedModel& lm = *m.run;
   POSEFER_CHECK_INPUT(static_cast<int>(lm.state.expression_names.size()) == lm.config.model.num_expressions,
                       file, ": the checkpoint holds ", lm.state.expression_names.size(), " expression names for ",
@@ -152,9 +150,7 @@ Recognizer::Recognizer(const std::string& model, RecognizerOptions options) : im
   }
   m.info.backbone = lm.config.model.cls_arch;
   m.info.labels = lm.state.expression_names;
-  bool pose_head = lm.model->config.pose_head;  // an ensemble's pose vote needs every member's head
-  for (const auto& e : lm.ensemble) pose_head = pose_head && e->model->config.pose_head;
-  if (pose_head) m.info.pose_labels = lm.state.pose_names;
+  if (votes_on_pose(lm)) m.info.pose_labels = lm.state.pose_names;
   m.info.input_size = lm.config.model.image_size;
   m.info.input_channels = lm.config.model.channels;
   m.info.training_data = lm.config.data.spec;

@@ -193,8 +193,7 @@ class Runner {
   // Rows go to `csv` (a file stream on the output's temp, or a string stream for stdout).
   Runner(const ClassifyJob& job, LoadedModel& lm, FacePlan plan, ClassifyResult& result, std::ostream& csv)
       : job_(job), lm_(lm), finder_(std::move(plan)), result_(result), csv_(csv) {
-    pose_head_ = lm_.model->config.pose_head;
-    for (const auto& m : lm_.ensemble) pose_head_ = pose_head_ && m->model->config.pose_head;
+    pose_head_ = votes_on_pose(lm_);
     csv_ << std::setprecision(kCsvPrecision) << "path,frame,face,x,y,w,h,status,expression,confidence";
     for (const auto& e : lm_.state.expression_names) csv_ << ",p_" << escape(e);
     csv_ << ",pose,pose_confidence,source\n";
@@ -390,9 +389,7 @@ ClassifyResult run_classify_job(const ClassifyJob& job) {
   job.validate();
   set_threads(job.threads);
   const std::vector<InputFile> files = expand_inputs(job.inputs);
-  std::vector<std::string> checkpoints{job.checkpoint};
-  checkpoints.insert(checkpoints.end(), job.ensemble.begin(), job.ensemble.end());
-  LoadedModel lm = load_trained_models(checkpoints);
+  LoadedModel lm = load_trained_models(job.checkpoint, job.ensemble);
   ClassifyResult result;
   result.expression_names = lm.state.expression_names;
   result.expression_counts.assign(result.expression_names.size(), 0);

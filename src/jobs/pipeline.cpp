@@ -89,6 +89,18 @@ LoadedModel load_trained_models(const std::vector<std::string>& checkpoints) {
   return lm;
 }
 
+LoadedModel load_trained_models(const std::string& first, const std::vector<std::string>& more) {
+  std::vector<std::string> checkpoints{first};
+  checkpoints.insert(checkpoints.end(), more.begin(), more.end());
+  return load_trained_models(checkpoints);
+}
+
+bool votes_on_pose(const LoadedModel& lm) {
+  bool every = lm.model->config.pose_head;
+  for (const auto& m : lm.ensemble) every = every && m->model->config.pose_head;
+  return every;
+}
+
 std::vector<ClassifierMember> classifier_members(LoadedModel& lm) {
   std::vector<ClassifierMember> members;
   const auto add = [&](LoadedModel& m) {
@@ -266,9 +278,7 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
   set_threads(job.threads);
   POSEFER_CHECK_CONFIG(job.part == "test" || job.part == "val", "evaluate: part must be test or val, got '",
                        job.part, "'");
-  std::vector<std::string> checkpoints{job.checkpoint};
-  checkpoints.insert(checkpoints.end(), job.ensemble.begin(), job.ensemble.end());
-  auto lm = load_trained_models(checkpoints);
+  auto lm = load_trained_models(job.checkpoint, job.ensemble);
   DataConfig data = lm.config.data;
   if (!job.data.empty()) data.spec = job.data;
   if (!job.fold.empty()) data.fold = job.fold;
@@ -314,7 +324,7 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
          (std::string("eval") + (val ? "_val" : "") + (lm.ensemble.empty() ? "" : "_ensemble"))).string()
       : job.out_dir;
   std::string title = data.spec + " split " + data.fold + (val ? ", validation part" : "");
-  if (!lm.ensemble.empty()) title += ", ensemble of " + std::to_string(checkpoints.size()) + " models";
+  if (!lm.ensemble.empty()) title += ", ensemble of " + std::to_string(lm.ensemble.size() + 1) + " models";
   write_eval(r, out_dir, title);
   if (!lm.ensemble.empty()) {
     nlohmann::json members = nlohmann::json::array({lm.path});

@@ -67,6 +67,11 @@ LoadedModel load_trained_model(const std::string& checkpoint);
 // preparation (data align / crop settings); their backbones and seeds may differ. Throws
 // ConfigError naming the member and the setting that differs, ConfigError for an empty list.
 LoadedModel load_trained_models(const std::vector<std::string>& checkpoints);
+// The same for `first` with `more` as its ensemble (the jobs' checkpoint + ensemble fields).
+LoadedModel load_trained_models(const std::string& first, const std::vector<std::string>& more);
+
+// Whether `lm` votes on poses: its own and every ensemble member's classifier has a pose head.
+bool votes_on_pose(const LoadedModel& lm);
 
 // The classifiers that decide for `lm`: its own and its ensemble's, each with the test-time flip
 // and pose mirror its run was trained with (ensemble_probabilities, classifier.h).
