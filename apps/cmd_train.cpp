@@ -65,6 +65,10 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--cls-schedule", c.optim.cls_schedule, "Classifier lr schedule: step (--decay-every) | cosine (warm-up, then cosine to 0)")
       ->check(CLI::IsMember({"step", "cosine"}));
   cmd->add_option("--cls-warmup", c.optim.cls_warmup, "Cosine schedule: warm-up epochs")->check(CLI::Range(0.0, 1000.0));
+  cmd->add_option("--cls-cycle", c.optim.cls_cycle,
+                  "Cosine schedule: restart it (warm-up included) every N epochs; 0 = one cosine over the run. "
+                  "With --resume and --epochs it extends a finished cosine run by warm restarts")
+      ->check(CLI::Range(0, 100000));
   cmd->add_option("--weight-decay", c.optim.cls_weight_decay, "Classifier L2 weight decay (0 = off)")->check(CLI::Range(0.0, 0.999));
   cmd->add_option("--gen-share", c.loss.gen_share,
                   "Classifier loss on generated faces: batch (their mean CE weighs as the real batch's, any k) | count (every face alike: k : 1, the paper's union)")
@@ -235,7 +239,7 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
       j.resume = true;
       // The run continues with its stored settings: a flag that would change the model, the data
       // or the objective is refused, not silently dropped.
-      static const std::set<std::string> kResumeFlags{"--resume", "--epochs", "--threads", "--no-progress",
+      static const std::set<std::string> kResumeFlags{"--resume", "--epochs", "--cls-cycle", "--threads", "--no-progress",
                                                       "--nproc", "--master-port", "--dist-timeout", "--rank",
                                                       "--nnodes", "--node-rank", "--master-addr", "--node-addr",
                                                       "--rendezvous-host", "--gloo-host",
@@ -250,10 +254,11 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
         if (!allowed) {
           throw ConfigError("--resume " + *resume_dir + " continues the run with its stored settings; --" +
                             names.front() +
-                            " would change it (with --resume only --epochs, --threads, --nproc and --no-progress apply)");
+                            " would change it (with --resume only --epochs, --cls-cycle, --threads, --nproc and --no-progress apply)");
         }
       }
       if (cmd->count("--epochs") > 0) j.resume_epochs = j.config.epochs;
+      if (cmd->count("--cls-cycle") > 0) j.resume_cls_cycle = j.config.optim.cls_cycle;
     } else {
       if (j.migrate) throw ConfigError("--migrate applies to --resume only");
       if (j.config.data.spec.empty()) throw ConfigError("--data is required (e.g. --data cmu:../shared/datasets/cmu-faces/faces)");

@@ -235,6 +235,15 @@ expect_contains("${old_log}" "1,1")
 file(STRINGS "${WORK}/stale/log.csv" new_log)
 list(GET new_log 0 new_header)
 expect_contains("${new_header}" "step,epoch,l1")
+# A finished cosine run is extended by a warm restart, not by stretching its past schedule.
+run_expect(TRUE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/cosine --epochs 1 --no-eval
+           --cls-schedule cosine ${small})
+run_expect(FALSE out ${POSEFER} train --resume ${WORK}/cosine --epochs 2 --no-progress --threads 1)
+expect_contains("${out}" "changes C_exp's learning rate in the 1 epoch(s) already begun")
+expect_contains("${out}" "restart it: --cls-cycle 1")
+run_expect(TRUE out ${POSEFER} train --resume ${WORK}/cosine --epochs 2 --cls-cycle 1 --no-progress --threads 1)
+file(READ "${WORK}/cosine/config.json" cosine_config)
+expect_contains("${cosine_config}" "\"cls_cycle\": 1")
 # A second train into the same directory is refused; --resume extends it.
 run_expect(FALSE out ${POSEFER} train --data manifest:${WORK}/data.csv --out ${WORK}/run --epochs 1 ${small})
 expect_contains("${out}" "--resume")

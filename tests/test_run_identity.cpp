@@ -130,5 +130,49 @@ TEST_F(ResumeIdentity, ResumingOnChangedDataIsRefusedNamingTheDifference) {
   EXPECT_EQ(slurp(fs::path(job_.run_dir) / "checkpoint.pt"), before);
 }
 
+// Extending a finished cosine run: stretching the cosine would rewrite the rates of the epochs
+// already trained, so it is refused; a warm restart (--cls-cycle) leaves them alone and gives
+// exactly the run a fresh `--epochs 2 --cls-cycle 1` trains.
+TEST(ResumeSchedule, ExtendingACosineRunNeedsAWarmRestartAndEqualsTheFreshRun) {
+  const fs::path dir = test::fresh_dir("resume_schedule");
+  const std::string manifest = test::write_face_manifest(dir / "faces", 4, {"happy", "sad"}, {"left", "right"});
+  auto job = [&](const std::string& out, int epochs, int cycle) {
+    TrainJob j = test::tiny_train_job("manifest:" + manifest, "0/2");
+    j.run_dir = (dir / out).string();
+    j.config.gen_k = 0;
+    j.config.train_gan = false;
+    j.config.epochs = epochs;
+    j.config.optim.cls_schedule = "cosine";
+    j.config.optim.cls_warmup = 0.5;
+    j.config.optim.cls_cycle = cycle;
+    j.evaluate = false;
+    return j;
+  };
+  run_train_job(job("short", 1, 0));
+  TrainJob more;
+  more.run_dir = (dir / "short").string();
+  more.resume = true;
+  more.resume_epochs = 2;
+  more.evaluate = false;
+  more.config.threads = 1;
+  more.config.progress = false;
+  const std::string before = slurp(dir / "short" / "checkpoint.pt");
+  EXPECT_THROW_MSG(run_train_job(more), ConfigError, "changes C_exp's learning rate in the 1 epoch(s) already begun");
+  EXPECT_THROW_MSG(run_train_job(more), ConfigError, "restart it: --cls-cycle 1");
+  EXPECT_EQ(slurp(dir / "short" / "checkpoint.pt"), before);  // nothing touched
+  more.resume_cls_cycle = 1;
+  run_train_job(more);
+  run_train_job(job("fresh", 2, 1));
+  const LoadedModel resumed = load_trained_model((dir / "short").string());
+  const LoadedModel fresh = load_trained_model((dir / "fresh").string());
+  EXPECT_EQ(resumed.config.epochs, 2);
+  EXPECT_EQ(resumed.config.optim.cls_cycle, 1);
+  EXPECT_EQ(resumed.state.epoch, 2);
+  const auto a = resumed.model->cls->parameters();
+  const auto b = fresh.model->cls->parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+}
+
 }  // namespace
 }  // namespace posefer

@@ -534,6 +534,35 @@ TEST(ClassifierSchedule, CosineWarmUpAndStepDecayKnownValues) {
   EXPECT_NEAR(classifier_lr(o, 2.0, 4), 5e-4, 1e-15);
 }
 
+TEST(ClassifierSchedule, CosineCyclesRestartAndOnlyTheFutureMayChangeOnResume) {
+  OptimConfig o;
+  o.cls_lr = 1e-3;
+  o.cls_schedule = "cosine";
+  o.cls_warmup = 1;
+  OptimConfig c = o;
+  c.cls_cycle = 5;
+  // Within the first cycle a 10-epoch run with cycle 5 is a 5-epoch run.
+  for (double e : {0.0, 0.5, 1.0, 3.0, 4.9}) EXPECT_DOUBLE_EQ(classifier_lr(c, e, 10), classifier_lr(o, e, 5)) << e;
+  // Then it restarts: warm-up again, top at 6, half way down at 8, 0 at the end.
+  EXPECT_DOUBLE_EQ(classifier_lr(c, 5.5, 10), classifier_lr(o, 0.5, 5));
+  EXPECT_NEAR(classifier_lr(c, 6.0, 10), 1e-3, 1e-15);
+  EXPECT_NEAR(classifier_lr(c, 8.0, 10), 5e-4, 1e-15);
+  EXPECT_NEAR(classifier_lr(c, 10.0, 10), 0.0, 1e-15);
+  // A last cycle cut short by the run's end ends at the run's end: 7 epochs, cycle 5 -> 2-epoch cycle.
+  EXPECT_NEAR(classifier_lr(c, 6.0, 7), 1e-3, 1e-15);
+  EXPECT_NEAR(classifier_lr(c, 6.5, 7), 5e-4, 1e-15);
+  // Resume checks: 5 epochs done of a 5-epoch cosine. Stretching it to 10 changes the past (at
+  // epoch 1.01 already); a 5-epoch cycle does not; nor does a longer run with nothing done.
+  EXPECT_EQ(classifier_schedule_change(o, 5, c, 10, 5), "");
+  EXPECT_EQ(classifier_schedule_change(o, 5, o, 10, 0), "");
+  const std::string change = classifier_schedule_change(o, 5, o, 10, 5);
+  EXPECT_EQ(change.rfind("at epoch 1.01: ", 0), 0u) << change;
+  // The step schedule does not depend on the run's length.
+  OptimConfig s;
+  s.decay_every = 2;
+  EXPECT_EQ(classifier_schedule_change(s, 5, s, 10, 5), "");
+}
+
 TEST_F(TrainerTest, ClassifierAugmentationIsSeededAndChangesTheClassifier) {
   const auto set = test::make_image_set(12, 31);
   auto run = [&](bool augment) {

@@ -68,6 +68,7 @@ void OptimConfig::validate() const {
   POSEFER_CHECK_CONFIG(cls_schedule == "step" || cls_schedule == "cosine",
                        "cls_schedule must be step or cosine, got '", cls_schedule, "'");
   POSEFER_CHECK_CONFIG(cls_warmup >= 0 && cls_warmup <= 1000, "cls_warmup must be in [0, 1000], got ", cls_warmup);
+  POSEFER_CHECK_CONFIG(cls_cycle >= 0 && cls_cycle <= 100000, "cls_cycle must be in [0, 100000], got ", cls_cycle);
   POSEFER_CHECK_CONFIG(cls_weight_decay >= 0 && cls_weight_decay < 1,
                        "cls_weight_decay must be in [0, 1), got ", cls_weight_decay);
   POSEFER_CHECK_CONFIG(cls_backbone_lr >= 0 && cls_backbone_lr <= 10,
@@ -195,7 +196,7 @@ void read_field(const nlohmann::json& v, const char* name, T& out) {
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
   X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(cross_pairs) X(adv_cross) X(label_smoothing) X(gen_share) X(cls_bn) X(feedback_pose)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor) \
-  X(cls_schedule) X(cls_warmup) X(cls_weight_decay) X(cls_backbone_lr)
+  X(cls_schedule) X(cls_warmup) X(cls_cycle) X(cls_weight_decay) X(cls_backbone_lr)
 #define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(cmu_eyes) \
   X(multipie_cameras) X(multipie_illumination) X(bu3dfe_intensity) X(bu3dfe_neutral) \
   X(render_size) X(rafd_gaze) X(data_cache) X(crop) X(crop_fraction) X(max_train) X(max_test) \

@@ -156,7 +156,21 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
     auto stored = read_checkpoint_config(ckpt, &missing);
     check_config_migration(ckpt, missing, job.migrate);
     // The run's own config wins; only the length (when asked) and runtime knobs may change.
+    const TrainConfig before = stored;
     if (job.resume_epochs > 0) stored.epochs = job.resume_epochs;
+    if (job.resume_cls_cycle >= 0) stored.optim.cls_cycle = job.resume_cls_cycle;
+    stored.optim.validate();
+    if (stored.epochs != before.epochs || stored.optim.cls_cycle != before.optim.cls_cycle) {
+      const int begun = read_checkpoint_epochs_begun(ckpt);
+      const std::string change =
+          classifier_schedule_change(before.optim, before.epochs, stored.optim, stored.epochs, begun);
+      POSEFER_CHECK_CONFIG(change.empty(), "--resume ", job.run_dir, ": the new length or cycle changes C_exp's ",
+                           "learning rate in the ", begun, " epoch(s) already begun (", change, ")",
+                           before.optim.cls_schedule == "cosine" && before.optim.cls_cycle == 0
+                               ? "; to go on past a finished cosine, restart it: --cls-cycle " +
+                                     std::to_string(before.epochs)
+                               : std::string());
+    }
     stored.threads = job.config.threads;
     stored.progress = job.config.progress;
     job.config = stored;

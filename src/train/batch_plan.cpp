@@ -105,11 +105,35 @@ double classifier_lr(const OptimConfig& optim, double epoch_pos, int epochs) {
                                          std::floor(epoch_pos / static_cast<double>(optim.decay_every)))
                : optim.cls_lr;
   }
-  const double total = static_cast<double>(epochs);
+  double total = static_cast<double>(epochs);
+  if (optim.cls_cycle > 0) {
+    // Warm restarts: each cycle is a schedule of its own (the last one may be cut short by the
+    // run's end, and then it ends at the run's end).
+    const double cycle = static_cast<double>(optim.cls_cycle);
+    const double start = std::floor(std::max(0.0, epoch_pos) / cycle) * cycle;
+    epoch_pos -= start;
+    total = std::min(cycle, total - start);
+  }
   const double warm = std::min(optim.cls_warmup, total);
   if (epoch_pos < warm) return optim.cls_lr * (epoch_pos + 1e-3) / (warm + 1e-3);
   const double t = total > warm ? std::clamp((epoch_pos - warm) / (total - warm), 0.0, 1.0) : 1.0;
   return optim.cls_lr * 0.5 * (1 + std::cos(M_PI * t));
+}
+
+std::string classifier_schedule_change(const OptimConfig& before, int before_epochs, const OptimConfig& after,
+                                       int after_epochs, double done) {
+  const int64_t samples = static_cast<int64_t>(std::ceil(std::max(0.0, done) * 100.0));
+  for (int64_t i = 0; i < samples; ++i) {
+    const double pos = static_cast<double>(i) / 100.0;
+    const double a = classifier_lr(before, pos, before_epochs);
+    const double b = classifier_lr(after, pos, after_epochs);
+    if (std::abs(a - b) > 1e-9 * std::max(std::abs(a), std::abs(b))) {
+      std::ostringstream os;
+      os << "at epoch " << pos << ": " << a << " then, " << b << " now";
+      return os.str();
+    }
+  }
+  return "";
 }
 
 std::vector<int64_t> classifier_pose_mirror(const TrainConfig& config, const std::vector<std::string>& pose_names) {

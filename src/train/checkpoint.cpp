@@ -152,6 +152,15 @@ TrainConfig read_checkpoint_config(const std::string& path, std::vector<std::str
   return with_context(path + ": stored config", [&] { return stored.get<TrainConfig>(); });
 }
 
+int read_checkpoint_epochs_begun(const std::string& path) {
+  InputArchive root;
+  open_archive(root, path);
+  const auto meta = read_meta(root, path);
+  return with_context(path + ": stored progress", [&] {
+    return meta.at("epoch").get<int>() + (meta.at("step_in_epoch").get<int64_t>() > 0 ? 1 : 0);
+  });
+}
+
 void load_checkpoint(const std::string& path, JointModel& model, TrainState& state) {
   InputArchive root;
   open_archive(root, path);

@@ -103,6 +103,7 @@ struct OptimConfig {
   // over cls_warmup epochs, then cosine from cls_lr to 0 at the last epoch, per step).
   std::string cls_schedule = "step";
   double cls_warmup = 0;         // cosine schedule: warm-up epochs (fractions allowed)
+  int cls_cycle = 0;             // cosine schedule: epochs per cycle, each a warm restart (0 = one cycle)
   double cls_weight_decay = 0;   // C_exp's Adam weight decay (L2), 0 = off
   // lr of a pretrained backbone (cls_arch faceapi) relative to cls_lr: fine-tuning moves it
   // less than the new head. 0 = frozen backbone (only the head trains).

@@ -25,6 +25,7 @@ struct TrainJob {
   std::string run_dir;           // where config.json, logs and checkpoint.pt go (required)
   bool resume = false;           // continue from run_dir/checkpoint.pt with its stored config
   int resume_epochs = 0;         // with resume: the run's new length (0 = the stored one)
+  int resume_cls_cycle = -1;     // with resume: C_exp's new cosine cycle (-1 = the stored one)
   // With resume: a run written by an older posefer whose stored config lacks fields continues
   // with today's defaults for them (each logged). Without it such a resume is refused.
   bool migrate = false;
@@ -44,8 +45,10 @@ struct TrainJobResult {
 };
 
 // Throws InputError / ConfigError with context; interruption (hooks) is not an error.
-// With job.resume the run's stored config is used; only resume_epochs, threads, progress and
-// checkpoint_every come from job (the CLI refuses flags that would change the model or data).
+// With job.resume the run's stored config is used; only resume_epochs, resume_cls_cycle, threads,
+// progress and checkpoint_every come from job (the CLI refuses flags that would change the model or
+// data). A new length or cycle must leave the learning rates of the epochs already trained as they
+// were (a cosine run extended past its end needs a cycle: a warm restart), else ConfigError.
 TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks = {});
 
 // A trained model loaded from a checkpoint, with the config and label names it was trained with.

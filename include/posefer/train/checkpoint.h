@@ -42,6 +42,10 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, JointMo
 // warning names each one and its value (fine for inference: the nets' shapes are checked).
 TrainConfig read_checkpoint_config(const std::string& path, std::vector<std::string>* missing_fields = nullptr);
 
+// Epochs the checkpoint's run has begun: those completed, plus one when it stopped inside an epoch.
+// Throws InputError as read_checkpoint_config.
+int read_checkpoint_epochs_begun(const std::string& path);
+
 // Loads nets, optimisers and state into `model` (built from a config) and `state`. Throws
 // ConfigError when the checkpoint's ModelConfig differs from model.config (naming the fields),
 // InputError for a missing/corrupt file.

@@ -121,8 +121,16 @@ std::pair<double, double> classifier_loss_weights(const std::string& gen_share, 
 
 // C_exp's learning rate at `epoch_pos` (epochs done, fractional) of an `epochs`-long run: the
 // staircase decay for schedule "step"; for "cosine" a linear warm-up over cls_warmup epochs, then
-// cls_lr * (1 + cos(pi t)) / 2 with t going from 0 to 1 over the remaining epochs.
+// cls_lr * (1 + cos(pi t)) / 2 with t going from 0 to 1 over the remaining epochs. With
+// optim.cls_cycle = C > 0 that schedule restarts every C epochs (warm-up included), the last cycle
+// ending at the run's end.
 double classifier_lr(const OptimConfig& optim, double epoch_pos, int epochs);
+
+// Where two classifier schedules disagree on the epochs already trained ([0, done)), as text
+// ("at epoch 4.5: 0.0005 then, 0.0007 now"); "" when they agree there (checked 100 times per
+// epoch). A resumed run may change only the part of its schedule that lies ahead.
+std::string classifier_schedule_change(const OptimConfig& before, int before_epochs, const OptimConfig& after,
+                                       int after_epochs, double done);
 
 // The pose map C_exp's flip augmentation and test-time flip use: pose_mirror of config.flip (or
 // "auto" when empty); empty when neither is on.
