@@ -46,6 +46,10 @@ Action add_classify(CLI::App& app) {
   cmd->add_option("--annotate", job->annotate,
                   "Folder for copies with boxes and the top expression drawn (PNG; videos: MJPG .avi)");
   cmd->add_option("--batch", job->batch, "Faces per forward pass")->check(CLI::Range(1, 4096));
+  cmd->add_option("--tta-crop", job->tta_crop,
+                  "Test-time crops for every model: also average over the 4 corner and the centre crops of side "
+                  "(1 - F) N (0 = off; default: each run's own setting)")
+      ->check(CLI::Range(0.0, 0.5));
   cmd->add_option("--models", job->model_dir,
                   "face-api model folder (default: $POSEFER_MODELS or the one scripts/setup.sh installs)");
   cmd->add_option("--threads", job->threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));

@@ -32,6 +32,10 @@ Action add_evaluate(CLI::App& app) {
   cmd->add_option("--data", job->data, "Data spec (default: the one it was trained on)");
   cmd->add_option("--fold", job->fold, "Split (default: the one it was trained on)");
   cmd->add_option("--out", job->out_dir, "Output directory for eval.json / eval.md (default: <run>/eval)");
+  cmd->add_option("--tta-crop", job->tta_crop,
+                  "Test-time crops for every model: also average over the 4 corner and the centre crops of side "
+                  "(1 - F) N (0 = off; default: each run's own setting); the default --out gains _crop<F>")
+      ->check(CLI::Range(0.0, 0.5));
   cmd->add_option("--judge-epochs", job->eval.judge_epochs, "Epochs of the independent judge")->check(CLI::Range(1, 1000));
   cmd->add_option("--probe-steps", job->eval.probe_steps, "Optimisation steps of each linear probe")->check(CLI::Range(1, 100000));
   cmd->add_option("--max-generated", job->eval.max_generated, "Test faces used for generator checks")->check(CLI::Range(1, 1000000));

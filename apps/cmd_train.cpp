@@ -88,6 +88,10 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--aug-contrast", c.augment.contrast, "Classifier augmentation: max relative contrast change")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--aug-erase", c.augment.erase, "Classifier augmentation: probability of erasing a random rectangle")->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--tta-flip,!--no-tta-flip", c.tta_flip, "Average the classifier over each face and its mirror (validation, evaluate, classify)");
+  cmd->add_option("--tta-crop", c.tta_crop,
+                  "Test-time crops: also average the classifier over the 4 corner and the centre crops of side "
+                  "(1 - F) N, resized back (0 = off; validation, evaluate, classify)")
+      ->check(CLI::Range(0.0, 0.5));
   flags.no_pose_head = !c.model.pose_head;  // a preset may have switched it off
   cmd->add_flag("--no-pose-head", flags.no_pose_head, "Classifier without the pose head");
   cmd->add_option("--cls-dropout", c.model.cls_dropout, "Dropout probability in the classifier's FC layers (0 = off)")

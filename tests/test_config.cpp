@@ -46,6 +46,8 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   c.augment.rotate = 12;
   c.augment.erase = 0.3;
   c.tta_flip = true;
+  c.tta_crop = 0.125;
+  c.optim.cls_cycle = 7;
   c.pretrained = "/models";
   nlohmann::json j = c;
   const auto back = j.get<TrainConfig>();
@@ -78,6 +80,8 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   EXPECT_DOUBLE_EQ(back.augment.rotate, 12);
   EXPECT_DOUBLE_EQ(back.augment.erase, 0.3);
   EXPECT_TRUE(back.tta_flip);
+  EXPECT_DOUBLE_EQ(back.tta_crop, 0.125);
+  EXPECT_EQ(back.optim.cls_cycle, 7);
   EXPECT_EQ(back.pretrained, "/models");
   EXPECT_EQ(j["augment"]["rotate"], 12);
 }
@@ -96,6 +100,12 @@ TEST(Config, NewClassifierSettingsAreRangeChecked) {
   c = TrainConfig();
   c.optim.cls_schedule = "linear";
   EXPECT_THROW_MSG(c.validate(), ConfigError, "cls_schedule must be step or cosine");
+  c = TrainConfig();
+  c.optim.cls_cycle = -1;
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "cls_cycle must be in [0, 100000], got -1");
+  c = TrainConfig();
+  c.tta_crop = 0.75;
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "tta_crop must be in [0, 0.5], got 0.75");
   c = TrainConfig();
   c.loss.label_smoothing = 1;
   EXPECT_THROW_MSG(c.validate(), ConfigError, "label_smoothing");

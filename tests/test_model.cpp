@@ -128,27 +128,35 @@ TEST(Model, FaceApiBackboneClassifierShapesAndParameterGroups) {
   EXPECT_THROW_MSG(load_pretrained_backbone(*cls, "/nowhere"), InputError, "/nowhere");
 }
 
-TEST(Model, TestTimeFlipIsMirrorInvariantAndMapsPoses) {
-  torch::manual_seed(4);
+// Faces that are not left-right symmetric: a horizontal ramp plus noise.
+torch::Tensor ramp_faces() {
+  return (torch::linspace(-1, 1, 64).view({1, 1, 1, 64}) + 0.3 * images(4, 3, 64)).clamp(-1, 1);
+}
+
+// A faceapi classifier (3 poses) whose probabilities depend on its input: a random net's features
+// barely do, so its heads read their standardised variation over `views` (so that a face and its
+// mirror, or its crops, differ).
+Classifier responsive_classifier(const torch::Tensor& views) {
   ModelConfig cfg = small_config(64, 3);
   cfg.num_poses = 3;
   cfg.cls_arch = "faceapi";
   Classifier cls(cfg);
   cls->eval();
-  // Faces that are not left-right symmetric: a horizontal ramp plus noise.
-  const auto x = (torch::linspace(-1, 1, 64).view({1, 1, 1, 64}) + 0.3 * images(4, 3, 64)).clamp(-1, 1);
-  {
-    // A random net's features barely depend on its input; heads that read their standardised
-    // variation give probabilities that do (so a face and its mirror differ).
-    torch::NoGradGuard no_grad;
-    const auto h = cls->backbone->forward(faceapi_input_from_model_range(torch::cat({x, x.flip({3})})));
-    const auto mu = h.mean(0), sd = h.std(0) + 1e-12;
-    for (auto* head : {&cls->expression_head, &cls->pose_head}) {
-      auto w = torch::randn({(*head)->weight.size(0), h.size(1)}) / sd / 16.0;
-      (*head)->weight.copy_(w);
-      (*head)->bias.copy_(-(w * mu).sum(1));
-    }
+  torch::NoGradGuard no_grad;
+  const auto h = cls->backbone->forward(faceapi_input_from_model_range(views));
+  const auto mu = h.mean(0), sd = h.std(0) + 1e-12;
+  for (auto* head : {&cls->expression_head, &cls->pose_head}) {
+    auto w = torch::randn({(*head)->weight.size(0), h.size(1)}) / sd / 16.0;
+    (*head)->weight.copy_(w);
+    (*head)->bias.copy_(-(w * mu).sum(1));
   }
+  return cls;
+}
+
+TEST(Model, TestTimeFlipIsMirrorInvariantAndMapsPoses) {
+  torch::manual_seed(4);
+  const auto x = ramp_faces();
+  Classifier cls = responsive_classifier(torch::cat({x, x.flip({3})}));
   const std::vector<int64_t> mirror{2, 1, 0};
   const auto a = classifier_probabilities(*cls, x, true, mirror);
   const auto b = classifier_probabilities(*cls, x.flip({3}), true, mirror);
@@ -162,6 +170,48 @@ TEST(Model, TestTimeFlipIsMirrorInvariantAndMapsPoses) {
   EXPECT_GT((plain.expression - classifier_probabilities(*cls, x.flip({3}), false, mirror).expression)
                 .abs().max().item<double>(), 1e-4);
   EXPECT_THROW_MSG(classifier_probabilities(*cls, x, true, {1, 0}), ShapeError, "a mirror map of 2 poses");
+}
+
+TEST(Model, TestTimeCropsAreTheCornersAndCentreResizedBack) {
+  // A column ramp (value = column index): a crop resized back keeps the ramp's mean shifted by
+  // the crop's left edge. n = 8, f = 0.25: side 6, far edge 2, centre at 1.
+  const auto ramp = torch::arange(8, torch::kFloat).view({1, 1, 1, 8}).expand({2, 3, 8, 8}).contiguous();
+  const auto crops = test_time_crops(ramp, 0.25);
+  ASSERT_EQ(crops.size(), 5u);
+  for (const auto& c : crops) EXPECT_EQ(c.sizes(), ramp.sizes());
+  const double tl = crops[0].mean().item<double>();
+  EXPECT_NEAR(crops[1].mean().item<double>() - tl, 2.0, 1e-5);  // top-right: 2 columns further
+  EXPECT_NEAR(crops[2].mean().item<double>() - tl, 0.0, 1e-5);  // bottom-left: rows only
+  EXPECT_NEAR(crops[3].mean().item<double>() - tl, 2.0, 1e-5);
+  EXPECT_NEAR(crops[4].mean().item<double>() - tl, 1.0, 1e-5);  // centre
+  EXPECT_NEAR(crops[0][0][0][0][0].item<double>(), 0.0, 1e-6);  // the crop starts at column 0 ...
+  EXPECT_NEAR(crops[0][0][0][0][7].item<double>(), 5.0, 1e-6);  // ... and ends at column 5
+  EXPECT_THROW_MSG(test_time_crops(ramp, 0.0), ConfigError, "must be in (0, 0.5], got 0");
+  EXPECT_THROW_MSG(test_time_crops(ramp, 0.6), ConfigError, "got 0.6");
+  EXPECT_THROW_MSG(test_time_crops(ramp.narrow(3, 0, 6), 0.25), ShapeError, "square images");
+
+  torch::manual_seed(6);
+  const std::vector<int64_t> mirror{2, 1, 0};
+  const auto x = ramp_faces();
+  auto views = test_time_crops(x, 0.1);
+  views.push_back(x);
+  Classifier cls = responsive_classifier(torch::cat(views));
+  // With crops: the mean of the six views (the face and its five crops), each with its flip.
+  auto sum = classifier_probabilities(*cls, x, true, mirror).expression;
+  for (const auto& c : test_time_crops(x, 0.1)) sum = sum + classifier_probabilities(*cls, c, true, mirror).expression;
+  const auto cropped = classifier_probabilities(*cls, x, true, mirror, 0.1);
+  EXPECT_TRUE(torch::allclose(cropped.expression, sum / 6, 1e-5, 1e-6));
+  EXPECT_LT((cropped.expression.sum(1) - 1).abs().max().item<double>(), 1e-5);
+  EXPECT_EQ(cropped.pose.sizes(), (std::vector<int64_t>{4, 3}));
+  EXPECT_GT((cropped.expression - classifier_probabilities(*cls, x, true, mirror).expression).abs().max().item<double>(),
+            1e-6);
+  // A flat face looks the same in every crop: the crops change nothing.
+  const auto flat = torch::full({2, 3, 64, 64}, 0.3);
+  EXPECT_TRUE(torch::allclose(classifier_probabilities(*cls, flat, false, mirror, 0.2).expression,
+                              classifier_probabilities(*cls, flat, false, mirror).expression, 1e-5, 1e-6));
+  // An ensemble member carries its own crop setting.
+  EXPECT_TRUE(torch::allclose(ensemble_probabilities({{cls.get(), true, mirror, 0.1}}, x).expression, cropped.expression));
+  EXPECT_THROW_MSG(classifier_probabilities(*cls, x, false, mirror, -0.1), ConfigError, "must be in [0, 0.5]");
 }
 
 TEST(Model, EnsembleAveragesItsMembersProbabilities) {

@@ -163,6 +163,18 @@ TEST(Pipeline, EnsembleVotesWithTheAveragedProbabilitiesOfItsRuns) {
   const EvalResult val_r = run_evaluate_job(ev);
   EXPECT_TRUE(fs::exists(fs::path(runs[0]) / "eval_val_ensemble" / "eval.json"));
   EXPECT_EQ(val_r.expression.count, 8);  // 2 validation people
+  // Test-time crops for every member: the run's own evaluation is kept, the settings recorded.
+  const auto own = nlohmann::json::parse(std::ifstream(fs::path(runs[0]) / "eval_val_ensemble" / "eval.json"));
+  EXPECT_EQ(own.at("test_time").at("tta_crop"), nlohmann::json({0.0, 0.0}));
+  ev.tta_crop = 0.1;
+  const EvalResult crop_r = run_evaluate_job(ev);
+  EXPECT_EQ(crop_r.expression.count, 8);
+  const auto cropped = nlohmann::json::parse(std::ifstream(fs::path(runs[0]) / "eval_val_ensemble_crop0.1" / "eval.json"));
+  EXPECT_EQ(cropped.at("test_time").at("tta_crop"), nlohmann::json({0.1, 0.1}));
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(fs::path(runs[0]) / "eval_val_ensemble" / "eval.json")), own);
+  ev.tta_crop = 0.6;
+  EXPECT_THROW_MSG(run_evaluate_job(ev), ConfigError, "--tta-crop must be in [0, 0.5], got 0.6");
+  ev.tta_crop = -1;
   ev.part = "both";
   EXPECT_THROW_MSG(run_evaluate_job(ev), ConfigError, "part must be test or val, got 'both'");
 

@@ -144,6 +144,7 @@ void TrainConfig::validate() const {
   POSEFER_CHECK_CONFIG(flip.empty() || flip == "auto" || flip.find(':') != std::string::npos,
                        "flip must be empty, auto or pose pairs a:b[,c:d...], got '", flip, "'");
   POSEFER_CHECK_CONFIG(threads >= 0 && threads <= 1024, "threads must be in [0, 1024], got ", threads);
+  POSEFER_CHECK_CONFIG(tta_crop >= 0 && tta_crop <= 0.5, "tta_crop must be in [0, 0.5], got ", tta_crop);
   POSEFER_CHECK_CONFIG(pretrained.empty() || model.cls_arch != "vgg19" || pretrained == "none",
                        "pretrained weights (", pretrained, ") apply to a pretrained backbone (--cls-arch faceapi|faceres), "
                        "not to vgg19, which trains from scratch");
@@ -202,7 +203,7 @@ void read_field(const nlohmann::json& v, const char* name, T& out) {
   X(render_size) X(rafd_gaze) X(data_cache) X(crop) X(crop_fraction) X(max_train) X(max_test) \
   X(align) X(align_cache) X(pose_from_landmarks) X(head_pose_model) X(extra_train) X(val_fraction)
 #define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
-  X(gen_warmup) X(extra_g_steps) X(select_on_val) X(augment) X(tta_flip) X(pretrained) X(train_gan) X(cls_train_poses) X(flip) X(sync_bn) X(skip_critic_grads) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
+  X(gen_warmup) X(extra_g_steps) X(select_on_val) X(augment) X(tta_flip) X(tta_crop) X(pretrained) X(train_gan) X(cls_train_poses) X(flip) X(sync_bn) X(skip_critic_grads) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
 
 void to_json(nlohmann::json& j, const ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_OUT) }
 void from_json(const nlohmann::json& j, ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_IN) }

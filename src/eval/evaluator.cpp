@@ -124,6 +124,7 @@ nlohmann::json EvalResult::to_json() const {
   j["disentanglement"] = disentanglement;
   if (!synthesis.is_null()) j["synthesis"] = synthesis;
   if (!synthesis_train.is_null()) j["synthesis_train"] = synthesis_train;
+  if (!test_time.is_null()) j["test_time"] = test_time;
   return j;
 }
 
@@ -173,9 +174,9 @@ Document EvalResult::document(const std::string& title) const {
 EvalResult evaluate_classifier(JointModel& model, const ImageSet& test,
                                const std::vector<std::string>& expression_names,
                                const std::vector<std::string>& pose_names, bool tta_flip,
-                               const std::vector<int64_t>& pose_mirror) {
+                               const std::vector<int64_t>& pose_mirror, double tta_crop) {
   model.eval();
-  return evaluate_classifier({ClassifierMember{model.cls.get(), tta_flip, pose_mirror}}, model.device, test,
+  return evaluate_classifier({ClassifierMember{model.cls.get(), tta_flip, pose_mirror, tta_crop}}, model.device, test,
                              expression_names, pose_names);
 }
 
@@ -196,6 +197,11 @@ EvalResult evaluate_classifier(const std::vector<ClassifierMember>& members, con
   if (!pp.empty()) {
     r.pose = classification_report(torch::cat(pp), test.pose, pose_names, test.expression,
                                    expression_names);
+  }
+  r.test_time = {{"tta_flip", nlohmann::json::array()}, {"tta_crop", nlohmann::json::array()}};
+  for (const auto& m : members) {
+    r.test_time["tta_flip"].push_back(m.tta_flip);
+    r.test_time["tta_crop"].push_back(m.tta_crop);
   }
   return r;
 }

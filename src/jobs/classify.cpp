@@ -349,6 +349,7 @@ void ClassifyJob::validate() const {
   POSEFER_CHECK_CONFIG(every >= 1, "classify: --every must be >= 1, got ", every);
   POSEFER_CHECK_CONFIG(max_frames >= 0, "classify: --max-frames must be >= 0, got ", max_frames);
   POSEFER_CHECK_CONFIG(batch >= 1, "classify: --batch must be >= 1, got ", batch);
+  POSEFER_CHECK_CONFIG(tta_crop <= 0.5, "classify: --tta-crop must be in [0, 0.5], got ", tta_crop);
   POSEFER_CHECK_CONFIG(threads >= 0, "classify: --threads must be >= 0, got ", threads);
   parse_fallback(fallback);
 }
@@ -390,6 +391,7 @@ ClassifyResult run_classify_job(const ClassifyJob& job) {
   set_threads(job.threads);
   const std::vector<InputFile> files = expand_inputs(job.inputs);
   LoadedModel lm = load_trained_models(job.checkpoint, job.ensemble);
+  override_tta_crop(lm, job.tta_crop);
   ClassifyResult result;
   result.expression_names = lm.state.expression_names;
   result.expression_counts.assign(result.expression_names.size(), 0);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -105,11 +106,19 @@ std::vector<ClassifierMember> classifier_members(LoadedModel& lm) {
   std::vector<ClassifierMember> members;
   const auto add = [&](LoadedModel& m) {
     m.model->cls->eval();
-    members.push_back({m.model->cls.get(), m.config.tta_flip, classifier_pose_mirror(m.config, m.state.pose_names)});
+    members.push_back(
+        {m.model->cls.get(), m.config.tta_flip, classifier_pose_mirror(m.config, m.state.pose_names), m.config.tta_crop});
   };
   add(lm);
   for (auto& m : lm.ensemble) add(*m);
   return members;
+}
+
+void override_tta_crop(LoadedModel& lm, double f) {
+  if (f < 0) return;
+  POSEFER_CHECK_CONFIG(f <= 0.5, "--tta-crop must be in [0, 0.5], got ", f);
+  lm.config.tta_crop = f;
+  for (auto& m : lm.ensemble) m->config.tta_crop = f;
 }
 
 namespace {
@@ -279,7 +288,7 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
   }
   result.eval = evaluate_classifier(trainer.model(), test, data.dataset.expression_names,
                                     data.dataset.pose_names, job.config.tta_flip,
-                                    classifier_pose_mirror(job.config, data.dataset.pose_names));
+                                    classifier_pose_mirror(job.config, data.dataset.pose_names), job.config.tta_crop);
   if (job.eval.disentangle && job.config.train_gan) {
     result.eval.disentanglement = evaluate_disentanglement(trainer.model(), data.train, test, job.eval);
   }
@@ -293,6 +302,7 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
   POSEFER_CHECK_CONFIG(job.part == "test" || job.part == "val", "evaluate: part must be test or val, got '",
                        job.part, "'");
   auto lm = load_trained_models(job.checkpoint, job.ensemble);
+  override_tta_crop(lm, job.tta_crop);
   DataConfig data = lm.config.data;
   if (!job.data.empty()) data.spec = job.data;
   if (!job.fold.empty()) data.fold = job.fold;
@@ -333,9 +343,12 @@ EvalResult run_evaluate_job(const EvaluateJob& job) {
       }
     }
   }
+  std::ostringstream crop;
+  if (job.tta_crop >= 0) crop << "_crop" << job.tta_crop;
   const std::string out_dir = job.out_dir.empty()
       ? (fs::path(lm.path).parent_path() /
-         (std::string("eval") + (val ? "_val" : "") + (lm.ensemble.empty() ? "" : "_ensemble"))).string()
+         (std::string("eval") + (val ? "_val" : "") + (lm.ensemble.empty() ? "" : "_ensemble") +
+          crop.str())).string()
       : job.out_dir;
   std::string title = data.spec + " split " + data.fold + (val ? ", validation part" : "");
   if (!lm.ensemble.empty()) title += ", ensemble of " + std::to_string(lm.ensemble.size() + 1) + " models";

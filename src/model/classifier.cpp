@@ -87,8 +87,44 @@ std::vector<torch::Tensor> ClassifierImpl::head_parameters() {
   return out;
 }
 
+std::vector<torch::Tensor> test_time_crops(const torch::Tensor& x, double f) {
+  POSEFER_CHECK_CONFIG(f > 0 && f <= 0.5, "test-time crop fraction must be in (0, 0.5], got ", f);
+  POSEFER_CHECK_SHAPE(x.dim() == 4 && x.size(2) == x.size(3), "test-time crops need square images [B, C, N, N], got ",
+                      x.sizes());
+  const int64_t n = x.size(2);
+  const int64_t s = std::max<int64_t>(1, std::llround((1.0 - f) * static_cast<double>(n)));
+  const int64_t far = n - s;
+  const std::pair<int64_t, int64_t> corners[] = {{0, 0}, {0, far}, {far, 0}, {far, far}, {far / 2, far / 2}};
+  namespace F = torch::nn::functional;
+  std::vector<torch::Tensor> out;
+  for (const auto& [top, left] : corners) {
+    auto crop = x.narrow(2, top, s).narrow(3, left, s);
+    out.push_back(F::interpolate(crop, F::InterpolateFuncOptions()
+                                           .size(std::vector<int64_t>{n, n})
+                                           .mode(torch::kBilinear)
+                                           .align_corners(false)));
+  }
+  return out;
+}
+
 ClassifierOutput classifier_probabilities(ClassifierImpl& cls, const torch::Tensor& x, bool tta_flip,
-                                          const std::vector<int64_t>& pose_mirror) {
+                                          const std::vector<int64_t>& pose_mirror, double tta_crop) {
+  if (tta_crop > 0) {
+    torch::NoGradGuard no_grad;
+    // The whole face and its five crops, each with its own flip: the mean of six views.
+    ClassifierOutput sum = classifier_probabilities(cls, x, tta_flip, pose_mirror, 0);
+    const auto crops = test_time_crops(x, tta_crop);
+    for (const auto& c : crops) {
+      ClassifierOutput p = classifier_probabilities(cls, c, tta_flip, pose_mirror, 0);
+      sum.expression = sum.expression + p.expression;
+      if (sum.pose.defined()) sum.pose = sum.pose + p.pose;
+    }
+    const double views = static_cast<double>(crops.size() + 1);
+    sum.expression = sum.expression / views;
+    if (sum.pose.defined()) sum.pose = sum.pose / views;
+    return sum;
+  }
+  POSEFER_CHECK_CONFIG(tta_crop == 0, "test-time crop fraction must be in [0, 0.5], got ", tta_crop);
   torch::NoGradGuard no_grad;
   auto out = cls.forward(x);
   ClassifierOutput p{torch::softmax(out.expression, 1), out.pose.defined() ? torch::softmax(out.pose, 1) : torch::Tensor()};
@@ -116,7 +152,7 @@ ClassifierOutput ensemble_probabilities(const std::vector<ClassifierMember>& mem
   for (size_t i = 0; i < members.size(); ++i) {
     const ClassifierMember& m = members[i];
     POSEFER_CHECK_SHAPE(m.cls != nullptr, "ensemble member ", i + 1, " has no classifier");
-    ClassifierOutput p = classifier_probabilities(*m.cls, x, m.tta_flip, m.pose_mirror);
+    ClassifierOutput p = classifier_probabilities(*m.cls, x, m.tta_flip, m.pose_mirror, m.tta_crop);
     if (i == 0) {
       sum = p;
       every_pose = p.pose.defined();

@@ -145,7 +145,7 @@ double Trainer::evaluate_accuracy(const ImageSet& set) {
     const int64_t len = std::min<int64_t>(256, set.size() - start);
     auto rows = torch::arange(start, start + len, torch::kInt64);
     auto x = set.batch_images(rows).to(device_);
-    auto pred = classifier_probabilities(*model_->cls, x, config_.tta_flip, cls_pose_mirror_).expression.argmax(1).cpu();
+    auto pred = classifier_probabilities(*model_->cls, x, config_.tta_flip, cls_pose_mirror_, config_.tta_crop).expression.argmax(1).cpu();
     correct += (pred == set.expression.index_select(0, rows)).sum().item<int64_t>();
   }
   model_->cls->train();

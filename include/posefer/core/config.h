@@ -181,6 +181,10 @@ struct TrainConfig {
   // Test-time flip: C_exp's probabilities are averaged over each image and its mirror (pose
   // probabilities mirrored back) in validation, evaluate and classify.
   bool tta_flip = false;
+  // Test-time crops: 0 = off; f in (0, 0.5] also averages C_exp's probabilities over the four
+  // corner crops and the centre crop of side (1 - f) N, each resized back to N (with tta_flip,
+  // each of the six views and its mirror). Costs 6x the inference.
+  double tta_crop = 0;
   // Pretrained backbone weights (cls_arch faceapi): the face-api model folder ("" = the default,
   // $POSEFER_MODELS or the npm package setup installs) | "none" = random initialisation.
   std::string pretrained;

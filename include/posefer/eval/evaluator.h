@@ -61,6 +61,9 @@ struct EvalResult {
   // The same check on the training people: what G fitted (synthesis is what carries over to
   // people it never saw). Null if not run.
   nlohmann::json synthesis_train;
+  // The test-time settings the scores were made with ({"tta_flip": [..], "tta_crop": [..]}, one
+  // entry per model), null if not recorded.
+  nlohmann::json test_time;
   nlohmann::json to_json() const;
   // The report (accuracy tables, disentanglement checks, synthesis sections) titled `title`;
   // evaluate writes it as eval.md and eval.html.
@@ -69,11 +72,11 @@ struct EvalResult {
 };
 
 // Classifier accuracy of model.cls on `test` (eval mode, no grad); tta_flip averages each
-// image's probabilities with its mirror's (classifier_probabilities).
+// image's probabilities with its mirror's, tta_crop over its crops (classifier_probabilities).
 EvalResult evaluate_classifier(JointModel& model, const ImageSet& test,
                                const std::vector<std::string>& expression_names,
                                const std::vector<std::string>& pose_names, bool tta_flip = false,
-                               const std::vector<int64_t>& pose_mirror = {});
+                               const std::vector<int64_t>& pose_mirror = {}, double tta_crop = 0);
 
 // The same for an ensemble (ensemble_probabilities, classifier.h): the members' averaged
 // probabilities decide each test image. Every member's classifier must be on `device` in eval

@@ -93,6 +93,7 @@ struct ClassifyJob {
   int64_t max_frames = 0;            // video: at most this many classified frames each (0 = all)
   std::string annotate;              // folder for annotated copies ("" = none)
   int batch = 32;                    // faces per forward pass (>= 1)
+  double tta_crop = -1;              // test-time crops for every model (TrainConfig::tta_crop; -1 = each run's own)
   std::string model_dir;             // face-api weights ("" = default_faceapi_model_dir())
   int threads = 0;                   // intra-op threads (0 = cores)
   bool progress = true;              // progress bar on stderr

@@ -76,9 +76,13 @@ LoadedModel load_trained_models(const std::string& first, const std::vector<std:
 // Whether `lm` votes on poses: its own and every ensemble member's classifier has a pose head.
 bool votes_on_pose(const LoadedModel& lm);
 
-// The classifiers that decide for `lm`: its own and its ensemble's, each with the test-time flip
-// and pose mirror its run was trained with (ensemble_probabilities, classifier.h).
+// The classifiers that decide for `lm`: its own and its ensemble's, each with the test-time flip,
+// crops and pose mirror its run was trained with (ensemble_probabilities, classifier.h).
 std::vector<ClassifierMember> classifier_members(LoadedModel& lm);
+
+// Sets the test-time crops (TrainConfig::tta_crop) of `lm` and of every ensemble member to f;
+// f < 0 leaves each as trained. Throws ConfigError for f > 0.5.
+void override_tta_crop(LoadedModel& lm, double f);
 
 struct EvaluateJob {
   std::string checkpoint;        // checkpoint file, or a run directory (resolve_checkpoint_path)
@@ -94,6 +98,9 @@ struct EvaluateJob {
   // Where eval.json / eval.md go ("" = <run dir>/eval, with "_val" for the validation part
   // and "_ensemble" for an ensemble).
   std::string out_dir;
+  // Test-time crops for every model (TrainConfig::tta_crop; -1 = each run's own setting). Set,
+  // the default out_dir gains "_crop<f>", so the run's own evaluation is kept.
+  double tta_crop = -1;
   EvalOptions eval;
   bool synthesis = false;        // also compare G's faces with ground-truth images (synthesis_eval.h)
   int64_t synthesis_inputs = 48; // test faces used as inputs for that comparison (0 = all)

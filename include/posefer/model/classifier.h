@@ -62,9 +62,17 @@ TORCH_MODULE(Classifier);
 // C_exp's softmax probabilities on x (float [B, C, N, N] in [-1, 1]), no gradients; the caller
 // sets eval mode. tta_flip: averaged with those of the left-right mirrored images, whose pose
 // probabilities are mapped back through pose_mirror (pose_mirror(...) of labels.h; empty = every
-// pose its own mirror). `pose` is undefined without a pose head.
+// pose its own mirror). tta_crop f > 0: averaged over x and its test_time_crops(x, f) (a crop
+// keeps the pose). `pose` is undefined without a pose head. Throws ConfigError for f outside
+// [0, 0.5].
 ClassifierOutput classifier_probabilities(ClassifierImpl& cls, const torch::Tensor& x, bool tta_flip,
-                                          const std::vector<int64_t>& pose_mirror);
+                                          const std::vector<int64_t>& pose_mirror, double tta_crop = 0);
+
+// The five crops of test-time cropping: the four corners and the centre of side
+// round((1 - f) N) (at least 1) of x [B, C, N, N], each resized back to N x N (bilinear), in that
+// order (top-left, top-right, bottom-left, bottom-right, centre). Throws ConfigError for f
+// outside (0, 0.5], ShapeError for a non-square 4-d x.
+std::vector<torch::Tensor> test_time_crops(const torch::Tensor& x, double f);
 
 // One voter of an ensemble: a classifier (in eval mode, on x's device) with its own test-time
 // settings, as classifier_probabilities takes them.
@@ -72,6 +80,7 @@ struct ClassifierMember {
   ClassifierImpl* cls = nullptr;
   bool tta_flip = false;
   std::vector<int64_t> pose_mirror;
+  double tta_crop = 0;
 };
 
 // The ensemble's probabilities on x: the mean of each member's classifier_probabilities (an
