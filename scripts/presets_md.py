@@ -57,12 +57,33 @@ def write_atomic(path, text):
     os.replace(path + ".tmp", path)
 
 
-def load_run(d):
+# Test-time crops chosen per preset on validation (scripts/tta_md.py; rule in
+# docs/results/presets/tta_crop_rule.md): {preset: {"candidate": F, "chosen": bool}}.
+TTA_DECISIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "results", "presets",
+                             "tta_crop.json")
+
+
+def chosen_crop(preset):
+    d = json.loads(read(TTA_DECISIONS, "{}")).get(preset, {})
+    return d["candidate"] if d.get("chosen") else 0.0
+
+
+def load_run(d, tta=False):
+    """A finished run (None if it has no eval.json). tta: a preset run scored as its preset decides
+    now, i.e. with the test-time crop chosen for it (RUN/eval_crop<F>/eval.json when the run itself
+    was trained without it; a missing score is an error, not a silent fallback)."""
     ev = read(os.path.join(d, "eval.json"))
     if ev is None:
         return None
-    run = {"name": os.path.basename(d), "eval": json.loads(ev),
-           "config": json.loads(read(os.path.join(d, "config.json"), "{}"))}
+    config = json.loads(read(os.path.join(d, "config.json"), "{}"))
+    crop = chosen_crop(os.path.basename(d).split("_")[0]) if tta else 0.0
+    if crop and config.get("tta_crop", 0) != crop:
+        path = os.path.join(d, f"eval_crop{crop:g}", "eval.json")
+        ev = read(path)
+        if ev is None:
+            sys.exit(f"{path}: missing; the preset's test-time crop {crop:g} was chosen ({TTA_DECISIONS}): "
+                     "run TEST=1 scripts/run_tta_crop.sh first")
+    run = {"name": os.path.basename(d), "eval": json.loads(ev), "config": config, "tta_crop": crop}
     cmd = (read(os.path.join(d, "command.txt"), "?").strip().split(" ", 1) + [""])[1]
     run["command"] = "build/posefer " + cmd
     rows = []
@@ -110,7 +131,7 @@ def folds(root, prefix):
     """Finished fold runs PREFIX_f<k>_s<seed>, grouped by seed: {seed: [runs]} (complete seeds only)."""
     by_seed = {}
     for d in sorted(glob.glob(os.path.join(root, prefix + "_f*_s*"))):
-        r = load_run(d)
+        r = load_run(d, tta=True)
         if r is None:
             continue
         seed = int(re.search(r"_s(\d+)$", d).group(1))
@@ -191,14 +212,17 @@ def ensemble_rows(root, head, seeds_by_preset):
         if not by_seed:
             continue
         folds_n = len(next(iter(by_seed.values())))
-        names = ["ensemble_fer2013"] if preset == "fer2013" else [f"ensemble_{preset}_f{k}" for k in range(folds_n)]
+        # With a test-time crop chosen for the preset, both sides are scored with it.
+        crop = chosen_crop(preset)
+        sfx = f"_crop{crop:g}" if crop else ""
+        names = [f"ensemble_fer2013{sfx}"] if preset == "fer2013" else [f"ensemble_{preset}_f{k}{sfx}" for k in range(folds_n)]
         ens_val = [load_eval(os.path.join(root, n, "val", "eval.json")) for n in names]
         ens_test = [load_eval(os.path.join(root, n, "test", "eval.json")) for n in names]
         if any(e is None for e in ens_val + ens_test):
             continue
         member_val = []
         for runs in by_seed.values():
-            reps = [load_eval(os.path.join(root, r["name"], "eval_val", "eval.json")) for r in runs]
+            reps = [load_eval(os.path.join(root, r["name"], f"eval_val{sfx}", "eval.json")) for r in runs]
             if any(x is None for x in reps):
                 break
             member_val.append(pooled(reps))
@@ -246,7 +270,7 @@ def main(root, md_path, headline_path, k_roots=()):
             "cmu_5fold_pose": None, "faceapi": {}, "runs": {}}
     rows = []
 
-    fer = [r for r in (load_run(d) for d in sorted(glob.glob(os.path.join(root, "fer2013_s*")))) if r]
+    fer = [r for r in (load_run(d, tta=True) for d in sorted(glob.glob(os.path.join(root, "fer2013_s*")))) if r]
     peer_fer = load_peer(root, "fer2013")
     if fer:
         accs = [r["eval"]["expression"]["accuracy"] for r in fer]
@@ -357,9 +381,12 @@ def main(root, md_path, headline_path, k_roots=()):
         if not os.path.isfile(os.path.join(d, "eval.json")):
             continue
         os.makedirs(dst, exist_ok=True)
-        for name in ("command.txt", "epochs.csv", "stderr.log", "eval.json", "config.json"):
+        names = ["command.txt", "epochs.csv", "stderr.log", "eval.json", "config.json"]
+        names += [os.path.relpath(p, d) for p in sorted(glob.glob(os.path.join(d, "eval*_crop*", "eval.json")))]
+        for name in names:
             text = read(os.path.join(d, name))
             if text is not None:
+                os.makedirs(os.path.dirname(os.path.join(dst, name)), exist_ok=True)
                 with open(os.path.join(dst, name), "w") as f:
                     f.write(text)
     for d in sorted(glob.glob(os.path.join(root, "ensemble_*", "*"))):

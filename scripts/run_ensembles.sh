@@ -12,6 +12,9 @@
 #   (docs/presets.md, "Ensembles"); the test part is scored so the report can show whichever
 #   the rule picks, and is not looked at before the rule is applied.
 # Env: POSEFER (build/posefer)  SEEDS ("1 2 3")  FOLDS ("0 1 2 3 4")  THREADS (1)  ONLY=fer2013|genki|cmu
+#      CROP: a test-time crop fraction chosen for the preset (docs/results/presets/tta_crop.json):
+#      every score uses `--tta-crop CROP`; the ensembles go to RUNS/ensemble_<name>_crop<CROP>/ and
+#      the members' validation scores to RUN/eval_val_crop<CROP>/ (as scripts/run_tta_crop.sh writes them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSEFER=${POSEFER:-build/posefer}
@@ -20,6 +23,10 @@ SEEDS=${SEEDS:-1 2 3}
 FOLDS=${FOLDS:-0 1 2 3 4}
 THREADS=${THREADS:-1}
 ONLY=${ONLY:-}
+CROP=${CROP:-}
+crop_args=()
+sfx=""
+if [ -n "$CROP" ]; then crop_args=(--tta-crop "$CROP"); sfx="_crop$CROP"; fi
 
 score() {  # score NAME RUN_PREFIX: the ensemble of RUN_PREFIX_s<seed> on both parts
   local name=$1 prefix=$2 args=() n=0
@@ -30,16 +37,16 @@ score() {  # score NAME RUN_PREFIX: the ensemble of RUN_PREFIX_s<seed> on both p
   # Each member alone on the validation part (its run's eval_val/), the rule's other side.
   for s in $SEEDS; do
     local run="${prefix}_s$s"
-    [ -f "$run/eval.json" ] && [ ! -f "$run/eval_val/eval.json" ] || continue
-    "$POSEFER" evaluate --checkpoint "$run" --part val --no-disentangle --no-progress --threads "$THREADS" \
-        >/dev/null 2>"$run/eval_val.log" || { echo "== $run val: FAILED (see $run/eval_val.log)"; return 1; }
+    [ -f "$run/eval.json" ] && [ ! -f "$run/eval_val$sfx/eval.json" ] || continue
+    "$POSEFER" evaluate --checkpoint "$run" --part val "${crop_args[@]}" --no-disentangle --no-progress --threads "$THREADS" \
+        >/dev/null 2>"$run/eval_val$sfx.log" || { echo "== $run val: FAILED (see $run/eval_val$sfx.log)"; return 1; }
   done
   for part in val test; do
-    local out="$RUNS/ensemble_$name/$part"
+    local out="$RUNS/ensemble_$name$sfx/$part"
     if [ -f "$out/eval.json" ]; then echo "== $name $part: done"; continue; fi
     mkdir -p "$out"
-    echo "$POSEFER evaluate ${args[*]} --part $part --no-disentangle --out $out" >"$out/command.txt"
-    "$POSEFER" evaluate "${args[@]}" --part "$part" --no-disentangle --no-progress --threads "$THREADS" \
+    echo "$POSEFER evaluate ${args[*]} --part $part ${crop_args[*]} --no-disentangle --out $out" >"$out/command.txt"
+    "$POSEFER" evaluate "${args[@]}" --part "$part" "${crop_args[@]}" --no-disentangle --no-progress --threads "$THREADS" \
         --out "$out" >"$out/stdout.md" 2>"$out/stderr.log" || { echo "== $name $part: FAILED (see $out/stderr.log)"; return 1; }
     echo "== $name $part: $n models scored"
   done

@@ -3,7 +3,9 @@
 per preset, the crop fraction with the higher mean validation accuracy replaces "off" (0) if its
 paired gain is >= 0.3 points on average and positive on every seed (k-fold presets: each seed's
 accuracy is the mean over its folds). Only validation scores (RUN/eval_val_crop<F>/eval.json) are
-read. Writes the tables to --md (default docs/results/presets/tta_crop.md) and prints them.
+read. Writes the tables to --md (default docs/results/presets/tta_crop.md), the decisions to
+tta_crop.json beside it ({preset: {"candidate": F, "chosen": bool, ...}}: scripts/run_tta_crop.sh
+TEST=1 and scripts/presets_md.py read it) and prints the tables.
 
 Usage: scripts/tta_md.py [RUNS] [--md PATH]
 """
@@ -79,6 +81,11 @@ def main(root, md_path):
     with open(md_path + ".tmp", "w") as fh:
         fh.write(text)
     os.replace(md_path + ".tmp", md_path)
+    js = os.path.splitext(md_path)[0] + ".json"
+    with open(js + ".tmp", "w") as fh:
+        json.dump(decisions, fh, indent=2)
+        fh.write("\n")
+    os.replace(js + ".tmp", js)
     print(text)
     return decisions
 

@@ -47,6 +47,8 @@ TEST(Presets, KnownValuesAndOnlyNamedFieldsChange) {
   EXPECT_EQ(g.data.fold, "0/5");
   EXPECT_EQ(g.model.image_size, 96);  // chosen over 64 on validation people (docs/presets.md)
   EXPECT_DOUBLE_EQ(g.optim.cls_backbone_lr, 0.1);
+  EXPECT_DOUBLE_EQ(g.tta_crop, 0.1);  // chosen on validation people (docs/results/presets/tta_crop.md)
+  EXPECT_DOUBLE_EQ(c.tta_crop, 0.0);  // fer2013: not (yet) chosen
 }
 
 TEST(Presets, UnknownNameNamesTheValidOnes) {
