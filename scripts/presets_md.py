@@ -99,6 +99,12 @@ def load_run(d, tta=False):
     m = re.findall(r"best validation accuracy: (\d+) \(([\d.]+)%\)", read(os.path.join(d, "stderr.log"), ""))
     run["best_epoch"] = int(m[-1][0]) if m else None
     run["best_val"] = float(m[-1][1]) if m else None
+    if not m and rows and rows[0].get("val_acc"):
+        # A run trained with --no-eval never logs the line: its epochs.csv holds the same figure
+        # (the first epoch of the highest validation accuracy, as select_on_val keeps it).
+        vals = [float(r["val_acc"]) for r in rows]
+        run["best_epoch"] = vals.index(max(vals)) + 1
+        run["best_val"] = round(100 * max(vals), 1)
     return run
 
 
@@ -259,7 +265,8 @@ def main(root, md_path, headline_path, k_roots=()):
     out.append("C_exp on a pretrained face backbone (FER2013 and CMU: face-api's expression model's feature "
                "extractor, `--cls-arch faceapi`; GENKI: human's identity-pretrained faceres, `--cls-arch faceres`, "
                "chosen on fold 0's validation people, docs/presets.md), fine-tuned with augmentation, label "
-               "smoothing and a cosine schedule; "
+               "smoothing and a cosine schedule (FER2013: two cycles of 10 epochs); test-time crops where "
+               "the validation part chose them (`cmu`: F = 0.1, docs/results/presets/tta_crop.md); "
                "the epoch is chosen on validation images only (FER2013 PublicTest; validation people carved "
                "out of each fold's training people), then the test part is scored once. Peer: face-api's "
                "own pretrained expression net on the same test images (no training). Written by "
