@@ -14,7 +14,8 @@
 #
 # Usage: scripts/run_kn_two_stage.sh [runs-dir]      (default runs/kn_two_stage)
 # Env: POSEFER (build/posefer)  SRC (runs/unseen_rendered)  KS ("0 1 5 10 30")  SEEDS ("1 2 3")
-#      STEPS (3000)  BATCH (32)  THREADS (1)
+#      STEPS (3000)  BATCH (32)  THREADS (1)  MIGRATE (0; 1 resumes a run that an older posefer
+#      wrote, with the defaults of its missing settings: train --migrate logs each one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSEFER=${POSEFER:-build/posefer}
@@ -25,6 +26,7 @@ SEEDS=${SEEDS:-"1 2 3"}
 STEPS=${STEPS:-3000}
 BATCH=${BATCH:-32}
 THREADS=${THREADS:-1}
+MIGRATE=${MIGRATE:-0}
 G_RUN="$SRC/seed1"
 [[ -f "$G_RUN/checkpoint.pt" && -f "$G_RUN/split.json" ]] || { echo "$G_RUN: no finished joint run (run scripts/run_unseen_rendered.sh first)" >&2; exit 1; }
 mkdir -p "$RUNS"
@@ -72,6 +74,7 @@ for k in $KS; do
     [[ -f "$out/eval.json" ]] && continue
     if [[ -f "$out/checkpoint.pt" ]]; then
       cmd=("$POSEFER" train --resume "$out" --threads "$THREADS" --no-progress)
+      [[ $MIGRATE == 1 ]] && cmd+=(--migrate)
     else
       cmd=("$POSEFER" train --data "manifest:$FRONTAL" "${common[@]}" --epochs "$epochs" "${extra[@]}" --seed "$s" --out "$out")
       record "${cmd[@]}"
