@@ -18,16 +18,29 @@
 # batch 8, adversarial weight 1e-2), chosen on the demo's 30 rendered people; no setting here
 # was chosen on these 100 people's test part.
 #
+# PRESET=paper runs the paper's method instead (`--preset paper`, docs/presets.md: eq. 7 with the
+# authors' code's weights, no cross-reconstruction, no pose-head feedback, k = 5 generated faces
+# per real one weighted by their count, C_exp's batch-norm statistics from real faces), at the
+# same CPU sizes as the demo's recipe (G width 0.25, D_att 0.5, C_exp VGG-19 x 0.125, batch 8):
+# the faithful settings, only smaller networks. K defaults to the preset's 5.
+#
 # Usage: scripts/run_unseen_rendered.sh [runs-dir]      (default runs/unseen_rendered)
 # Env: POSEFER (build/posefer)  SEEDS (3)  THREADS (1)  K (1)  EPOCHS (20)  IDENTITIES (100)
-#      PARALLEL (0)  FACES_SEED (1)
+#      PARALLEL (0)  FACES_SEED (1)  PRESET ("" = the demo's recipe, or paper)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSEFER=${POSEFER:-build/posefer}
 RUNS=${1:-runs/unseen_rendered}
 SEEDS=${SEEDS:-3}
 THREADS=${THREADS:-1}
-K=${K:-1}
+PRESET=${PRESET:-}
+case "$PRESET" in
+  "") K=${K:-1}
+      recipe=(--gen-width 0.25 --disc-width 0.5 --cls-width 0.125 --cls-lr 2e-4 --adv-att 1e-2 --batch 8) ;;
+  paper) K=${K:-5}
+      recipe=(--preset paper --gen-width 0.25 --disc-width 0.5 --cls-width 0.125 --batch 8) ;;
+  *) echo "PRESET=$PRESET: not a preset this script runs (\"\" or paper)" >&2; exit 2 ;;
+esac
 EPOCHS=${EPOCHS:-20}
 IDENTITIES=${IDENTITIES:-100}
 PARALLEL=${PARALLEL:-0}
@@ -37,10 +50,10 @@ if [[ ! -f "$RUNS/faces/manifest.csv" ]]; then
   "$POSEFER" make-faces --identities "$IDENTITIES" --poses multipie --expressions basic7 --size 64 \
     --seed "$FACES_SEED" --threads "$THREADS" --out "$RUNS/faces" 2>>"$RUNS/stderr.log"
 fi
-base=("$POSEFER" experiment --protocol unseen-poses --data "manifest:$RUNS/faces/manifest.csv"
+# The preset first: flags after it override it.
+base=("$POSEFER" experiment --protocol unseen-poses "${recipe[@]}" --data "manifest:$RUNS/faces/manifest.csv"
       --folds 5 --split-seed 1 --image-size 64 --cls-train-poses p+0_t+0 --val-fraction 0
-      --gan --k "$K" --gen-width 0.25 --disc-width 0.5 --cls-width 0.125 --cls-lr 2e-4
-      --adv-att 1e-2 --batch 8 --epochs "$EPOCHS" --grid-subjects 1 --threads "$THREADS"
+      --gan --k "$K" --epochs "$EPOCHS" --grid-subjects 1 --threads "$THREADS"
       --no-progress --out "$RUNS")
 cmd=("${base[@]}" --seed 1 --seeds "$SEEDS")
 printf '%q ' "${cmd[@]}" | sed 's/ $/\n/' >"$RUNS/command.txt"
