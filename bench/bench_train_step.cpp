@@ -4,8 +4,11 @@
 //
 // Usage: posefer_bench [--sizes 64,128] [--batch 32] [--runs 5] [--threads 0]
 //                      [--gen-width 1] [--cls-width 0.5] [--off LIST] [--breakdown]
-// Prints one row per size: median / min / max img/s over `runs` timed steps after one
-// warm-up step, the median G_dec forward+backward time, and the peak RSS of the process so far.
+//                      [--precision fp32,bf16] [--cls-arch vgg19|faceapi|faceres] [--no-gan]
+// Prints one row per size and precision: median / min / max img/s over `runs` timed steps after
+// one warm-up step, the median G_dec forward + backward time, and the peak RSS of the process so
+// far. --no-gan times C_exp's steps alone (k = 0), as the presets train; --cls-arch picks C_exp's
+// layout (pretrained backbones at random weights: the speed is the same).
 // --off fast-deconv,skip-critic-grads turns speed-ups off (each gives the same
 // results; see config.h). --breakdown then times each network's passes of one step alone (the
 // profile behind the step time; the remainder is Adam, the losses and glue).
@@ -25,6 +28,7 @@
 
 #include "bench_util.h"
 #include "posefer/core/check.h"
+#include "posefer/model/precision.h"
 #include "posefer/train/trainer.h"
 
 namespace {
@@ -39,12 +43,16 @@ struct Options {
   bool fast_deconv = true;
   bool skip_critic_grads = true;
   bool breakdown = false;
+  std::vector<std::string> precisions{"fp32"};
+  std::string cls_arch = "vgg19";
+  bool gan = true;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "posefer_bench: %s\nusage: posefer_bench [--sizes 64,128] [--batch 32] [--runs 5] "
-               "[--threads 0] [--gen-width 1] [--cls-width 0.5] [--off LIST] [--breakdown]\n",
+               "[--threads 0] [--gen-width 1] [--cls-width 0.5] [--off LIST] [--breakdown]\n"
+               "       [--precision fp32,bf16] [--cls-arch vgg19|faceapi|faceres] [--no-gan]\n",
                why.c_str());
   std::exit(2);
 }
@@ -60,6 +68,10 @@ Options parse(int argc, char** argv) {
     if (flag == "-h" || flag == "--help") usage("help");
     if (flag == "--breakdown") {
       o.breakdown = true;
+      continue;
+    }
+    if (flag == "--no-gan") {
+      o.gan = false;
       continue;
     }
     if (i + 1 >= argc) usage(flag + ": missing value");
@@ -81,6 +93,17 @@ Options parse(int argc, char** argv) {
       o.gen_width = to_number(flag, v);
     } else if (flag == "--cls-width") {
       o.cls_width = to_number(flag, v);
+    } else if (flag == "--precision") {
+      o.precisions.clear();
+      std::stringstream ss(v);
+      for (std::string item; std::getline(ss, item, ',');) {
+        if (item != "fp32" && item != "bf16") usage("--precision: unknown item '" + item + "' (fp32, bf16)");
+        o.precisions.push_back(item);
+      }
+      if (o.precisions.empty()) usage("--precision: empty list");
+    } else if (flag == "--cls-arch") {
+      if (v != "vgg19" && v != "faceapi" && v != "faceres") usage("--cls-arch: unknown '" + v + "' (vgg19, faceapi, faceres)");
+      o.cls_arch = v;
     } else if (flag == "--off") {
       std::stringstream ss(v);
       for (std::string item; std::getline(ss, item, ',');) {
@@ -99,6 +122,7 @@ Options parse(int argc, char** argv) {
   if (o.batch < 2) usage("--batch must be >= 2");
   if (o.runs < 1) usage("--runs must be >= 1");
   if (o.threads < 0) usage("--threads must be >= 0");
+  if (o.breakdown && !o.gan) usage("--breakdown profiles the joint step: not with --no-gan");
   return o;
 }
 
@@ -180,23 +204,29 @@ int main(int argc, char** argv) {
     const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(threads);
     std::printf("posefer_bench: batch %d, %d run(s) after 1 warm-up, %d thread(s), gen_width %g, "
-                "cls_width %g, k = 1, extra_g_steps 1, all warm-ups done, CPU\n"
+                "C_exp %s x %g, %s, all warm-ups done, CPU%s\n"
                 "speed-ups: fast_deconv %s, skip_critic_grads %s\n\n",
-                o.batch, o.runs, threads, o.gen_width, o.cls_width, o.fast_deconv ? "on" : "off",
-                o.skip_critic_grads ? "on" : "off");
-    std::printf("%5s  %10s  %9s  %9s  %9s  %14s  %9s  %12s\n", "N", "step ms", "img/s", "min",
+                o.batch, o.runs, threads, o.gen_width, o.cls_arch.c_str(), o.cls_width,
+                o.gan ? "k = 1, extra_g_steps 1" : "C_exp alone (--no-gan, k = 0)",
+                posefer::cpu_has_native_bf16() ? " (with AVX512-BF16/AMX)" : " (no native bfloat16)",
+                o.fast_deconv ? "on" : "off", o.skip_critic_grads ? "on" : "off");
+    std::printf("%5s  %9s  %10s  %9s  %9s  %9s  %14s  %9s  %12s\n", "N", "precision", "step ms", "img/s", "min",
                 "max", "G_dec f+b ms", "G params", "peak RSS MiB");
     std::fflush(stdout);
-    for (const int n : o.sizes) {
+    for (const int n : o.sizes) for (const auto& precision : o.precisions) {
       posefer::TrainConfig cfg;
+      cfg.precision = precision;
+      cfg.model.cls_arch = o.cls_arch;
+      if (o.cls_arch != "vgg19") cfg.model.channels = 3;  // the pretrained backbones take RGB
+      cfg.train_gan = o.gan;
       cfg.model.image_size = n;
       cfg.model.gen_width = o.gen_width;
       cfg.model.cls_width = o.cls_width;
       cfg.model.fast_deconv = o.fast_deconv;
       cfg.skip_critic_grads = o.skip_critic_grads;
       cfg.batch_size = o.batch;
-      cfg.gen_k = 1;
-      cfg.extra_g_steps = 1;
+      cfg.gen_k = o.gan ? 1 : 0;
+      cfg.extra_g_steps = o.gan ? 1 : 0;
       cfg.device = "cpu";
       cfg.progress = false;
       cfg.threads = threads;
@@ -209,7 +239,7 @@ int main(int argc, char** argv) {
       auto p = torch::randint(0, mc.num_poses, {o.batch}, torch::kInt64);
 
       const auto warm = trainer.train_step(x, e, p, epoch);
-      if (warm.c_gen <= 0 || warm.g_cls <= 0) {
+      if (o.gan && (warm.c_gen <= 0 || warm.g_cls <= 0)) {
         std::fprintf(stderr, "posefer_bench: warm-ups still active (c_gen %g, g_cls %g)\n", warm.c_gen,
                      warm.g_cls);
         return 1;
@@ -225,17 +255,19 @@ int main(int argc, char** argv) {
       auto& dec = trainer.model().gen->decoder;
       auto f = torch::rand({o.batch, mc.id_dim}) * 2 - 1;
       std::vector<double> dec_s;
-      for (int r = 0; r <= o.runs; ++r) {
+      for (int r = 0; o.gan && r <= o.runs; ++r) {
+        const posefer::PrecisionScope scope(precision, torch::kCPU);
         const auto t0 = std::chrono::steady_clock::now();
         dec->forward(f, e, p).mean().backward();
         if (r > 0) dec_s.push_back(seconds_since(t0));  // r = 0 is the warm-up
       }
       dec->zero_grad();
+      if (dec_s.empty()) dec_s.push_back(0);  // --no-gan: G is not timed
 
       std::vector<double> ips;
       for (double s : step_s) ips.push_back(o.batch / s);
       const auto [lo, hi] = std::minmax_element(ips.begin(), ips.end());
-      std::printf("%5d  %10.1f  %9.2f  %9.2f  %9.2f  %14.1f  %9lld  %12.0f\n", n, 1e3 * median(step_s),
+      std::printf("%5d  %9s  %10.1f  %9.2f  %9.2f  %9.2f  %14.1f  %9lld  %12.0f\n", n, precision.c_str(), 1e3 * median(step_s),
                   median(ips), *lo, *hi, 1e3 * median(dec_s),
                   static_cast<long long>(trainer.model().parameter_count(*trainer.model().gen)),
                   peak_rss_mib());

@@ -48,6 +48,7 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   c.tta_flip = true;
   c.tta_crop = 0.125;
   c.optim.cls_cycle = 7;
+  c.precision = "bf16";
   c.pretrained = "/models";
   nlohmann::json j = c;
   const auto back = j.get<TrainConfig>();
@@ -82,6 +83,7 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   EXPECT_TRUE(back.tta_flip);
   EXPECT_DOUBLE_EQ(back.tta_crop, 0.125);
   EXPECT_EQ(back.optim.cls_cycle, 7);
+  EXPECT_EQ(back.precision, "bf16");
   EXPECT_EQ(back.pretrained, "/models");
   EXPECT_EQ(j["augment"]["rotate"], 12);
 }
@@ -106,6 +108,9 @@ TEST(Config, NewClassifierSettingsAreRangeChecked) {
   c = TrainConfig();
   c.tta_crop = 0.75;
   EXPECT_THROW_MSG(c.validate(), ConfigError, "tta_crop must be in [0, 0.5], got 0.75");
+  c.tta_crop = 0;
+  c.precision = "fp16";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "precision must be fp32 or bf16, got 'fp16'");
   c = TrainConfig();
   c.loss.label_smoothing = 1;
   EXPECT_THROW_MSG(c.validate(), ConfigError, "label_smoothing");

@@ -45,6 +45,24 @@ TEST(Losses, CrossEntropyByHand) {
   EXPECT_THROW_MSG(classification_ce(logits, torch::zeros({3}, torch::kInt64)), ShapeError, "labels");
 }
 
+TEST(Losses, ReducedPrecisionInputsGiveFloat32Losses) {
+  // Nets under bf16 autocast hand the losses bfloat16 outputs: each loss returns float32 and
+  // the value of the same numbers given in float32 (these are exact in bfloat16).
+  auto logits = torch::tensor({2.f, 0.f, -1.f, 0.5f, 0.f, 3.f}).view({2, 3});
+  auto labels = torch::tensor({0, 2}, torch::kInt64);
+  auto img = torch::tensor({0.f, 1.f, 3.f, 2.f, 2.f, 2.f}).view({1, 1, 2, 3});
+  const auto bf = [](const torch::Tensor& t) { return t.to(torch::kBFloat16); };
+  const std::vector<std::pair<torch::Tensor, torch::Tensor>> pairs{
+      {classification_ce(bf(logits), labels, 0.1), classification_ce(logits, labels, 0.1)},
+      {adversarial_bce(bf(logits.view({-1})), true), adversarial_bce(logits.view({-1}), true)},
+      {content_l1(bf(img), img.flip(3)), content_l1(img, img.flip(3))},
+      {total_variation(bf(img)), total_variation(img)}};
+  for (const auto& [low, ref] : pairs) {
+    EXPECT_EQ(low.scalar_type(), torch::kFloat);
+    EXPECT_FLOAT_EQ(low.item<float>(), ref.item<float>());
+  }
+}
+
 TEST(Labels, SignedOneHotAndTiling) {
   auto code = signed_one_hot(torch::tensor({1, 0}, torch::kInt64), 3);
   auto expected = torch::tensor({-1.f, 1.f, -1.f, 1.f, -1.f, -1.f}).view({2, 3});

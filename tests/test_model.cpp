@@ -13,6 +13,7 @@
 #include "posefer/model/deconv.h"
 #include "posefer/model/discriminators.h"
 #include "posefer/model/generator.h"
+#include "posefer/model/precision.h"
 #include "test_support.h"
 
 namespace posefer {
@@ -452,6 +453,36 @@ TEST(Model, PoseAndExpressionCodesChangeTheDecodedImage) {
   const auto mixed = dec->forward(f, labels({1, 1}), labels({0, 2}));
   EXPECT_TRUE(torch::allclose(mixed[0], base[0], 1e-5, 1e-7));
   EXPECT_TRUE(torch::allclose(mixed[1], other_pose[1], 1e-5, 1e-7));
+}
+
+TEST(Precision, Bf16ScopeRunsProductsInBfloat16AndRestoresTheCallersState) {
+  const auto a = torch::rand({4, 8}), b = torch::rand({8, 3});
+  const auto img = torch::rand({1, 2, 6, 6}), w = torch::rand({3, 2, 3, 3});
+  auto conv = [&] { return torch::conv2d(img, w).scalar_type(); };
+  ASSERT_EQ(torch::matmul(a, b).scalar_type(), torch::kFloat);
+  {
+    const PrecisionScope bf16("bf16", torch::kCPU);
+    EXPECT_EQ(torch::matmul(a, b).scalar_type(), torch::kBFloat16);
+    EXPECT_EQ(conv(), torch::kBFloat16);
+    EXPECT_EQ((a + 1).scalar_type(), torch::kFloat);  // elementwise ops keep their dtype
+    {
+      const PrecisionScope fp32("fp32", torch::kCPU);  // nested: off inside, on again after
+      EXPECT_EQ(torch::matmul(a, b).scalar_type(), torch::kFloat);
+    }
+    EXPECT_EQ(conv(), torch::kBFloat16);
+    // No cast cache: a weight changed in place between two products is read again.
+    auto weight = torch::ones({8, 3}, torch::requires_grad());
+    const auto before = torch::matmul(a, weight).sum().item<float>();
+    {
+      torch::NoGradGuard no_grad;
+      weight.mul_(2);
+    }
+    EXPECT_NEAR(torch::matmul(a, weight).sum().item<float>(), 2 * before, 0.02 * before);
+  }
+  EXPECT_EQ(torch::matmul(a, b).scalar_type(), torch::kFloat);
+  EXPECT_EQ(conv(), torch::kFloat);
+  EXPECT_THROW_MSG(PrecisionScope("fp16", torch::kCPU), ConfigError, "precision must be fp32 or bf16, got 'fp16'");
+  EXPECT_EQ(torch::matmul(a, b).scalar_type(), torch::kFloat);  // a refused scope changes nothing
 }
 
 }  // namespace

@@ -512,6 +512,41 @@ TEST_F(TrainerTest, ConfigMismatchesThrowConfigError) {
                    ShapeError, ">= 2 images");
 }
 
+TEST_F(TrainerTest, Bf16StepsTrackFp32StepsAndKeepFloat32Weights) {
+  // One joint step past every warm-up (k = 1, feedback, extra G step, fast deconvolution), in
+  // fp32 and in bf16 from the same initial weights: bfloat16 products change the losses by
+  // about its rounding (2^-8 relative per product), not more; every weight stays float32, and
+  // the caller's autocast is off again after each step. Also with C_exp's real-only batch norm.
+  const auto x = test::blob_faces(4, 32, 5);
+  const auto e = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+  const auto p = torch::tensor({0, 1, 1, 0}, torch::kInt64);
+  for (const std::string cls_bn : {"shared", "real"}) {
+    SCOPED_TRACE(cls_bn);
+    std::vector<std::vector<double>> losses;
+    for (const std::string precision : {"fp32", "bf16"}) {
+      TrainConfig cfg = test::tiny_train_config();
+      cfg.loss.cls_bn = cls_bn;
+      cfg.precision = precision;
+      Trainer t(cfg, "", kExpr, kPose);  // seeds torch's generator: the same weights each time
+      losses.push_back(t.train_step(x, e, p, 5).values());
+      for (auto* net : t.model().nets()) {
+        for (const auto& q : net->parameters()) ASSERT_EQ(q.scalar_type(), torch::kFloat);
+      }
+      EXPECT_EQ(torch::matmul(x.view({4, -1}), x.view({4, -1}).t()).scalar_type(), torch::kFloat);
+    }
+    const auto names = StepLosses::names();
+    int differ = 0;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "c_acc") continue;  // a count of 4 faces: one flipped argmax is 25 points
+      const double a = losses[0][i], b = losses[1][i];
+      EXPECT_TRUE(std::isfinite(b)) << names[i];
+      EXPECT_NEAR(b, a, 0.03 * std::abs(a) + 1e-3) << names[i];
+      differ += a != b;
+    }
+    EXPECT_GT(differ, 0) << "bf16 gave the fp32 losses bit for bit: autocast did not run";
+  }
+}
+
 TEST(ClassifierSchedule, CosineWarmUpAndStepDecayKnownValues) {
   OptimConfig o;
   o.cls_lr = 1e-3;

@@ -24,6 +24,7 @@
 #include "posefer/data/image_augment.h"
 #include "posefer/io/image_io.h"
 #include "posefer/model/losses.h"
+#include "posefer/model/precision.h"
 #include "posefer/model/sync_batch_norm.h"
 #include "trainer_parts.h"
 
@@ -172,10 +173,14 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
   epoch_cols.push_back("val_acc");
 
   if (main_rank) {
-    spdlog::info("training on {} images, {} steps/epoch, {} epochs, batch {}{}, k = {}, device {}", n,
+    spdlog::info("training on {} images, {} steps/epoch, {} epochs, batch {}{}, k = {}, device {}{}", n,
                  steps_per_epoch, config_.epochs, bs,
                  dist_ ? fmt::format(" ({} processes x {})", world_size(), bs / world_size()) : "",
-                 config_.gen_k, device_.str());
+                 config_.gen_k, device_.str(), config_.precision == "fp32" ? "" : ", precision " + config_.precision);
+    if (config_.precision == "bf16" && device_.is_cpu() && !cpu_has_native_bf16()) {
+      spdlog::warn("precision bf16: this CPU has no AVX512-BF16 or AMX (no avx512_bf16 / amx_bf16 in /proc/cpuinfo); "
+                   "bfloat16 is emulated there and trains slower than fp32");
+    }
     spdlog::info("parameters: G {} D_att {} D_i {} C {}", model_->parameter_count(*model_->gen),
                  model_->parameter_count(*model_->d_att), model_->parameter_count(*model_->d_i),
                  model_->parameter_count(*model_->cls));

@@ -21,6 +21,7 @@
 #include "posefer/data/image_augment.h"
 #include "posefer/io/image_io.h"
 #include "posefer/model/losses.h"
+#include "posefer/model/precision.h"
 #include "posefer/model/sync_batch_norm.h"
 #include "trainer_parts.h"
 
@@ -208,6 +209,8 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
                                const torch::Tensor& x_cls_in, const torch::Tensor& p_cls_in) {
   auto& m = *model_;
   const auto& L = config_.loss;
+  // bf16: the nets' convolutions and products in bfloat16 for this step only (precision.h).
+  const PrecisionScope precision(config_.precision, device_);
   m.train();
   step_global_ = global_size;
   step_shard_ = shard;

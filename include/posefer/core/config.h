@@ -208,6 +208,9 @@ struct TrainConfig {
   // at the nets' own zero_grad): the same parameters bit for bit, ~5% fewer FLOPs per step.
   // false = compute them anyway (to compare).
   bool skip_critic_grads = true;
+  // Arithmetic of the training steps: fp32 | bf16 (autocast: convolutions and matrix products
+  // in bfloat16, weights and losses in float32; model/precision.h). Evaluation stays float32.
+  std::string precision = "fp32";
   int checkpoint_every = 5;      // epochs between checkpoints (the last epoch always saves)
   uint64_t seed = 1;             // seeds weights, shuffling, codes and dropout
   int threads = 0;               // intra-op threads (0 = number of cores)

@@ -1,4 +1,5 @@
-// Loss terms of the joint objective (paper eq. 3-7). All return scalar float tensors.
+// Loss terms of the joint objective (paper eq. 3-7). All return scalar float tensors; inputs in
+// bfloat16 or half (nets under bf16 autocast, precision.h) are upcast to float32 first.
 #pragma once
 
 #include <torch/torch.h>
