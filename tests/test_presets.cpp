@@ -50,6 +50,8 @@ TEST(Presets, KnownValuesAndOnlyNamedFieldsChange) {
   EXPECT_EQ(g.model.image_size, 96);  // chosen over 64 on validation people (docs/presets.md)
   EXPECT_DOUBLE_EQ(g.optim.cls_backbone_lr, 0.1);
   EXPECT_DOUBLE_EQ(g.tta_crop, 0.1);  // chosen on validation people (docs/results/presets/tta_crop.md)
+  EXPECT_EQ(g.epochs, 60);            // two cosine cycles of 30: chosen on validation people
+  EXPECT_EQ(g.optim.cls_cycle, 30);
   EXPECT_DOUBLE_EQ(c.tta_crop, 0.0);  // fer2013: not (yet) chosen
 }
 

@@ -107,7 +107,10 @@ const Preset kPresets[] = {
        c.data.crop = "center";
        c.data.crop_fraction = 0.67;
        c.model.image_size = 96;  // chosen over 64 on the folds' validation people (docs/presets.md)
-       c.epochs = 30;
+       // Two cosine cycles of 30 epochs (a warm restart): chosen on the folds' validation people,
+       // best accuracy +2.3 points over the first cycle alone, 15 runs (docs/presets.md).
+       c.epochs = 60;
+       c.optim.cls_cycle = 30;
        c.batch_size = 16;
        c.augment.rotate = 5;
        // Test-time crops: chosen on the folds' validation people, +0.57 points over 3 seeds
