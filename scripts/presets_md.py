@@ -265,7 +265,7 @@ def main(root, md_path, headline_path, k_roots=()):
     out.append("C_exp on a pretrained face backbone (FER2013 and CMU: face-api's expression model's feature "
                "extractor, `--cls-arch faceapi`; GENKI: human's identity-pretrained faceres, `--cls-arch faceres`, "
                "chosen on fold 0's validation people, docs/presets.md), fine-tuned with augmentation, label "
-               "smoothing and a cosine schedule (FER2013: two cycles of 10 epochs); test-time crops where "
+               "smoothing and a cosine schedule (FER2013: three cycles of 10 epochs; CMU: two of 30); test-time crops where "
                "the validation part chose them (`cmu`: F = 0.1, docs/results/presets/tta_crop.md); "
                "the epoch is chosen on validation images only (FER2013 PublicTest; validation people carved "
                "out of each fold's training people), then the test part is scored once. Peer: face-api's "

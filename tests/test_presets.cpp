@@ -39,7 +39,7 @@ TEST(Presets, KnownValuesAndOnlyNamedFieldsChange) {
   EXPECT_EQ(c.gen_k, 0);
   EXPECT_DOUBLE_EQ(c.loss.label_smoothing, 0.1);
   EXPECT_DOUBLE_EQ(c.optim.cls_backbone_lr, 1.0);  // chosen on PublicTest (docs/presets.md)
-  EXPECT_EQ(c.epochs, 20);                         // two cosine cycles: chosen on PublicTest
+  EXPECT_EQ(c.epochs, 30);                         // three cosine cycles: chosen on PublicTest
   EXPECT_EQ(c.optim.cls_cycle, 10);
   EXPECT_EQ(c.seed, 42u);                      // not the preset's
   EXPECT_EQ(c.data.spec, "fer2013:somewhere");  // the user's data
