@@ -103,6 +103,10 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_flag("!--no-cls-bn", c.model.cls_batch_norm, "Classifier without batch norm (plain VGG-19)");
   cmd->add_flag("!--no-fast-deconv", c.model.fast_deconv,
                 "G_dec with plain ConvTranspose2d instead of the polyphase form (same results, slower on CPU)");
+  cmd->add_option("--upsample", c.model.upsample,
+                  "How G_dec doubles its side: deconv (the paper's 5x5 stride-2 transposed convs) | resize "
+                  "(nearest x2 + 3x3 conv, no checkerboard)")
+      ->check(CLI::IsMember({"deconv", "resize"}));
   cmd->add_option("--init", c.model.init, "Weight init: normal (N(0,0.02)) | he")->check(CLI::IsMember({"normal", "he"}));
   cmd->add_option("--alpha", c.loss.alpha, "Weight of the L1 content loss")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--beta", c.loss.beta, "Weight of total variation")->check(CLI::Range(0.0, 1e6));

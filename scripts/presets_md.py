@@ -108,6 +108,16 @@ def load_run(d, tta=False):
     return run
 
 
+def best_val_report(run_dir, count):
+    """{"accuracy", "count"} from the best val_acc in RUN/epochs.csv (None without one)."""
+    try:
+        with open(os.path.join(run_dir, "epochs.csv")) as f:
+            vals = [float(r["val_acc"]) for r in csv.DictReader(f) if r.get("val_acc") not in (None, "")]
+    except OSError:
+        return None
+    return {"accuracy": max(vals), "count": count} if vals else None
+
+
 def pooled(reports):
     """Accuracy over the union of the reports' images: sum of correct / sum of counts."""
     n = sum(r["count"] for r in reports)
@@ -229,6 +239,11 @@ def ensemble_rows(root, head, seeds_by_preset):
         member_val = []
         for runs in by_seed.values():
             reps = [load_eval(os.path.join(root, r["name"], f"eval_val{sfx}", "eval.json")) for r in runs]
+            if not sfx:
+                # Records written before eval_val/ was kept: the run's own best validation
+                # accuracy (epochs.csv), which is best.pt scored on the same images the same way.
+                reps = [x if x is not None else best_val_report(os.path.join(root, r["name"]), e["count"])
+                        for x, r, e in zip(reps, runs, ens_val)]
             if any(x is None for x in reps):
                 break
             member_val.append(pooled(reps))
@@ -389,7 +404,8 @@ def main(root, md_path, headline_path, k_roots=()):
             continue
         os.makedirs(dst, exist_ok=True)
         names = ["command.txt", "epochs.csv", "stderr.log", "eval.json", "config.json"]
-        names += [os.path.relpath(p, d) for p in sorted(glob.glob(os.path.join(d, "eval*_crop*", "eval.json")))]
+        # Every extra scoring (eval_val/, eval_val_crop<F>/, eval_crop<F>/): the ensemble rule reads them.
+        names += [os.path.relpath(p, d) for p in sorted(glob.glob(os.path.join(d, "eval_*", "eval.json")))]
         for name in names:
             text = read(os.path.join(d, name))
             if text is not None:

@@ -50,6 +50,7 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   c.optim.cls_cycle = 7;
   c.precision = "bf16";
   c.pretrained = "/models";
+  c.model.upsample = "resize";
   nlohmann::json j = c;
   const auto back = j.get<TrainConfig>();
   EXPECT_EQ(nlohmann::json(back), j);
@@ -85,6 +86,8 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(back.optim.cls_cycle, 7);
   EXPECT_EQ(back.precision, "bf16");
   EXPECT_EQ(back.pretrained, "/models");
+  EXPECT_EQ(back.model.upsample, "resize");
+  EXPECT_EQ(j["model"]["upsample"], "resize");
   EXPECT_EQ(j["augment"]["rotate"], 12);
 }
 
@@ -117,6 +120,9 @@ TEST(Config, NewClassifierSettingsAreRangeChecked) {
   c = TrainConfig();
   c.augment.erase = 2;
   EXPECT_THROW_MSG(c.validate(), ConfigError, "erase");
+  c = TrainConfig();
+  c.model.upsample = "bilinear";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "upsample must be deconv or resize, got 'bilinear'");
 }
 
 TEST(Config, MissingFieldsKeepDefaults) {
@@ -212,6 +218,9 @@ TEST(Config, ModelEqualityComparesEveryShapeField) {
   EXPECT_NE(a, b);
   b = a;
   b.cls_arch = "faceapi";
+  EXPECT_NE(a, b);
+  b = a;
+  b.upsample = "resize";  // different weights: a deconv checkpoint cannot load into it
   EXPECT_NE(a, b);
 }
 

@@ -419,6 +419,41 @@ TEST(Model, FastDeconvDecoderEqualsPlainTransposedConvolutions) {
   EXPECT_EQ(compared, 2 + 2 * 7);  // fc + 7 transposed convs (weight and bias each)
 }
 
+TEST(Model, ResizeUpsamplingDecoderHasTheDocumentedLayersAndShapes) {
+  // upsample "resize": each stride-2 transposed conv becomes nearest x2 + a 3x3 conv with the
+  // same channels; the output keeps the decoder's shape and range and the codes still steer it.
+  torch::manual_seed(12);
+  ModelConfig cfg = small_config(64, 3);
+  cfg.upsample = "resize";
+  Decoder dec(cfg);
+  init_weights(*dec, "he");
+  int convs = 0, transposed = 0;
+  for (const auto& m : dec->deconvs->modules(/*include_self=*/false)) {
+    if (auto* c = m->as<torch::nn::Conv2dImpl>()) {
+      EXPECT_EQ(c->options.kernel_size()->at(0), 3);
+      ++convs;
+    }
+    if (m->as<FastConvTranspose2dImpl>()) ++transposed;
+  }
+  EXPECT_EQ(convs, 5);
+  EXPECT_EQ(transposed, 2);  // the two stride-1 layers at full size stay as they are
+  auto f = torch::rand({2, 50}) * 2 - 1;
+  auto y = dec->forward(f, labels({0, 3}), labels({2, 1}));
+  EXPECT_EQ(y.sizes(), (Sizes{2, 3, 64, 64}));
+  EXPECT_LT(y.abs().max().item<float>(), 1.f);
+  auto other = dec->forward(f, labels({1, 3}), labels({2, 1}));
+  EXPECT_GT((other[0] - y[0]).abs().max().item<double>(), 1e-3);
+  // A deconv decoder's weights do not fit it (different layer shapes), and the full generator works.
+  ModelConfig deconv_cfg = cfg;
+  deconv_cfg.upsample = "deconv";
+  Decoder plain(deconv_cfg);
+  EXPECT_NE(dec->named_parameters()["deconvs.1.weight"].sizes(), plain->named_parameters()["deconvs.0.weight"].sizes());
+  Generator gen(cfg);
+  EXPECT_EQ(gen->forward(images(1, 3, 64), labels({2}), labels({0})).sizes(), (Sizes{1, 3, 64, 64}));
+  cfg.upsample = "bicubic";
+  EXPECT_THROW_MSG(Decoder{cfg}, ConfigError, "upsample must be deconv or resize, got 'bicubic'");
+}
+
 TEST(Model, HeInitScalesWithFanIn) {
   torch::manual_seed(5);
   ModelConfig cfg = small_config(64, 3);

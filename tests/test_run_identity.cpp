@@ -44,6 +44,11 @@ TEST(RunIdentity, MissingConfigFieldsAreNamedWithTheDefaultsTheyWouldTake) {
   // A whole struct absent is one missing field, not one per member.
   stored.erase("augment");
   EXPECT_EQ(missing_config_fields(stored).size(), 4u);
+  // Schema 3 runs lack G_dec's upsampling; migrating gives them the layout they were trained with.
+  nlohmann::json schema3 = TrainConfig{};
+  schema3["model"].erase("upsample");
+  EXPECT_EQ(missing_config_fields(schema3), std::vector<std::string>{"model.upsample"});
+  EXPECT_EQ(describe_defaults({"model.upsample"}), "model.upsample = \"deconv\"");
 }
 
 TEST(RunIdentity, ResumingAnOlderConfigIsRefusedUnlessMigrated) {

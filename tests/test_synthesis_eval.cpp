@@ -34,6 +34,29 @@ TEST(Ssim, KnownValueForConstantImages) {
   EXPECT_NEAR(ssim(a, b).item<double>(), want, 1e-5);
 }
 
+TEST(CheckerboardEnergy, KnownValues) {
+  // A +-1 checkerboard is all period-2 energy; a constant has none; stripes of period 2 along one
+  // axis are all in the column (or row) W/2; a smooth ramp has almost none.
+  auto i = torch::arange(8, torch::kDouble).view({8, 1}), j = torch::arange(8, torch::kDouble).view({1, 8});
+  auto board = (1 - 2 * torch::remainder(i + j, 2)).view({1, 1, 8, 8});
+  auto stripes = (1 - 2 * torch::remainder(j, 2)).expand({8, 8}).reshape({1, 1, 8, 8});
+  auto ramp = (i + j).view({1, 1, 8, 8}) / 14.0;
+  auto constant = torch::full({1, 1, 8, 8}, 0.3, torch::kDouble);
+  auto e = checkerboard_energy(torch::cat({board, stripes, ramp, constant}).expand({4, 3, 8, 8}).to(torch::kFloat));
+  ASSERT_EQ(e.sizes(), (std::vector<int64_t>{4}));
+  EXPECT_NEAR(e[0].item<double>(), 1.0, 1e-9);
+  EXPECT_NEAR(e[1].item<double>(), 1.0, 1e-9);
+  EXPECT_GT(e[2].item<double>(), 0.0);
+  EXPECT_LT(e[2].item<double>(), 0.05);
+  EXPECT_EQ(e[3].item<double>(), 0.0);
+  // Half checkerboard, half the ramp's content: the share lies strictly between.
+  auto mixed = checkerboard_energy((0.1 * board + ramp).to(torch::kFloat));
+  EXPECT_GT(mixed[0].item<double>(), e[2].item<double>());
+  EXPECT_LT(mixed[0].item<double>(), 1.0);
+  EXPECT_THROW_MSG(checkerboard_energy(torch::zeros({1, 1, 7, 8})), ShapeError, "even H, W >= 2");
+  EXPECT_THROW_MSG(checkerboard_energy(torch::zeros({8, 8})), ShapeError, "checkerboard_energy");
+}
+
 TEST(Ssim, RejectsBadShapes) {
   EXPECT_THROW_MSG(ssim(torch::zeros({1, 1, 16, 16}), torch::zeros({1, 1, 16, 15})), ShapeError,
                    "same shape");
@@ -88,17 +111,23 @@ TEST(SynthesisEval, PairsEveryInputWithItsGroundTruth) {
   EXPECT_EQ(r["by_pose"]["right"]["pairs"].get<int64_t>(), 14);
   EXPECT_EQ(r["by_expression"]["happy"]["pairs"].get<int64_t>(), 14);
   // 'input unchanged' L1, recomputed by hand over the same pairs.
-  double sum = 0;
+  double sum = 0, checker = 0;
   int n = 0;
   auto x = fx.test.images.to(torch::kFloat) / 255.0;
   for (int64_t a = 0; a < fx.test.size(); ++a)
     for (int64_t b = 0; b < fx.test.size(); ++b)
       if (a != b && fx.dataset.samples[a].subject == fx.dataset.samples[b].subject) {
         sum += (x[a] - x[b]).abs().mean().item<double>();
+        checker += checkerboard_energy(x[b].unsqueeze(0))[0].item<double>();  // b is the truth
         ++n;
       }
   ASSERT_EQ(n, 30);
   EXPECT_NEAR(r["copy_l1"].get<double>(), sum / n, 1e-4);
+  // The truth's checkerboard share, by hand over the same pairs (affine pixel scaling cancels).
+  EXPECT_NEAR(r["checkerboard_energy_real"].get<double>(), checker / n, 1e-6);
+  EXPECT_GE(r["checkerboard_energy"].get<double>(), 0.0);
+  EXPECT_LE(r["checkerboard_energy"].get<double>(), 1.0);
+  EXPECT_NE(synthesis_markdown(r).find("Checkerboard texture"), std::string::npos);
   const double l1 = r["l1"].get<double>(), s = r["ssim"].get<double>();
   EXPECT_GT(l1, 0.0);
   EXPECT_LT(l1, 1.0);

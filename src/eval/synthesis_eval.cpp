@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include <spdlog/spdlog.h>
+#include <torch/fft.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -58,6 +59,21 @@ torch::Tensor ssim(const torch::Tensor& a_in, const torch::Tensor& b_in) {
   auto map = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) /
              ((mu_a * mu_a + mu_b * mu_b + c1) * (saa + sbb + c2));
   return map.flatten(1).mean(1);
+}
+
+torch::Tensor checkerboard_energy(const torch::Tensor& x_in) {
+  POSEFER_CHECK_SHAPE(x_in.dim() == 4 && x_in.size(2) >= 2 && x_in.size(3) >= 2 && x_in.size(2) % 2 == 0 &&
+                          x_in.size(3) % 2 == 0,
+                      "checkerboard_energy: expected images [B, C, H, W] with even H, W >= 2, got ", x_in.sizes());
+  torch::NoGradGuard no_grad;
+  auto x = x_in.to(torch::kDouble);
+  x = x - x.mean({2, 3}, /*keepdim=*/true);
+  auto power = torch::fft::fft2(x).abs().pow(2);  // [B, C, H, W]
+  const int64_t h = x.size(2), w = x.size(3);
+  auto at = power.select(2, h / 2).sum({1, 2}) + power.select(3, w / 2).sum({1, 2}) -
+            power.select(2, h / 2).select(2, w / 2).sum(1);  // row + column, their crossing once
+  auto total = power.sum({1, 2, 3});
+  return torch::where(total > 0, at / total.clamp_min(1e-300), torch::zeros_like(total));
 }
 
 bool strictly_nearest(const torch::Tensor& candidates, const torch::Tensor& target, int64_t index) {
@@ -179,7 +195,7 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
   const int64_t n = static_cast<int64_t>(in_rows.size());
   auto t_in = torch::tensor(in_rows, torch::kInt64), t_truth = torch::tensor(truth_rows, torch::kInt64);
   auto t_e = torch::tensor(tgt_e, torch::kInt64), t_p = torch::tensor(tgt_p, torch::kInt64);
-  std::vector<torch::Tensor> l1s, ssims, cl1s, cssims, ids, judged;
+  std::vector<torch::Tensor> l1s, ssims, cl1s, cssims, ids, judged, checker, checker_real;
   ProgressOptions popt;
   popt.enabled = options.progress;
   ProgressBar bar("synthesis", n, popt);
@@ -192,6 +208,8 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
     ssims.push_back(ssim(g, truth).cpu());
     cl1s.push_back(((x - truth).abs().flatten(1).mean(1) / 2).cpu());
     cssims.push_back(ssim(x, truth).cpu());
+    checker.push_back(checkerboard_energy(g.cpu()));
+    checker_real.push_back(checkerboard_energy(truth.cpu()));
     ids.push_back(nearest(model.gen->encoder->forward(g).cpu()));
     if (judge) judged.push_back(judge->forward(g).first.argmax(1).cpu());
     bar.update(s + len);
@@ -231,6 +249,8 @@ nlohmann::json evaluate_synthesis(JointModel& model, const ImageSet& test, const
   out["ssim"] = sim.mean().item<double>();
   out["copy_l1"] = torch::cat(cl1s).to(torch::kDouble).mean().item<double>();
   out["copy_ssim"] = torch::cat(cssims).to(torch::kDouble).mean().item<double>();
+  out["checkerboard_energy"] = torch::cat(checker).mean().item<double>();
+  out["checkerboard_energy_real"] = torch::cat(checker_real).mean().item<double>();
   out["identity_accuracy"] = id_ok.mean().item<double>();
   out["identity_accuracy_real"] = id_real;
   out["identity_chance"] = 1.0 / static_cast<double>(n_subjects);
@@ -275,6 +295,11 @@ void add_synthesis_section(Document& doc, const nlohmann::json& r, const std::st
   doc.table({"", "L1 (lower is better)", "SSIM (higher is better)"},
             {{"G(x, e, p)", format_number(num(r["l1"]), 4), format_number(num(r["ssim"]), 3)},
              {"input unchanged", format_number(num(r["copy_l1"]), 4), format_number(num(r["copy_ssim"]), 3)}});
+  if (r.contains("checkerboard_energy")) {  // absent in results written before it
+    doc.paragraph("Checkerboard texture (share of the image's spectral energy at the period-2 frequencies): "
+                  "G(x, e, p) **" + format_number(100 * num(r["checkerboard_energy"]), 2) + "%**, the true images " +
+                  format_number(100 * num(r["checkerboard_energy_real"]), 2) + "%");
+  }
   doc.paragraph("Identity kept (nearest " + who + " subject by f(G(x, e, p))): **" +
                 format_percent(num(r["identity_accuracy"])) + "%** (real " + who + " faces: " +
                 format_percent(num(r["identity_accuracy_real"])) + "%, chance " +

@@ -58,8 +58,15 @@ DecoderImpl::DecoderImpl(const ModelConfig& cfg) : config(cfg) {
   int64_t in = base_channels;
   for (int64_t base : {512, 256, 128, 64, 32}) {
     const int64_t out = scaled_channels(base, cfg.gen_width);
-    deconvs->push_back(FastConvTranspose2d(
-        nn::ConvTranspose2dOptions(in, out, 5).stride(2).padding(2).output_padding(1), cfg.fast_deconv));
+    if (cfg.upsample == "resize") {
+      deconvs->push_back(nn::Upsample(nn::UpsampleOptions()
+                                          .scale_factor(std::vector<double>{2.0, 2.0})
+                                          .mode(torch::kNearest)));
+      deconvs->push_back(nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(1).padding(1)));
+    } else {
+      deconvs->push_back(FastConvTranspose2d(
+          nn::ConvTranspose2dOptions(in, out, 5).stride(2).padding(2).output_padding(1), cfg.fast_deconv));
+    }
     deconvs->push_back(nn::ReLU());
     in = out;
   }

@@ -32,6 +32,12 @@ struct ModelConfig {
   // shuffle (polyphase form; same weights and results within 1e-4, faster on CPU where Debian's
   // LibTorch runs ConvTranspose2d without oneDNN). Not part of checkpoint compatibility.
   bool fast_deconv = true;
+  // How G_dec doubles its side five times: "deconv" (the paper's 5x5 stride-2 transposed
+  // convolutions; their uneven kernel overlap leaves period-2 checkerboard texture) | "resize"
+  // (nearest-neighbour x2, then a 3x3 stride-1 convolution: every output pixel gets the same
+  // number of taps, so no checkerboard from the layout; Odena et al. 2016). Part of checkpoint
+  // compatibility.
+  std::string upsample = "deconv";
   // Dropout probability after C_exp's two hidden FC layers (VGG: 0.5; 0 = off, e.g. to compare
   // runs step by step). Not part of checkpoint compatibility (no weights depend on it).
   double cls_dropout = 0.5;

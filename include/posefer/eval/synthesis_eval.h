@@ -23,6 +23,13 @@ namespace posefer {
 // Returns float [B]: 1 for identical images. Throws ShapeError on mismatched or too small shapes.
 torch::Tensor ssim(const torch::Tensor& a, const torch::Tensor& b);
 
+// Checkerboard texture: the share of each image's spectral energy (2-D DFT of every channel, mean
+// removed) that lies at the period-2 frequencies, i.e. in the DFT row H/2 or the column W/2. The
+// uneven overlap of stride-2 transposed convolutions puts energy there; photos have little (a
+// smooth face well under 1%). x: float [B, C, H, W] with even H, W >= 2. Returns double [B] in
+// [0, 1]: 1 for a pure +-1 checkerboard, 0 for a constant image. Throws ShapeError otherwise.
+torch::Tensor checkerboard_energy(const torch::Tensor& x);
+
 struct SynthesisEvalOptions {
   int64_t max_inputs = 48;  // test faces used as inputs (seeded subset; 0 = all)
   uint64_t seed = 7;        // seeds the subset and the identity judge
@@ -54,6 +61,8 @@ struct SynthesisEvalOptions {
 //                                   generator that ignores the code scores 0 (ties are misses)
 //   pose_match                      the same over poses: G(x, e, p) against every G(x, e, p')
 //   expression_match_chance, pose_match_chance   1/E and 1/P
+//   checkerboard_energy             mean checkerboard_energy of G(x, e, p) over the pairs
+//   checkerboard_energy_real        the same for the true images (what a photo has)
 //   by_pose, by_expression          also hold "match": pose_match per target pose and
 //                                   expression_match per target expression
 // `dataset` must be the set `test` was built from (subjects come from test.sample_index).

@@ -4,7 +4,8 @@
 //   5 conv 5x5 stride 2 ('same') + ReLU, channels 64,128,256,512,1024 x gen_width, then FC -> d.
 // G_dec: (f [B, d], expression int64 [B], pose int64 [B]) -> image float [B, C, N, N] in (-1, 1).
 //   input = [f, signed one-hot expression tiled floor(d/E) times, pose tiled floor(d/2) times],
-//   FC -> 1024w x (N/32)^2 + ReLU, 5 transposed conv 5x5 stride 2 (512,256,128,64,32 x w) + ReLU,
+//   FC -> 1024w x (N/32)^2 + ReLU, 5 transposed conv 5x5 stride 2 (512,256,128,64,32 x w) + ReLU
+//   (upsample "resize": nearest x2 + conv 3x3 stride 1 instead, same channels),
 //   transposed conv 5x5 stride 1 to 16w + ReLU, transposed conv 5x5 stride 1 to C + tanh.
 // No batch norm in G (paper §4.2). Throws ShapeError on inputs of the wrong shape.
 #pragma once
