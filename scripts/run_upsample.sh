@@ -5,7 +5,7 @@
 # part is a validation part for this choice). The rule is docs/results/upsample/rule.md.
 #
 # Per seed and layout: `posefer train` with the unseen-poses rendered recipe (scripts/
-# run_unseen_rendered.sh, 10 epochs instead of 20: G width 0.25, D_att 0.5, C_exp VGG-19 x 0.125, batch 8, adversarial
+# run_unseen_rendered.sh, 5 epochs instead of 20: G width 0.25, D_att 0.5, C_exp VGG-19 x 0.125, batch 8, adversarial
 # weight 1e-2, k = 1; every pose of the training people), fold 0/5 of 100 people (80 train, 20
 # held out), then `posefer evaluate --synthesis` on the 20 held-out people: independent judges
 # (target expression, target pose), identity judge, SSIM, checkerboard energy. Then
@@ -13,14 +13,14 @@
 #
 # Usage: scripts/run_upsample.sh [runs-dir]      (default runs/upsample)
 #   Resumable: a run with eval/eval.json is kept, one with checkpoint.pt resumes.
-# Env: POSEFER (build/posefer)  SEEDS ("1 2 3")  EPOCHS (10)  IDENTITIES (100)  THREADS (1)
+# Env: POSEFER (build/posefer)  SEEDS ("1 2 3")  EPOCHS (5)  IDENTITIES (100)  THREADS (1)
 #      JOBS (2: runs side by side)  LAYOUTS ("deconv resize")  NO_MD=1 (leave the docs alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSEFER=${POSEFER:-build/posefer}
 RUNS=${1:-runs/upsample}
 SEEDS=${SEEDS:-1 2 3}
-EPOCHS=${EPOCHS:-10}
+EPOCHS=${EPOCHS:-5}
 IDENTITIES=${IDENTITIES:-100}
 THREADS=${THREADS:-1}
 JOBS=${JOBS:-2}
@@ -42,7 +42,7 @@ one() {  # one LAYOUT SEED: train + evaluate into $RUNS/<layout>_s<seed> unless 
   local start=$SECONDS
   if [[ ! -f "$dir/eval.json" ]]; then
     if [[ -f "$dir/checkpoint.pt" ]]; then
-      "$POSEFER" train --resume "$dir" --no-progress --threads "$THREADS" >"$dir/stdout.md" 2>>"$dir/stderr.log"
+      "$POSEFER" train --resume "$dir" --epochs "$EPOCHS" --no-progress --threads "$THREADS" >"$dir/stdout.md" 2>>"$dir/stderr.log"
     else
       "${cmd[@]}" >"$dir/stdout.md" 2>>"$dir/stderr.log"
     fi || { echo "== $layout s$seed: training FAILED (see $dir/stderr.log)"; return 1; }
