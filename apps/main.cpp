@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "posefer/core/blas_tuning.h"
 #include "posefer/core/check.h"
+#include "posefer/core/malloc_tuning.h"
 
 namespace {
 // Signal state, the only globals: handlers can reach nothing else. Set before the handlers are
@@ -72,6 +73,8 @@ std::string default_data_cache_dir() { return cache_base_dir() + "/data"; }
 
 int main(int argc, char** argv) {
   reexec_with_fast_blas(argv);
+  // Before any tensor exists: glibc's defaults make every step fault its memory in again.
+  const std::string malloc_note = posefer::apply_malloc_tuning();
   CLI::App app{"posefer: joint pose and expression modelling for facial expression recognition"};
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
@@ -106,6 +109,7 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("[%H:%M:%S %^%l%$] %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::debug("OpenBLAS kernels: {}", posefer::openblas_core());
+  if (!malloc_note.empty()) spdlog::debug("{}", malloc_note);
   // train, demo, experiment, classify, make-faces, align and serve poll the stop flag (docs/runs.md); the rest
   // write each file atomically, so ending them at once loses no finished file and leaves none half
   // written.

@@ -5,10 +5,12 @@
 // Usage: posefer_bench [--sizes 64,128] [--batch 32] [--runs 5] [--threads 0]
 //                      [--gen-width 1] [--cls-width 0.5] [--off LIST] [--breakdown]
 //                      [--precision fp32,bf16] [--cls-arch vgg19|faceapi|faceres] [--no-gan]
+//                      [--upsample deconv|resize]
 // Prints one row per size and precision: median / min / max img/s over `runs` timed steps after
 // one warm-up step, the median G_dec forward + backward time, and the peak RSS of the process so
 // far. --no-gan times C_exp's steps alone (k = 0), as the presets train; --cls-arch picks C_exp's
-// layout (pretrained backbones at random weights: the speed is the same).
+// layout (pretrained backbones at random weights: the speed is the same); --upsample G_dec's
+// (config.h: resize does 1.44x the multiply-adds of the stride-2 layers).
 // --off fast-deconv,skip-critic-grads turns speed-ups off (each gives the same
 // results; see config.h). --breakdown then times each network's passes of one step alone (the
 // profile behind the step time; the remainder is Adam, the losses and glue).
@@ -28,6 +30,7 @@
 
 #include "bench_util.h"
 #include "posefer/core/check.h"
+#include "posefer/core/malloc_tuning.h"
 #include "posefer/model/precision.h"
 #include "posefer/train/trainer.h"
 
@@ -46,13 +49,14 @@ struct Options {
   std::vector<std::string> precisions{"fp32"};
   std::string cls_arch = "vgg19";
   bool gan = true;
+  std::string upsample = "deconv";
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "posefer_bench: %s\nusage: posefer_bench [--sizes 64,128] [--batch 32] [--runs 5] "
                "[--threads 0] [--gen-width 1] [--cls-width 0.5] [--off LIST] [--breakdown]\n"
-               "       [--precision fp32,bf16] [--cls-arch vgg19|faceapi|faceres] [--no-gan]\n",
+               "       [--precision fp32,bf16] [--cls-arch vgg19|faceapi|faceres] [--no-gan] [--upsample deconv|resize]\n",
                why.c_str());
   std::exit(2);
 }
@@ -104,6 +108,9 @@ Options parse(int argc, char** argv) {
     } else if (flag == "--cls-arch") {
       if (v != "vgg19" && v != "faceapi" && v != "faceres") usage("--cls-arch: unknown '" + v + "' (vgg19, faceapi, faceres)");
       o.cls_arch = v;
+    } else if (flag == "--upsample") {
+      if (v != "deconv" && v != "resize") usage("--upsample: unknown '" + v + "' (deconv, resize)");
+      o.upsample = v;
     } else if (flag == "--off") {
       std::stringstream ss(v);
       for (std::string item; std::getline(ss, item, ',');) {
@@ -198,6 +205,8 @@ std::vector<std::string> names(const char* prefix, int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As posefer's main does (POSEFER_MALLOC_TUNING=0 measures glibc's defaults).
+  const std::string malloc_note = posefer::apply_malloc_tuning();
   const Options o = parse(argc, argv);
   try {
     spdlog::set_level(spdlog::level::warn);
@@ -205,11 +214,12 @@ int main(int argc, char** argv) {
     torch::set_num_threads(threads);
     std::printf("posefer_bench: batch %d, %d run(s) after 1 warm-up, %d thread(s), gen_width %g, "
                 "C_exp %s x %g, %s, all warm-ups done, CPU%s\n"
-                "speed-ups: fast_deconv %s, skip_critic_grads %s\n\n",
+                "G_dec upsampling %s; speed-ups: fast_deconv %s, skip_critic_grads %s, malloc tuning %s\n\n",
                 o.batch, o.runs, threads, o.gen_width, o.cls_arch.c_str(), o.cls_width,
                 o.gan ? "k = 1, extra_g_steps 1" : "C_exp alone (--no-gan, k = 0)",
                 posefer::cpu_has_native_bf16() ? " (with AVX512-BF16/AMX)" : " (no native bfloat16)",
-                o.fast_deconv ? "on" : "off", o.skip_critic_grads ? "on" : "off");
+                o.upsample.c_str(), o.fast_deconv ? "on" : "off", o.skip_critic_grads ? "on" : "off",
+                malloc_note.empty() ? "off" : "on");
     std::printf("%5s  %9s  %10s  %9s  %9s  %9s  %14s  %9s  %12s\n", "N", "precision", "step ms", "img/s", "min",
                 "max", "G_dec f+b ms", "G params", "peak RSS MiB");
     std::fflush(stdout);
@@ -223,6 +233,7 @@ int main(int argc, char** argv) {
       cfg.model.gen_width = o.gen_width;
       cfg.model.cls_width = o.cls_width;
       cfg.model.fast_deconv = o.fast_deconv;
+      cfg.model.upsample = o.upsample;
       cfg.skip_critic_grads = o.skip_critic_grads;
       cfg.batch_size = o.batch;
       cfg.gen_k = o.gan ? 1 : 0;

@@ -236,6 +236,12 @@ def ensemble_rows(root, head, seeds_by_preset):
         ens_test = [load_eval(os.path.join(root, n, "test", "eval.json")) for n in names]
         if any(e is None for e in ens_val + ens_test):
             continue
+        # The seeds the ensemble was built from (its ensemble.json), e.g. 2 and 3 when an earlier
+        # seed's checkpoints were not kept: both sides of the rule use those seeds alone.
+        members = json.loads(read(os.path.join(root, names[0], "val", "ensemble.json"), "{}")).get("members", [])
+        seeds_in = {int(m.group(1)) for p in members if (m := re.search(r"_s(\d+)/", p))}
+        if seeds_in:
+            by_seed = {k: v for k, v in by_seed.items() if k in seeds_in}
         member_val = []
         for runs in by_seed.values():
             reps = [load_eval(os.path.join(root, r["name"], f"eval_val{sfx}", "eval.json")) for r in runs]
@@ -259,7 +265,8 @@ def ensemble_rows(root, head, seeds_by_preset):
                 lines.append("| preset | members | validation: members' mean % | validation: ensemble % | chosen | "
                              "test: one model (mean) % | test: ensemble % |")
                 lines.append("|---|---|---|---|---|---|---|")
-            lines.append(f"| {labels[preset]} | {len(by_seed)} seeds | {pct(val_m)} | {pct(val_e)} | "
+            lines.append(f"| {labels[preset]} | {len(by_seed)} seeds ({', '.join(str(k) for k in sorted(by_seed))}) | "
+                         f"{pct(val_m)} | {pct(val_e)} | "
                          f"{'yes' if chosen else 'no'} | {mean_sd(single_test) if len(single_test) > 1 else pct(single_test[0])} | "
                          f"{pct(test_e)} |")
             if chosen:
@@ -357,11 +364,16 @@ def main(root, md_path, headline_path, k_roots=()):
         out.append("No preset run has finished yet.\n")
 
     if genki:
-        g = pooled_groups([r["eval"]["expression"] for r in genki])
+        g = pooled_groups([r["eval"]["expression"] for runs in genki_seeds.values() for r in runs])
         pg = pooled_groups([peer_genki]) if peer_genki and peer_genki.get("group_names") == genki[0]["eval"]["expression"]["group_names"] else None
-        out.append("\nGENKI-4K per yaw bin (pooled over the folds; every photo counted, none needs a detected face):\n")
-        out.append(table(["yaw bin", "photos", "posefer %", "face-api %"],
-                         [[n, c, pct(a), pct(pg[i][1]) if pg else "-"] for i, (n, a, c) in enumerate(g)]))
+        # The seeds' ensemble per bin, when every fold's test part was scored (scripts/run_ensembles.sh).
+        ens = [load_eval(os.path.join(root, f"ensemble_genki_f{k}", "test", "eval.json")) for k in range(len(genki))]
+        ge = pooled_groups(ens) if ens and all(e is not None for e in ens) else None
+        out.append(f"\nGENKI-4K per yaw bin (pooled over the folds and {len(genki_seeds)} seed(s); every photo counted, "
+                   "none needs a detected face" + ("; the seeds' ensemble beside it" if ge else "") + "):\n")
+        out.append(table(["yaw bin", "photos", "posefer %"] + (["posefer ensemble %"] if ge else []) + ["face-api %"],
+                         [[n, c // len(genki_seeds), pct(a)] + ([pct(ge[i][1])] if ge else []) +
+                          [pct(pg[i][1]) if pg else "-"] for i, (n, a, c) in enumerate(g)]))
     if cmu:
         g = pooled_groups([r["eval"]["expression"] for runs in cmu_seeds.values() for r in runs])
         out.append("\nCMU expression accuracy per pose (pooled over the folds and seeds):\n")
