@@ -322,7 +322,7 @@ def main(root, md_path, headline_path, k_roots=()):
         head["runs"]["genki4k"] = {"folds": len(genki), "seeds": len(per_seed), "images": sum(r["count"] for r in reps)}
         rows.append([f"GENKI-4K smile, {len(genki)}-fold ({sum(r['count'] for r in reps)} images)",
                      f"{len(genki)} folds x {len(per_seed)} seed(s)",
-                     f"{over_seeds(per_seed)} (folds {mean_sd([r['accuracy'] for r in reps])})",
+                     f"{over_seeds(per_seed)} ({'seed 1: ' if len(per_seed) > 1 else ''}folds {mean_sd([r['accuracy'] for r in reps])})",
                      pct(peer_genki["accuracy"]) if peer_genki else "-",
                      ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in genki),
                      minutes(statistics.mean(r["train_seconds"] for r in genki)) + " per fold"])
