@@ -35,17 +35,17 @@ def load(run):
     return out
 
 
-def pct(x):
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
+def pct(x, digits=1):
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
 
 
-def mean_sd(xs):
+def mean_sd(xs, digits=1):
     xs = [x for x in xs if x is not None]
     if not xs:
         return "-"
     if len(xs) == 1:
-        return pct(xs[0])
-    return f"{100 * statistics.mean(xs):.1f} ± {100 * statistics.stdev(xs):.1f}"
+        return pct(xs[0], digits)
+    return f"{100 * statistics.mean(xs):.{digits}f} ± {100 * statistics.stdev(xs):.{digits}f}"
 
 
 def table(header, rows):

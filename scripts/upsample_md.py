@@ -57,11 +57,8 @@ def value(ev, section, key):
 
 
 def mean_sd2(xs):
-    """mean_sd with 2 decimals: checkerboard shares are fractions of a percent."""
-    xs = [x for x in xs if x is not None]
-    if len(xs) < 2:
-        return f"{100 * xs[0]:.2f}" if xs else "-"
-    return f"{100 * statistics.mean(xs):.2f} ± {100 * statistics.stdev(xs):.2f}"
+    """Checkerboard shares are fractions of a percent: 2 decimals."""
+    return mean_sd(xs, digits=2)
 
 
 def paired(a, b):
