@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "posefer/core/check.h"
+#include "posefer/face/npm_dir.h"
 #include "tfjs_weight_groups.h"
 
 namespace posefer {
@@ -220,9 +221,7 @@ std::string faceapi_manifest_path(const std::string& model_dir, const std::strin
 
 std::string default_faceapi_model_dir() {
   if (const char* env = std::getenv("POSEFER_MODELS"); env && *env) return env;
-  return (fs::path(POSEFER_SOURCE_DIR) / "third_party" / "npm" / "node_modules" / "@vladmandic" /
-          "face-api" / "model")
-      .string();
+  return (fs::path(npm_modules_dir()) / "@vladmandic" / "face-api" / "model").string();
 }
 
 torch::Tensor tf_conv_filter_to_torch(const torch::Tensor& hwio) {

@@ -4,6 +4,7 @@
 
 #include "posefer/core/check.h"
 #include "posefer/face/faceapi_common.h"
+#include "posefer/face/npm_dir.h"
 
 namespace posefer {
 
@@ -120,9 +121,7 @@ std::string faceres_model_path(const std::string& model_dir) {
 }
 
 std::string default_human_model_dir() {
-  return (std::filesystem::path(POSEFER_SOURCE_DIR) / "third_party" / "npm" / "node_modules" /
-          "@vladmandic" / "human" / "models")
-      .string();
+  return (std::filesystem::path(npm_modules_dir()) / "@vladmandic" / "human" / "models").string();
 }
 
 }  // namespace posefer
