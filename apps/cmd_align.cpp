@@ -37,6 +37,9 @@ Action add_align(CLI::App& app) {
   cmd->add_option("--haar-dir", job->haar.cascade_dir, "Folder of the Haar cascade XMLs");
   cmd->add_flag("--whole-image-fallback", job->whole_image_fallback,
                 "Where still no face is found, take the whole image as the face box (face crops, e.g. FER2013)");
+  cmd->add_option("--center-fallback", job->center_fallback,
+                  "Where still no face is found, write the centred square of side F x min(h, w) as the crop (no landmarks; 0 = off)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--whole-image", job->whole_image,
                 "No detection: the whole image is the face box (face crops such as FER2013's 48x48)");
   add_reader_flags(cmd, *reader);

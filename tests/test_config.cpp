@@ -194,6 +194,8 @@ TEST(Config, OutOfRangeValuesNameTheField) {
   EXPECT_NO_THROW(c.validate());
   c.data.crop = "center";
   EXPECT_THROW_MSG(c.validate(), ConfigError, "crop 'center' does not apply to aligned faces (--align dir)");
+  c.data.align = "auto";  // there it is the crop of a photo without a face
+  EXPECT_NO_THROW(c.validate());
   c = TrainConfig{};
   c.loss.beta = -1;
   EXPECT_THROW_MSG(c.validate(), ConfigError, "loss weight beta");

@@ -159,6 +159,20 @@ TEST(DataPipelineAlign, AutoCacheKeyFollowsDataAndSettings) {
   EXPECT_FALSE(auto_align_job(genki, 64, a).whole_image);
   EXPECT_TRUE(auto_align_job(genki, 64, a).haar_fallback);
   EXPECT_EQ(auto_align_job(genki, 64, a).align.channels, 3);
+  // GENKI keeps its unaligned centre crop where no face is found; the key (folder) says so,
+  // and the crop fraction is part of it. Other kinds leave such photos out (key unchanged).
+  EXPECT_DOUBLE_EQ(job.center_fallback, 0.0);
+  genki.crop_fraction = 0.6;
+  EXPECT_DOUBLE_EQ(auto_align_job(genki, 64, a).center_fallback, 0.6);
+  const std::string g6 = auto_align_dir(genki, 64);
+  genki.crop_fraction = 0.7;
+  EXPECT_NE(auto_align_dir(genki, 64), g6);
+  genki.crop = "resize";  // an explicit resize: no centre fallback
+  EXPECT_DOUBLE_EQ(auto_align_job(genki, 64, a).center_fallback, 0.0);
+  genki.crop = "center";  // the genki preset's explicit centre crop
+  EXPECT_DOUBLE_EQ(auto_align_job(genki, 64, a).center_fallback, 0.7);
+  genki.align = "auto";
+  EXPECT_NO_THROW(genki.validate());
 }
 
 TEST(DataPipelineAlign, AutoAlignsOnceAndReusesTheCache) {

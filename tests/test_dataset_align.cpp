@@ -8,6 +8,7 @@
 
 #include "posefer/core/check.h"
 #include "posefer/face/dataset_align.h"
+#include "posefer/face/head_pose.h"
 #include "posefer/io/image_io.h"
 #include "test_support.h"
 
@@ -105,6 +106,42 @@ TEST(FaceDatasetAlign, OutcomesPerImageAndPose) {
   EXPECT_EQ(r.total.via_whole, 1);
   EXPECT_EQ(r.by_pose.at("side").via_whole, 1);
   EXPECT_TRUE(fs::exists(dir / "out" / "blank.png"));
+}
+
+TEST(FaceDatasetAlign, CenterFallbackKeepsEveryReadablePhotoAsItsCentreCrop) {
+  const auto dir = test::fresh_dir("c");
+  const std::string spec = write_align_fixture(dir, {0, 2, 3});
+  SKIP_WITHOUT_FIXTURE(spec);
+  // No face in it, but not flat: the centre crop must be the centre, not any crop.
+  auto ramp = torch::arange(160, torch::kFloat).mul(255.0 / 159).to(torch::kUInt8).expand({3, 120, 160}).contiguous();
+  write_png((dir / "blank.png").string(), ramp);
+  DatasetAlignJob job = align_job(spec, dir);
+  job.center_fallback = 0.5;
+  const auto r = run_dataset_align_job(job);
+  EXPECT_EQ(r.total.images, 3);
+  EXPECT_EQ(r.total.no_face, 0);
+  EXPECT_EQ(r.total.aligned, 2);
+  EXPECT_EQ(r.total.via_center, 1);
+  EXPECT_EQ(r.by_pose.at("side").via_center, 1);
+  EXPECT_EQ(r.total.failed, 1);  // an unreadable file is still a failure, not a crop
+  EXPECT_EQ(r.crops_written, 2);
+  const auto crop = read_image((dir / "out" / "blank.png").string(), 3);
+  EXPECT_TRUE(torch::equal(crop, prepare_face_image(ramp, 3, 64, CropMode::kCenter, 0.5)));
+  EXPECT_NE(r.to_markdown().find("| via centre crop |"), std::string::npos);
+  EXPECT_NE(r.to_markdown().find("| side | 2 | 1 | 0 | 0 | 1 | 0 | 0 | 1 |"), std::string::npos) << r.to_markdown();
+  // landmarks.csv: the row names the crop and its box (the centred 60 x 60 square at x 50),
+  // with no landmarks, so landmark readers pass over it.
+  std::ifstream csv(dir / "out" / "landmarks.csv");
+  std::string line, row;
+  while (std::getline(csv, line)) {
+    if (line.rfind("blank.png", 0) == 0 || line.find("/blank.png,") != std::string::npos) row = line;
+  }
+  EXPECT_NE(row.find(",aligned,center,0,blank.png,0,50,30,60,60,"), std::string::npos) << row;
+  const auto lms = read_align_landmarks((dir / "out" / "landmarks.csv").string(), AlignCsvKey::kOutput);
+  EXPECT_EQ(lms.size(), 1u);
+  EXPECT_EQ(lms.count("blank.png"), 0u);
+  job.center_fallback = 0.05;
+  EXPECT_THROW_MSG(run_dataset_align_job(job), ConfigError, "--center-fallback must be 0 (off) or in (0.1, 1], got 0.05");
 }
 
 TEST(FaceDatasetAlign, InterruptedAlignResumesWhereItStoppedAndNamesEverySkip) {

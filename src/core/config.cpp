@@ -108,9 +108,11 @@ void DataConfig::validate() const {
   POSEFER_CHECK_CONFIG(crop_fraction > 0.1 && crop_fraction <= 1.0,
                        "crop_fraction must be in (0.1, 1], got ", crop_fraction);
   POSEFER_CHECK_CONFIG(max_train >= 0 && max_test >= 0, "max_train/max_test must be >= 0");
-  POSEFER_CHECK_CONFIG(align.empty() || crop != "center",
+  // With --align auto, "center" is the crop of a photo in which no face is found (auto_align_job).
+  POSEFER_CHECK_CONFIG(align.empty() || align == "auto" || crop != "center",
                        "crop 'center' does not apply to aligned faces (--align ", align,
-                       "): they are square crops already");
+                       "): they are square crops already (posefer align --center-fallback F keeps "
+                       "the centre crop of photos without a face)");
   POSEFER_CHECK_CONFIG(pose_from_landmarks >= 0 && pose_from_landmarks <= 9,
                        "pose_from_landmarks must be in [0, 9], got ", pose_from_landmarks);
   POSEFER_CHECK_CONFIG(pose_from_landmarks == 0 || !align.empty(),

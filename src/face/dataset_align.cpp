@@ -1,6 +1,7 @@
 #include "posefer/face/dataset_align.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -48,16 +49,16 @@ MultiFacePolicy parse_multi_face_policy(const std::string& name) {
 nlohmann::ordered_json AlignCounts::to_json() const {
   return {{"images", images},   {"aligned", aligned}, {"several_faces", several},
           {"no_face", no_face}, {"failed", failed},   {"aligned_via_haar", via_haar},
-          {"aligned_via_whole_image", via_whole}};
+          {"aligned_via_whole_image", via_whole}, {"aligned_via_center_crop", via_center}};
 }
 
 std::string DatasetAlignResult::to_markdown() const {
   std::ostringstream os;
-  os << "| pose | images | aligned (1 face) | several faces | no face | failed | via Haar | via whole image |\n"
-     << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  os << "| pose | images | aligned (1 face) | several faces | no face | failed | via Haar | via whole image | via centre crop |\n"
+     << "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   auto row = [&](const std::string& name, const AlignCounts& c) {
     os << "| " << name << " | " << c.images << " | " << c.aligned << " | " << c.several << " | "
-       << c.no_face << " | " << c.failed << " | " << c.via_haar << " | " << c.via_whole << " |\n";
+       << c.no_face << " | " << c.failed << " | " << c.via_haar << " | " << c.via_whole << " | " << c.via_center << " |\n";
   };
   for (const auto& [name, c] : by_pose) row(name, c);
   row("**all**", total);
@@ -76,7 +77,7 @@ struct AlignEntry {
   int64_t index = 0;                  // sample index in the data set
   std::string path;                   // sample path (checked on replay)
   std::string outcome;                // aligned | several_faces | several_faces_skipped | no_face | failed
-  std::string via;                    // detector | haar | whole_image ("" without a face)
+  std::string via;                    // detector | haar | whole_image | center ("" without a face)
   std::string reason;                 // failed: the error's first line
   std::vector<std::string> rows;      // landmarks.csv rows of this image
   int64_t crops = 0;                  // PNGs written for it
@@ -115,6 +116,7 @@ void tally(const AlignEntry& e, const std::string& pose, DatasetAlignResult& res
     count(e.outcome == "aligned" ? &AlignCounts::aligned : &AlignCounts::several);
     if (e.via == "haar") count(&AlignCounts::via_haar);
     if (e.via == "whole_image") count(&AlignCounts::via_whole);
+    if (e.via == "center") count(&AlignCounts::via_center);
   }
   result.crops_written += e.crops;
 }
@@ -163,6 +165,8 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
   job.align.validate();
   POSEFER_CHECK_CONFIG(!job.out_dir.empty(), "--out is required");
   POSEFER_CHECK_CONFIG(job.limit >= 0, "--limit must be >= 0, got ", job.limit);
+  POSEFER_CHECK_CONFIG(job.center_fallback == 0 || (job.center_fallback > 0.1 && job.center_fallback <= 1),
+                       "--center-fallback must be 0 (off) or in (0.1, 1], got ", job.center_fallback);
   const DataSpec spec = parse_data_spec(job.data);
   const Dataset ds = load_dataset(spec, job.dataset);
   FaceDetectorConfig dcfg = job.detector;
@@ -172,7 +176,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
   const fs::path out_dir(job.out_dir);
   fs::create_directories(out_dir);
   // Everything that changes an image's outcome or crop: a journal is replayed only under the same.
-  const nlohmann::json settings = {{"data", job.data},
+  nlohmann::json settings = {{"data", job.data},
                                    {"size", job.align.size},
                                    {"channels", job.align.channels},
                                    {"margin", job.align.margin},
@@ -182,6 +186,8 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
                                    {"haar_fallback", job.haar_fallback},
                                    {"whole_image_fallback", job.whole_image_fallback},
                                    {"whole_image", job.whole_image}};
+  // Only when set, so an interrupted job of an older posefer still resumes.
+  if (job.center_fallback > 0) settings["center_fallback"] = job.center_fallback;
   const fs::path journal_path = out_dir / "align.journal.jsonl";
   std::map<int64_t, AlignEntry> entries = read_journal(journal_path, settings, ds);
 
@@ -254,7 +260,24 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
         faces = detector->describe(image, {whole}, {0.0});
         via = "whole_image";
       }
-      if (faces.empty()) {
+      if (faces.empty() && job.center_fallback > 0) {
+        // The crop an unaligned run takes of this photo (image_io's centre crop), kept as the
+        // face: no landmarks, so the row stops after the transform (readers of landmarks skip it).
+        const auto crop = prepare_face_image(image, job.align.channels, job.align.size, CropMode::kCenter,
+                                             job.center_fallback);
+        const std::string out_rel = output_stem(s.path, spec) + ".png";
+        write_png((out_dir / out_rel).string(), crop);
+        e.outcome = "aligned";
+        e.via = "center";
+        e.crops = 1;
+        const double h = double(image.size(1)), w = double(image.size(2));
+        const double side = std::clamp(std::round(std::min(h, w) * job.center_fallback), 1.0, std::min(h, w));
+        const double x0 = std::floor((w - side) / 2), y0 = std::floor((h - side) / 2), a = job.align.size / side;
+        std::ostringstream row;
+        row << std::setprecision(9) << escape(s.path) << ",aligned,center,0," << escape(out_rel) << ",0," << x0
+            << "," << y0 << "," << side << "," << side << "," << a << ",0," << -x0 * a << "," << -y0 * a;
+        e.rows.push_back(row.str());
+      } else if (faces.empty()) {
         e.outcome = "no_face";
         e.rows.push_back(escape(s.path) + ",no_face");
       } else {
@@ -334,6 +357,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
                                  {"input_size", dcfg.detector.input_size},
                                  {"whole_image", job.whole_image},
                                  {"haar_fallback", job.haar_fallback},
+                                 {"center_fallback", job.center_fallback},
                                  {"score_threshold", dcfg.detector.score_threshold},
                                  {"total", result.total.to_json()},
                                  {"crops_written", result.crops_written},

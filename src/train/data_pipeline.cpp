@@ -32,6 +32,7 @@ std::string auto_align_key(const DataConfig& data, const DatasetAlignJob& job) {
      << "|multi=" << static_cast<int>(job.multi) << "|haar=" << job.haar_fallback
      << "|whole=" << job.whole_image << "|whole_fallback=" << job.whole_image_fallback
      << "|cmu_scale=" << job.dataset.cmu_scale << "|yaw_bins=" << job.dataset.yaw_bins;
+  if (job.center_fallback > 0) os << "|center=" << job.center_fallback;  // only when set: older keys stay
   // Reader options of the later kinds (older kinds keep their keys, so their caches stay valid).
   const DatasetOptions& o = job.dataset;
   if (spec.kind == "multipie" || spec.kind == "multipie-list") {
@@ -105,6 +106,11 @@ DatasetAlignJob auto_align_job(const DataConfig& data, int image_size, const std
   job.multi = MultiFacePolicy::kLargest;
   job.whole_image = fer;  // 48 x 48 face crops: the whole image is the face
   job.haar_fallback = !job.whole_image;
+  // Where unaligned photos are cropped at the centre (GENKI, or crop "center"), a photo with no
+  // face found keeps that crop instead of being left out, so every photo is trained on and scored.
+  if (data.crop == "center" || (spec.kind == "genki" && data.crop == "auto")) {
+    job.center_fallback = data.crop_fraction;
+  }
   return job;
 }
 

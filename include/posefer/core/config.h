@@ -134,7 +134,8 @@ struct DataConfig {
   int render_size = 128;          // BU-3DFE: rendered view side (32..1024)
   std::string rafd_gaze = "all";  // RaFD: all | frontal | left | right
   std::string data_cache;         // where bu3dfe renders and fer2013csv PNGs go (the CLI sets it)
-  std::string crop = "auto";      // resize | center | auto (center for genki, else resize)
+  std::string crop = "auto";      // resize | center | auto (center for genki, else resize); with
+                                  // align "auto", center = the crop of photos without a face
   double crop_fraction = 0.75;    // center crop: side relative to min(h, w)
   int64_t max_train = 0;          // keep at most this many training images (seeded; 0 = all)
   int64_t max_test = 0;           // keep at most this many test/val images (seeded; 0 = all)

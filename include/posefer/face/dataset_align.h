@@ -4,7 +4,8 @@
 // Outcomes: aligned (exactly one face), several faces (handled by the policy: largest / all /
 // skip), no face found, failed (unreadable image; the run goes on and lists them). Optional
 // fallbacks where TinyFaceDetector finds nothing: OpenCV Haar cascades (frontal + profile), then
-// the whole image as the face box; the counts say how many images each path handled. Writes, under
+// the whole image as the face box, then the centred square of the photo as the crop itself (no
+// landmarks); the counts say how many images each path handled. Writes, under
 // out_dir: one PNG per aligned face (input path relative to the data set's folder, extension
 // .png; policy "all" adds _<k>), landmarks.csv (one row per image and face: outcome, score, box,
 // 2x3 transform, 68 landmarks in photo pixels) and summary.json (counts overall and per pose bin).
@@ -46,6 +47,10 @@ struct DatasetAlignJob {
   bool whole_image_fallback = false;             // still none: the whole image is the face box
   bool whole_image = false;                      // no detection at all: the whole image is the face
                                                  // box (face-crop data sets such as FER2013)
+  // F in (0.1, 1]: where still no face is found, the centred square of side F * min(h, w),
+  // resized to N x N, is written as the crop (no landmarks; outcome aligned, via "center"), so
+  // every photo gets a face crop (GENKI: the same crop as its unaligned runs). 0 = off.
+  double center_fallback = 0.0;
   int64_t limit = 0;                             // align only the first `limit` samples (0 = all)
   bool progress = true;                          // progress bar on stderr
   // Polled before each image; true = stop there. What is done is kept in the journal
@@ -62,6 +67,7 @@ struct AlignCounts {
   int64_t failed = 0;         // unreadable / bad image
   int64_t via_haar = 0;       // of aligned: face box from the Haar fallback
   int64_t via_whole = 0;      // of aligned: the whole image taken as the face box
+  int64_t via_center = 0;     // of aligned: the centred square written as the crop (no landmarks)
   nlohmann::ordered_json to_json() const;
 };
 

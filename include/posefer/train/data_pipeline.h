@@ -12,7 +12,9 @@
 // `--align auto` settings (auto_align_job): crops of side max(128, N), the data set's channels,
 // margin 0.1 (align.h), TinyFaceDetector at input 416 / score 0.5, the largest face where there
 // are several, Haar cascades where the detector finds none; FER2013 (48 x 48 face crops) skips
-// detection (and Haar) and takes the whole image as the face box.
+// detection (and Haar) and takes the whole image as the face box. Where unaligned photos get the
+// centre crop (crop "center", or "auto" for GENKI), a photo in which neither finds a face keeps
+// that crop (side crop_fraction x min(h, w)), so no photo is left out.
 //
 // Pose bins from landmarks (DataConfig::pose_from_landmarks = P > 0, needs align): yaw estimated
 // from the aligned folder's landmarks.csv by the head pose model (head_pose.h) replaces the data
