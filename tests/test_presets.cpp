@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "posefer/core/check.h"
+#include "posefer/train/data_pipeline.h"
 #include "test_support.h"
 
 namespace posefer {
@@ -53,6 +54,16 @@ TEST(Presets, KnownValuesAndOnlyNamedFieldsChange) {
   EXPECT_EQ(g.epochs, 60);            // two cosine cycles of 30: chosen on validation people
   EXPECT_EQ(g.optim.cls_cycle, 30);
   EXPECT_DOUBLE_EQ(c.tta_crop, 0.0);  // fer2013: not (yet) chosen
+  EXPECT_EQ(c.data.align, "");        // fer2013: its 48 px crops are faces already
+  TrainConfig k;
+  k.data.spec = "genki:somewhere";
+  apply_preset("genki", k);
+  // Aligned, with the centre crop kept for photos without a face: chosen on validation photos
+  // (docs/results/presets/genki_align.md).
+  EXPECT_EQ(k.data.align, "auto");
+  EXPECT_EQ(k.data.crop, "center");
+  EXPECT_DOUBLE_EQ(k.data.crop_fraction, 0.6);
+  EXPECT_DOUBLE_EQ(auto_align_job(k.data, k.model.image_size, "").center_fallback, 0.6);
 }
 
 TEST(Presets, UnknownNameNamesTheValidOnes) {
