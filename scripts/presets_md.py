@@ -320,7 +320,10 @@ def main(root, md_path, headline_path, k_roots=()):
         reps = [r["eval"]["expression"] for r in genki]
         head["genki4k_5fold_all"] = r100(statistics.mean(per_seed))
         head["runs"]["genki4k"] = {"folds": len(genki), "seeds": len(per_seed), "images": sum(r["count"] for r in reps)}
-        rows.append([f"GENKI-4K smile, {len(genki)}-fold ({sum(r['count'] for r in reps)} images)",
+        # Which face crop the runs used: the preset aligns since session 17; older runs took the centre crop.
+        aligned = all(r["config"].get("data", {}).get("align") for r in genki)
+        crop_note = "aligned faces" if aligned else "centre crop, the preset before it aligned faces"
+        rows.append([f"GENKI-4K smile, {len(genki)}-fold ({sum(r['count'] for r in reps)} images; {crop_note})",
                      f"{len(genki)} folds x {len(per_seed)} seed(s)",
                      f"{over_seeds(per_seed)} ({'seed 1: ' if len(per_seed) > 1 else ''}folds {mean_sd([r['accuracy'] for r in reps])})",
                      pct(peer_genki["accuracy"]) if peer_genki else "-",
