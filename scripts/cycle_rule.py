@@ -65,13 +65,18 @@ def apply_rule(runs, split, min_gain):
     return lines, passed
 
 
+def make_run_fixture(root, name, vals):
+    """A run folder root/name whose epochs.csv has the validation accuracies `vals` (fractions);
+    the self-tests' fixture (also scripts/paired_rule.py's)."""
+    d = os.path.join(root, name)
+    os.makedirs(d)
+    with open(os.path.join(d, "epochs.csv"), "w") as f:
+        f.write("epoch,val_acc\n" + "".join(f"{i + 1},{v}\n" for i, v in enumerate(vals)))
+    return d
+
+
 def self_test():
-    def make(root, name, vals):
-        d = os.path.join(root, name)
-        os.makedirs(d)
-        with open(os.path.join(d, "epochs.csv"), "w") as f:
-            f.write("epoch,val_acc\n" + "".join(f"{i + 1},{v}\n" for i, v in enumerate(vals)))
-        return d
+    make = make_run_fixture
     with tempfile.TemporaryDirectory() as t:
         up = [make(t, f"a_s{s}", [0.5, 0.6, 0.6, 0.62]) for s in (1, 2)]  # +2 points each
         lines, ok = apply_rule(up, 2, 0.5)

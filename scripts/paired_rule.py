@@ -18,7 +18,7 @@ epochs than --epochs, or has no partner of the same name.
 import argparse, os, statistics, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cycle_rule import seed_of, val_curve  # noqa: E402  (the same reading of epochs.csv and run names)
+from cycle_rule import make_run_fixture, seed_of, val_curve  # noqa: E402  (the same reading of epochs.csv and run names)
 
 
 def best_val(run, epochs):
@@ -55,12 +55,8 @@ def decide(baseline, candidate, min_gain, epochs=0):
 
 
 def self_test():
-    def make(root, name, accs):
-        d = os.path.join(root, name)
-        os.makedirs(d)
-        with open(os.path.join(d, "epochs.csv"), "w") as f:
-            f.write("epoch,val_acc\n" + "".join(f"{i + 1},{a / 100}\n" for i, a in enumerate(accs)))
-        return d
+    def make(root, name, accs):  # accuracies in percent
+        return make_run_fixture(root, name, [a / 100 for a in accs])
     with tempfile.TemporaryDirectory() as t:
         b = [make(os.path.join(t, "b"), f"g_f0_s{s}", [90, 92, 91]) for s in (1, 2, 3)]
         c = [make(os.path.join(t, "c"), f"g_f0_s{s}", a)
