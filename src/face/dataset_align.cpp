@@ -1,7 +1,6 @@
 #include "posefer/face/dataset_align.h"
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -14,6 +13,7 @@
 #include "posefer/core/csv.h"
 #include "posefer/data/dataset.h"
 #include "posefer/data/dataset_util.h"
+#include "posefer/io/center_square.h"
 #include "posefer/io/image_io.h"
 #include "posefer/core/progress.h"
 
@@ -177,15 +177,15 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
   fs::create_directories(out_dir);
   // Everything that changes an image's outcome or crop: a journal is replayed only under the same.
   nlohmann::json settings = {{"data", job.data},
-                                   {"size", job.align.size},
-                                   {"channels", job.align.channels},
-                                   {"margin", job.align.margin},
-                                   {"input_size", dcfg.detector.input_size},
-                                   {"score_threshold", dcfg.detector.score_threshold},
-                                   {"multi_face", static_cast<int>(job.multi)},
-                                   {"haar_fallback", job.haar_fallback},
-                                   {"whole_image_fallback", job.whole_image_fallback},
-                                   {"whole_image", job.whole_image}};
+                             {"size", job.align.size},
+                             {"channels", job.align.channels},
+                             {"margin", job.align.margin},
+                             {"input_size", dcfg.detector.input_size},
+                             {"score_threshold", dcfg.detector.score_threshold},
+                             {"multi_face", static_cast<int>(job.multi)},
+                             {"haar_fallback", job.haar_fallback},
+                             {"whole_image_fallback", job.whole_image_fallback},
+                             {"whole_image", job.whole_image}};
   // Only when set, so an interrupted job of an older posefer still resumes.
   if (job.center_fallback > 0) settings["center_fallback"] = job.center_fallback;
   const fs::path journal_path = out_dir / "align.journal.jsonl";
@@ -270,12 +270,12 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
         e.outcome = "aligned";
         e.via = "center";
         e.crops = 1;
-        const double h = double(image.size(1)), w = double(image.size(2));
-        const double side = std::clamp(std::round(std::min(h, w) * job.center_fallback), 1.0, std::min(h, w));
-        const double x0 = std::floor((w - side) / 2), y0 = std::floor((h - side) / 2), a = job.align.size / side;
+        const CenterSquare sq = center_square(static_cast<int>(image.size(1)), static_cast<int>(image.size(2)),
+                                              job.center_fallback);
+        const double a = static_cast<double>(job.align.size) / sq.side;  // photo -> crop scale
         std::ostringstream row;
-        row << std::setprecision(9) << escape(s.path) << ",aligned,center,0," << escape(out_rel) << ",0," << x0
-            << "," << y0 << "," << side << "," << side << "," << a << ",0," << -x0 * a << "," << -y0 * a;
+        row << std::setprecision(9) << escape(s.path) << ",aligned,center,0," << escape(out_rel) << ",0," << sq.x
+            << "," << sq.y << "," << sq.side << "," << sq.side << "," << a << ",0," << -sq.x * a << "," << -sq.y * a;
         e.rows.push_back(row.str());
       } else if (faces.empty()) {
         e.outcome = "no_face";

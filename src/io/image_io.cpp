@@ -1,4 +1,5 @@
 #include "posefer/io/image_io.h"
+#include "posefer/io/center_square.h"
 
 #include <unistd.h>
 
@@ -131,11 +132,8 @@ void check_face_size(int size, double crop_fraction) {
 // The crop and resize of load_face_image (and prepare_face_image) on decoded pixels.
 cv::Mat crop_and_resize(cv::Mat img, int size, CropMode crop, double crop_fraction) {
   if (crop == CropMode::kCenter) {
-    const int side0 = std::min(img.rows, img.cols);
-    const int side = std::clamp(static_cast<int>(std::lround(side0 * crop_fraction)), 1, side0);
-    const int x = (img.cols - side) / 2;
-    const int y = (img.rows - side) / 2;
-    img = img(cv::Rect(x, y, side, side));
+    const CenterSquare sq = center_square(img.rows, img.cols, crop_fraction);
+    img = img(cv::Rect(sq.x, sq.y, sq.side, sq.side));
   }
   if (img.rows != size || img.cols != size) {
     // Area averaging avoids aliasing when shrinking; it degenerates to nearest when enlarging.
