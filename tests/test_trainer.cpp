@@ -686,6 +686,21 @@ TEST(ClassifierLoss, GeneratedShareFollowsTheirCount) {
   EXPECT_THROW_MSG(classifier_loss_weights("share", 4, 4), ConfigError, "gen_share must be batch or count");
 }
 
+TEST(ClassifierLoss, CountShareUnderAPoseMaskCountsTheRealFacesCSees) {
+  // k generated faces per real face C_exp may see: under a mask that keeps 2 of 8 rows, each copy
+  // is made from 2 rows (k * 2 faces against 2 real, share k : 1), not from all 8 (4k : 1).
+  EXPECT_EQ(generated_rows_per_copy("count", true, 8, 2), 2);
+  EXPECT_EQ(generated_rows_per_copy("count", true, 8, 0), 0);
+  EXPECT_EQ(generated_rows_per_copy("count", false, 8, 8), 8);
+  EXPECT_EQ(generated_rows_per_copy("batch", true, 8, 2), 8);  // "batch" keeps its 1 : 1
+  for (int k : {1, 5}) {
+    const int64_t b = 2, m = k * generated_rows_per_copy("count", true, 8, b);
+    const auto [r, g] = classifier_loss_weights("count", b, m);
+    EXPECT_NEAR(g / r, static_cast<double>(k), 1e-12) << k;
+  }
+  EXPECT_THROW_MSG(generated_rows_per_copy("count", true, 8, 9), ConfigError, "9 real faces kept out of a batch of 8");
+}
+
 TEST_F(TrainerTest, RealOnlyBatchNormStatisticsIgnoreGeneratedFaces) {
   // cls_bn "real": C_exp's running statistics after a step are those of a step on the real batch
   // alone; "shared" mixes in the generated faces.
@@ -750,6 +765,32 @@ TEST_F(TrainerTest, ClassifierTrainsOnlyOnRealFacesAtItsPoses) {
   EXPECT_FALSE(moved(all_right, 0));
   EXPECT_TRUE(moved(torch::tensor({1, 0, 1, 1}, torch::kInt64), 0));
   EXPECT_TRUE(moved(all_right, 1));
+}
+
+TEST_F(TrainerTest, CountShareUnderAPoseMaskGeneratesPerRealFaceCSees) {
+  // gen_share "count" (--preset paper): k generated faces per real face at an allowed pose, so a
+  // batch without one gives C_exp nothing (it used to train on k * batch generated faces alone).
+  const auto x = test::blob_faces(4, 32, 5);
+  const auto e = torch::tensor({0, 1, 2, 0}, torch::kInt64);
+  auto run = [&](const torch::Tensor& p) {
+    TrainConfig cfg = test::tiny_train_config();
+    cfg.cls_train_poses = "left";
+    cfg.loss.gen_share = "count";
+    cfg.gen_k = 2;
+    cfg.gen_warmup = 0;
+    cfg.train_gan = true;
+    Trainer t(cfg, "", kExpr, kPose);
+    const auto before = t.model().cls->expression_head->weight.clone();
+    const auto losses = t.train_step(x, e, p, 0);
+    return std::make_pair(!torch::equal(before, t.model().cls->expression_head->weight), losses);
+  };
+  const auto [moved_none, l_none] = run(torch::ones({4}, torch::kInt64));
+  EXPECT_FALSE(moved_none);
+  EXPECT_EQ(l_none.c_gen, 0.0);
+  const auto [moved_one, l_one] = run(torch::tensor({1, 0, 1, 1}, torch::kInt64));
+  EXPECT_TRUE(moved_one);
+  EXPECT_GT(l_one.c_gen, 0.0);
+  EXPECT_TRUE(std::isfinite(l_one.c_real));
 }
 
 }  // namespace

@@ -98,6 +98,12 @@ std::pair<double, double> classifier_loss_weights(const std::string& gen_share, 
   return {1.0, 1.0};
 }
 
+int64_t generated_rows_per_copy(const std::string& gen_share, bool pose_masked, int64_t batch, int64_t real_kept) {
+  POSEFER_CHECK_CONFIG(real_kept >= 0 && real_kept <= batch, "generated_rows_per_copy: ", real_kept,
+                       " real faces kept out of a batch of ", batch);
+  return pose_masked && gen_share == "count" ? real_kept : batch;
+}
+
 double classifier_lr(const OptimConfig& optim, double epoch_pos, int epochs) {
   if (optim.cls_schedule != "cosine") {
     return optim.decay_every > 0

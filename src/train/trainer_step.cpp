@@ -244,22 +244,6 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
   // C_exp's real faces: the augmented copies when the caller made them (G trains on x itself).
   std::vector<torch::Tensor> xs{x_cls_in.defined() ? x_cls_in.to(device_, dtype) : x}, es{e},
       ps{p_cls_in.defined() ? p_cls_in.to(device_) : p};
-  if (use_gen) {
-    torch::NoGradGuard no_grad;
-    for (int k = 0; k < config_.gen_k; ++k) {
-      if (k == 0 && fb_images.defined()) {
-        xs.push_back(fb_images);
-        es.push_back(fb_e);
-        ps.push_back(fb_p);
-        continue;
-      }
-      auto e2 = draw_labels(config_.model.num_expressions);
-      auto p2 = draw_labels(config_.model.num_poses);
-      xs.push_back(m.gen->forward(x, e2, p2));
-      es.push_back(e2);
-      ps.push_back(p2);
-    }
-  }
   if (cls_pose_mask_.defined()) {
     // The unseen-poses protocol: C_exp's real faces only at the poses it may see.
     const auto keep = cls_pose_mask_.to(ps[0].device()).index_select(0, ps[0]).nonzero().squeeze(1);
@@ -268,7 +252,32 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
     ps[0] = ps[0].index_select(0, keep);
   }
   const int64_t b = es[0].size(0);  // C_exp's real faces in this step
-  if (b == 0 && !use_gen) return s;  // none at an allowed pose, nothing generated: no C_exp step
+  if (use_gen) {
+    torch::NoGradGuard no_grad;
+    const int64_t rows = generated_rows_per_copy(L.gen_share, cls_pose_mask_.defined(), x.size(0), b);
+    // Each copy's input rows: the whole batch, or `rows` of it drawn at random (generated_rows_per_copy).
+    auto subset = [&](const torch::Tensor& t, const torch::Tensor& r) {
+      return r.defined() ? t.index_select(0, r.to(t.device())) : t;
+    };
+    for (int k = 0; k < config_.gen_k && rows > 0; ++k) {
+      torch::Tensor r;
+      if (rows < x.size(0)) r = at::randperm(x.size(0), step_rng_, torch::kInt64).narrow(0, 0, rows);
+      if (k == 0 && fb_images.defined()) {
+        xs.push_back(subset(fb_images, r));
+        es.push_back(subset(fb_e, r));
+        ps.push_back(subset(fb_p, r));
+        continue;
+      }
+      auto e2 = subset(draw_labels(config_.model.num_expressions), r);
+      auto p2 = subset(draw_labels(config_.model.num_poses), r);
+      xs.push_back(m.gen->forward(subset(x, r), e2, p2));
+      es.push_back(e2);
+      ps.push_back(p2);
+    }
+  }
+  // Generated faces in this step (none when a count-shared mask kept no real face).
+  const bool has_gen = xs.size() > 1;
+  if (b == 0 && !has_gen) return s;  // none at an allowed pose, nothing generated: no C_exp step
   m.opt_cls->zero_grad();
   auto forward_cls = [&](const torch::Tensor& in) {
     if (in.dim() != 2) return m.cls->forward(in);
@@ -287,7 +296,7 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
   const auto [w_real, w_gen] = b > 0 ? classifier_loss_weights(L.gen_share, b, std::max<int64_t>(n_gen, 0))
                                      : std::pair<double, double>{0.0, 1.0};
   torch::Tensor real_logits;
-  if (use_gen && L.cls_bn == "real") {
+  if (has_gen && L.cls_bn == "real") {
     // Generated faces in their own pass: their batch statistics normalise them, but the running
     // statistics C_exp is tested with come from the real faces alone. Batch norm updates its
     // running statistics in place, which the first pass's backward needs unchanged: each pass
@@ -328,7 +337,7 @@ StepLosses Trainer::shard_step(const torch::Tensor& x_in, const torch::Tensor& e
     };
     const auto c_real = b > 0 ? part(0, b) : torch::zeros({}, out.expression.options());
     auto c_loss = c_real;
-    if (use_gen) {
+    if (has_gen) {
       const auto c_gen = part(b, n_gen);
       c_loss = w_real * c_real + w_gen * c_gen;
       s.c_gen = c_gen.item<double>();

@@ -119,6 +119,13 @@ torch::Device resolve_device(const std::string& name);
 // gen_share "batch" = {1, 1} whatever m is; "count" = {b, m} / (b + m), every face alike.
 std::pair<double, double> classifier_loss_weights(const std::string& gen_share, int64_t b, int64_t m);
 
+// How many input rows each of the k generated copies of a step is made from. Every row of the
+// batch (`batch`), except with gen_share "count" under a pose mask (the unseen-poses protocol):
+// there "k generated faces per real face" counts the real faces C_exp may see (`real_kept`), so
+// each copy comes from that many rows drawn at random from the whole batch (every pose) and
+// C_exp's generated share stays k : 1 instead of k * batch : real_kept.
+int64_t generated_rows_per_copy(const std::string& gen_share, bool pose_masked, int64_t batch, int64_t real_kept);
+
 // C_exp's learning rate at `epoch_pos` (epochs done, fractional) of an `epochs`-long run: the
 // staircase decay for schedule "step"; for "cosine" a linear warm-up over cls_warmup epochs, then
 // cls_lr * (1 + cos(pi t)) / 2 with t going from 0 to 1 over the remaining epochs. With
