@@ -5,7 +5,9 @@ docs/results/headline.json from finished `posefer experiment --protocol unseen-p
 
 Usage: scripts/unseen_md.py NAME=RUN_DIR [NAME=RUN_DIR ...] [--md docs/RESULTS.md] [--headline docs/results/headline.json]
 e.g.   scripts/unseen_md.py cmu=runs/unseen_cmu
-The section sits between the markers below; the rest of RESULTS.md is left as it is. Nothing here
+The section sits between the markers below; the rest of RESULTS.md is left as it is, and so are
+the section's subsections whose NAME is not given (their runs may be gone: records of finished
+ones are kept in docs/results/unseen_*/, summary.json, per_pose.csv and command.txt). Nothing here
 chooses a setting: the protocol's runs train fixed epochs and their test figures are only reported.
 """
 import csv
@@ -79,67 +81,152 @@ def fmt(x):
     return "-" if x is None else f"{x:.1f}"
 
 
+INTRO = ["## Unseen poses: do generated faces help at poses C_exp never saw?\n",
+         "`posefer experiment --protocol unseen-poses`: C_exp's real training faces come from the listed "
+         "pose(s) only; G trains on every pose of the training people and adds generated faces at every "
+         "expression x pose (real + generated); against it, the same C_exp on the same real faces alone "
+         "(real only). The held-out people are tested at every pose. Each seed trains both, so the gain "
+         "is paired per seed (mean ± sd over seeds). Fixed epochs: nothing is chosen on any image.\n"]
+
+
+def existing_blocks(md_path):
+    """The section's subsections already in the Markdown file, as (name, text) in their order: a
+    subsection starts at a line "### NAME: ..." and runs to the next one (or the section's end)."""
+    md = read(md_path, "")
+    if BEGIN not in md or END not in md:
+        return []
+    body = md[md.index(BEGIN) + len(BEGIN):md.index(END)]
+    blocks, name, lines = [], None, []
+    for line in body.split("\n"):
+        if line.startswith("### "):
+            if name is not None:
+                blocks.append((name, "\n".join(lines).rstrip("\n") + "\n"))
+            name, lines = line[4:].split(":", 1)[0], []
+        if name is not None:
+            lines.append(line)
+    if name is not None:
+        blocks.append((name, "\n".join(lines).rstrip("\n") + "\n"))
+    return blocks
+
+
 def section(runs, md_path):
-    out = [BEGIN, "## Unseen poses: do generated faces help at poses C_exp never saw?\n",
-           "`posefer experiment --protocol unseen-poses`: C_exp's real training faces come from the listed "
-           "pose(s) only; G trains on every pose of the training people and adds generated faces at every "
-           "expression x pose (real + generated); against it, the same C_exp on the same real faces alone "
-           "(real only). The held-out people are tested at every pose. Each seed trains both, so the gain "
-           "is paired per seed (mean ± sd over seeds). Fixed epochs: nothing is chosen on any image.\n"]
-    for name, d in runs:
-        s = json.loads(read(os.path.join(d, "summary.json")))
-        u = s["unseen_poses"]
-        out.append(f"### {name}: {s['data']}, real faces at `{u['train_poses']}` only\n")
-        out.append("| accuracy on the unseen poses, % | real + generated | real only | gain (points, paired) |")
-        out.append("|---|---|---|---|")
-        out.append(f"| {u['seeds']} seeds, mean ± sd | {fmt(u['with_generated'])} ± {fmt(u['with_generated_sd'])} | "
-                   f"{fmt(u['real_only'])} ± {fmt(u['real_only_sd'])} | {u['gain_mean']:+.1f} ± {fmt(u['gain_sd'])} |")
-        per_seed = " ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(u["with_generated_per_seed"], u["real_only_per_seed"]))
-        out.append(f"\nPer seed (real + generated / real only): {per_seed}.\n")
-        syn = s.get("synthesis")
-        if syn:
-            out.append(
-                f"The generator behind these faces (seed {u.get('first_seed', 1)}'s G on the {syn['subjects']} test people, "
-                f"{syn['pairs']} faces at new expressions x poses, compared with the person's true photos, synthesis_eval.h): "
-                f"nearest to the true photo of the target expression on {100 * syn['expression_match']:.1f}% of them "
-                f"(chance {100 * syn['expression_match_chance']:.0f}%), of the target pose on {100 * syn['pose_match']:.1f}% "
-                f"(chance {100 * syn['pose_match_chance']:.0f}%); an independent identity judge names the person on "
-                f"{100 * syn['identity_judge_accuracy']:.1f}% (real photos {100 * syn['identity_judge_real']:.1f}%); L1 to the true "
-                f"photo {syn['l1']:.4f} against {syn['copy_l1']:.4f} for the input left unchanged.\n")
-        sheets = sorted(glob.glob(os.path.join(d, "synthesis_*.png")))
-        if sheets:
-            # The sheet beside RESULTS.md: input | G(x, e, p) at every pose x expression | the true photos.
-            name_png = f"unseen_{name}_{os.path.basename(sheets[0])}"
-            dst = os.path.join(os.path.dirname(md_path), "results", name_png)
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            shutil.copyfile(sheets[0], dst)
-            out.append(f"A held-out person through that G (input | G(x, e, p) at every pose x expression | "
-                       f"the person's true photos):\n\n![unseen poses synthesis](results/{name_png})\n")
-            train_eval = os.path.join(d, "seed1", "eval", "eval.json")  # `posefer evaluate --synthesis`
-            st = json.loads(read(train_eval, "{}")).get("synthesis_train")
-            if st:
-                out.append(
-                    f"The faces C_exp actually received come from the {st['subjects']} training people, on whom G was "
-                    f"trained (`posefer evaluate --checkpoint RUN/seed1 --synthesis`): there G shows the target pose on "
-                    f"{100 * st['pose_match']:.1f}% of {st['pairs']} faces and the target expression on "
-                    f"{100 * st['expression_match']:.1f}% (chance {100 * st['expression_match_chance']:.0f}%), SSIM "
-                    f"{st['ssim']:.3f} to the true photo against {st['copy_ssim']:.3f} for the input unchanged, "
-                    f"the person kept on {100 * st['identity_judge_accuracy']:.1f}% by the judge.\n")
-            out.append(READINGS.get(name, generic_reading(u)))
-        rows = list(csv.reader(open(os.path.join(d, "per_pose.csv"))))
-        if rows:
-            out.append("Expression accuracy per pose (mean over the seeds; test people at every pose):\n")
-            out.append("| " + " | ".join(rows[0]) + " |")
-            out.append("|" + "---|" * len(rows[0]))
-            for r in rows[1:]:
-                out.append("| " + " | ".join(r) + " |")
-        cmd = read(os.path.join(d, "command.txt"))
-        if cmd:
-            cmd = "build/posefer " + cmd.strip().split(" ", 1)[1]  # whichever copy of the binary ran it
-            script = SCRIPTS.get(name, "scripts/run_unseen_poses.sh")
-            out.append(f"\nCommand (`{script}`):\n\n```\n" + cmd.strip() + "\n```\n")
-    out.append(END)
+    """The whole section: the subsections of `runs` (NAME, RUN_DIR) written anew, the other ones
+    already in the file kept as they are (their runs need not exist any more), in the file's order
+    with new names last."""
+    fresh = dict((name, run_block(name, d, md_path)) for name, d in runs)
+    blocks = existing_blocks(md_path)
+    names = [n for n, _ in blocks] + [n for n, _ in runs if n not in dict(blocks)]
+    kept = dict(blocks)
+    out = [BEGIN] + INTRO + [fresh.get(n, kept.get(n)) for n in names] + [END]
     return "\n".join(out) + "\n"
+
+
+def sheet_of(name, d, md_path):
+    """The synthesis sheet for `name`: the run's own (copied beside RESULTS.md), or the copy an
+    earlier call left there when `d` is a record without images (docs/results/unseen_*/)."""
+    sheets = sorted(glob.glob(os.path.join(d, "synthesis_*.png")))
+    results = os.path.join(os.path.dirname(md_path), "results")
+    if sheets:
+        name_png = f"unseen_{name}_{os.path.basename(sheets[0])}"
+        os.makedirs(results, exist_ok=True)
+        shutil.copyfile(sheets[0], os.path.join(results, name_png))
+        return name_png
+    old = sorted(glob.glob(os.path.join(results, f"unseen_{name}_synthesis_*.png")))
+    return os.path.basename(old[0]) if old else None
+
+
+def run_block(name, d, md_path):
+    """The subsection "### NAME: ..." of one finished experiment folder (or its record)."""
+    out = []
+    s = json.loads(read(os.path.join(d, "summary.json")))
+    u = s["unseen_poses"]
+    out.append(f"### {name}: {s['data']}, real faces at `{u['train_poses']}` only\n")
+    out.append("| accuracy on the unseen poses, % | real + generated | real only | gain (points, paired) |")
+    out.append("|---|---|---|---|")
+    out.append(f"| {u['seeds']} seeds, mean ± sd | {fmt(u['with_generated'])} ± {fmt(u['with_generated_sd'])} | "
+               f"{fmt(u['real_only'])} ± {fmt(u['real_only_sd'])} | {u['gain_mean']:+.1f} ± {fmt(u['gain_sd'])} |")
+    per_seed = " ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(u["with_generated_per_seed"], u["real_only_per_seed"]))
+    out.append(f"\nPer seed (real + generated / real only): {per_seed}.\n")
+    syn = s.get("synthesis")
+    if syn:
+        out.append(
+            f"The generator behind these faces (seed {u.get('first_seed', 1)}'s G on the {syn['subjects']} test people, "
+            f"{syn['pairs']} faces at new expressions x poses, compared with the person's true photos, synthesis_eval.h): "
+            f"nearest to the true photo of the target expression on {100 * syn['expression_match']:.1f}% of them "
+            f"(chance {100 * syn['expression_match_chance']:.0f}%), of the target pose on {100 * syn['pose_match']:.1f}% "
+            f"(chance {100 * syn['pose_match_chance']:.0f}%); an independent identity judge names the person on "
+            f"{100 * syn['identity_judge_accuracy']:.1f}% (real photos {100 * syn['identity_judge_real']:.1f}%); L1 to the true "
+            f"photo {syn['l1']:.4f} against {syn['copy_l1']:.4f} for the input left unchanged.\n")
+    name_png = sheet_of(name, d, md_path)
+    if name_png:
+        # The sheet beside RESULTS.md: input | G(x, e, p) at every pose x expression | the true photos.
+        out.append(f"A held-out person through that G (input | G(x, e, p) at every pose x expression | "
+                   f"the person's true photos):\n\n![unseen poses synthesis](results/{name_png})\n")
+        train_eval = os.path.join(d, "seed1", "eval", "eval.json")  # `posefer evaluate --synthesis`
+        st = json.loads(read(train_eval, "{}")).get("synthesis_train")
+        if st:
+            out.append(
+                f"The faces C_exp actually received come from the {st['subjects']} training people, on whom G was "
+                f"trained (`posefer evaluate --checkpoint RUN/seed1 --synthesis`): there G shows the target pose on "
+                f"{100 * st['pose_match']:.1f}% of {st['pairs']} faces and the target expression on "
+                f"{100 * st['expression_match']:.1f}% (chance {100 * st['expression_match_chance']:.0f}%), SSIM "
+                f"{st['ssim']:.3f} to the true photo against {st['copy_ssim']:.3f} for the input unchanged, "
+                f"the person kept on {100 * st['identity_judge_accuracy']:.1f}% by the judge.\n")
+    out.append(READINGS.get(name, generic_reading(u)))
+    rows = list(csv.reader(open(os.path.join(d, "per_pose.csv"))))
+    if rows:
+        out.append("Expression accuracy per pose (mean over the seeds; test people at every pose):\n")
+        out.append("| " + " | ".join(rows[0]) + " |")
+        out.append("|" + "---|" * len(rows[0]))
+        for r in rows[1:]:
+            out.append("| " + " | ".join(r) + " |")
+    cmd = read(os.path.join(d, "command.txt"))
+    if cmd:
+        cmd = "build/posefer " + cmd.strip().split(" ", 1)[1]  # whichever copy of the binary ran it
+        script = SCRIPTS.get(name, "scripts/run_unseen_poses.sh")
+        out.append(f"\nCommand (`{script}`):\n\n```\n" + cmd.strip() + "\n```\n")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def self_test():
+    """Fixture records in a temporary folder: a new subsection is added, an existing one replaced,
+    one whose run is not given kept byte for byte, and the headline keys written."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        def record(name, gain):
+            d = os.path.join(tmp, name)
+            os.makedirs(d)
+            u = {"seeds": 3, "train_poses": "front", "real_only": 40.0, "real_only_sd": 2.0,
+                 "with_generated": 40.0 + gain, "with_generated_sd": 1.0, "gain_mean": gain, "gain_sd": 3.0,
+                 "with_generated_per_seed": [41.0, 42.0, 43.0], "real_only_per_seed": [39.0, 40.0, 41.0]}
+            with open(os.path.join(d, "summary.json"), "w") as f:
+                json.dump({"data": "manifest:" + name, "unseen_poses": u}, f)
+            with open(os.path.join(d, "per_pose.csv"), "w") as f:
+                f.write("configuration,left,front\nreal only (k = 0),30.0,90.0\n")
+            with open(os.path.join(d, "command.txt"), "w") as f:
+                f.write("runs/bin/posefer_x experiment --protocol unseen-poses --out " + d + "\n")
+            return d
+        md, head = os.path.join(tmp, "RESULTS.md"), os.path.join(tmp, "results", "headline.json")
+        with open(md, "w") as f:
+            f.write("# Results\n\n<!-- presets:end -->\n\nafter\n")
+        main([f"a={record('a', 2.0)}", f"b={record('b', 12.0)}", "--md", md, "--headline", head])
+        first = read(md)
+        assert first.index("<!-- presets:end -->") < first.index(BEGIN) < first.index("### a:") < first.index("### b:")
+        assert first.endswith("after\n") and "within 2 sd of zero" in first and "larger than 2 sd: a gain" in first
+        assert "build/posefer experiment --protocol unseen-poses" in first and "| real only (k = 0) | 30.0 | 90.0 |" in first
+        block_a = first[first.index("### a:"):first.index("### b:")]
+        main([f"b={record('b2', -20.0)}", f"c={record('c', 5.0)}", "--md", md, "--headline", head])
+        second = read(md)
+        assert second[second.index("### a:"):second.index("### b:")] == block_a, "a kept as it was"
+        assert "-20.0 ± 3.0" in second and "+12.0" not in second, "b replaced"
+        assert second.index("### b:") < second.index("### c:") < second.index(END)
+        h = json.loads(read(head))
+        assert h["unseen_poses_a"]["gain_mean"] == 2.0 and h["unseen_poses_b"]["gain_mean"] == -20.0, h
+        assert h["unseen_poses_c"]["with_generated"] == 45.0, h
+        main([f"c={record('c2', 5.0)}", "--md", md, "--headline", head])
+        assert read(md) == second.replace("manifest:c,", "manifest:c2,").replace(os.path.join(tmp, "c\n"), os.path.join(tmp, "c2\n")), \
+            "rewriting one subsection from an equal record changes nothing else"
+    print("unseen_md self-test passed")
 
 
 def main(argv):
@@ -174,4 +261,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+    else:
+        main(sys.argv[1:])
