@@ -24,9 +24,12 @@
 # same CPU sizes as the demo's recipe (G width 0.25, D_att 0.5, C_exp VGG-19 x 0.125, batch 8):
 # the faithful settings, only smaller networks. K defaults to the preset's 5.
 #
+# EXTRA="--flag value ..." changes settings on top of the recipe (e.g. the paper's eq. 7 as
+# printed: EXTRA="--adv-att 1 --adv-id 1 --cls-feedback 1"); it is part of command.txt.
+#
 # Usage: scripts/run_unseen_rendered.sh [runs-dir]      (default runs/unseen_rendered)
 # Env: POSEFER (build/posefer)  SEEDS (3)  THREADS (1)  K (1)  EPOCHS (20)  IDENTITIES (100)
-#      PARALLEL (0)  FACES_SEED (1)  PRESET ("" = the demo's recipe, or paper)
+#      PARALLEL (0)  FACES_SEED (1)  PRESET ("" = the demo's recipe, or paper)  EXTRA ("")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSEFER=${POSEFER:-build/posefer}
@@ -41,6 +44,8 @@ case "$PRESET" in
       recipe=(--preset paper --gen-width 0.25 --disc-width 0.5 --cls-width 0.125 --batch 8) ;;
   *) echo "PRESET=$PRESET: not a preset this script runs (\"\" or paper)" >&2; exit 2 ;;
 esac
+read -r -a extra <<<"${EXTRA:-}"
+recipe+=("${extra[@]}")
 EPOCHS=${EPOCHS:-20}
 IDENTITIES=${IDENTITIES:-100}
 PARALLEL=${PARALLEL:-0}
