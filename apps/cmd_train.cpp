@@ -71,7 +71,7 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
       ->check(CLI::Range(0, 100000));
   cmd->add_option("--weight-decay", c.optim.cls_weight_decay, "Classifier L2 weight decay (0 = off)")->check(CLI::Range(0.0, 0.999));
   cmd->add_option("--gen-share", c.loss.gen_share,
-                  "Classifier loss on generated faces: batch (their mean CE weighs as the real batch's, any k) | count (every face alike: k : 1, the paper's union)")
+                  "Classifier loss on generated faces: batch (their mean CE weighs as the real batch's, any k) | count (every face alike: k generated faces per real face C_exp trains on, the paper's union)")
       ->check(CLI::IsMember({"batch", "count"}));
   cmd->add_option("--cls-bn-stats", c.loss.cls_bn,
                   "Classifier batch norm with generated faces: shared (one batch) | real (generated faces in their own pass; running statistics from real faces only)")
