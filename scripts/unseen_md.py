@@ -154,6 +154,22 @@ def sheet_of(name, d, md_path):
     return os.path.basename(old[0]) if old else None
 
 
+def synthesis_tables(syn):
+    """The generator's scores per target pose and per target expression (synthesis_eval.h), as two
+    Markdown tables: where it draws the asked pose and expression, and where it does not."""
+    poses = [p for p in syn.get("pose_names", sorted(syn["by_pose"])) if p in syn["by_pose"]]
+    exprs = [e for e in syn.get("expression_names", sorted(syn["by_expression"])) if e in syn["by_expression"]]
+    bp, be = syn["by_pose"], syn["by_expression"]
+    out = ["Per target pose and per target expression (the same faces):\n",
+           "| target pose | " + " | ".join(poses) + " |", "|---|" + "---|" * len(poses),
+           "| nearest the true photo of that pose, % | " + " | ".join(f"{100 * bp[p]['match']:.1f}" for p in poses) + " |",
+           "| SSIM to the true photo | " + " | ".join(f"{bp[p]['ssim']:.3f}" for p in poses) + " |",
+           "", "| target expression | " + " | ".join(exprs) + " |", "|---|" + "---|" * len(exprs),
+           "| nearest the true photo of that expression, % | " + " | ".join(f"{100 * be[e]['match']:.1f}" for e in exprs) + " |",
+           "| SSIM to the true photo | " + " | ".join(f"{be[e]['ssim']:.3f}" for e in exprs) + " |", ""]
+    return out
+
+
 def run_block(name, d, md_path):
     """The subsection "### NAME: ..." of one finished experiment folder (or its record)."""
     out = []
@@ -176,6 +192,8 @@ def run_block(name, d, md_path):
             f"(chance {100 * syn['pose_match_chance']:.0f}%); an independent identity judge names the person on "
             f"{100 * syn['identity_judge_accuracy']:.1f}% (real photos {100 * syn['identity_judge_real']:.1f}%); L1 to the true "
             f"photo {syn['l1']:.4f} against {syn['copy_l1']:.4f} for the input left unchanged.\n")
+    if syn and syn.get("by_pose") and syn.get("by_expression"):
+        out.extend(synthesis_tables(syn))
     name_png = sheet_of(name, d, md_path)
     if name_png:
         # The sheet beside RESULTS.md: input | G(x, e, p) at every pose x expression | the true photos.
@@ -218,8 +236,17 @@ def self_test():
             u = {"seeds": 3, "train_poses": "front", "real_only": 40.0, "real_only_sd": 2.0,
                  "with_generated": 40.0 + gain, "with_generated_sd": 1.0, "gain_mean": gain, "gain_sd": 3.0,
                  "with_generated_per_seed": [41.0, 42.0, 43.0], "real_only_per_seed": [39.0, 40.0, 41.0]}
+            summary = {"data": "manifest:" + name, "unseen_poses": u}
+            if name == "a":  # a generator's scores: the per-pose / per-expression tables
+                summary["synthesis"] = {
+                    "subjects": 2, "pairs": 8, "expression_match": 0.5, "expression_match_chance": 0.5,
+                    "pose_match": 0.75, "pose_match_chance": 0.5, "identity_judge_accuracy": 0.5,
+                    "identity_judge_real": 1.0, "l1": 0.1, "copy_l1": 0.2, "pose_names": ["left", "front"],
+                    "expression_names": ["happy", "sad"],
+                    "by_pose": {"front": {"match": 1.0, "ssim": 0.9}, "left": {"match": 0.5, "ssim": 0.7}},
+                    "by_expression": {"happy": {"match": 0.25, "ssim": 0.8}, "sad": {"match": 0.75, "ssim": 0.6}}}
             with open(os.path.join(d, "summary.json"), "w") as f:
-                json.dump({"data": "manifest:" + name, "unseen_poses": u}, f)
+                json.dump(summary, f)
             with open(os.path.join(d, "per_pose.csv"), "w") as f:
                 f.write("configuration,left,front\nreal only (k = 0),30.0,90.0\n")
             with open(os.path.join(d, "command.txt"), "w") as f:
@@ -234,6 +261,9 @@ def self_test():
         assert first.endswith("after\n") and "within 2 sd of zero" in first and "larger than 2 sd: a gain" in first
         assert "build/posefer experiment --protocol unseen-poses" in first and "| real only (k = 0) | 30.0 | 90.0 |" in first
         block_a = first[first.index("### a:"):first.index("### b:")]
+        assert "| target pose | left | front |" in block_a and "| nearest the true photo of that pose, % | 50.0 | 100.0 |" in block_a
+        assert "| nearest the true photo of that expression, % | 25.0 | 75.0 |" in block_a, block_a
+        assert "target pose" not in first[first.index("### b:"):], "no tables without a generator's scores"
         main([f"b={record('b2', -20.0)}", f"c={record('c', 5.0)}", "--md", md, "--headline", head])
         second = read(md)
         assert second[second.index("### a:"):second.index("### b:")] == block_a, "a kept as it was"
