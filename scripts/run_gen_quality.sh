@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Generator quality on validation people (issue 16, point 5): which recipe makes G draw the asked
+# expression and keep the person on people it never saw? The unseen-poses rendered set (100
+# people of `make-faces --seed 2`, 7 expressions x 5 pans), fold 0 of 5 with 20% of the training
+# people held out as validation people (`--val-fraction 0.2`: 64 training, 16 validation, the 20
+# test people untouched). Every candidate trains the unseen-poses joint model (real faces for
+# C_exp at the frontal pose only, G on every pose) and is scored on the validation people only:
+# `posefer evaluate --part val --synthesis` (judge of the target expression and pose, identity
+# judge, nearest true photo). The rule that picks a candidate is written before the runs
+# (docs/results/gen_quality/README.md). Resumable: finished candidates are kept, interrupted ones
+# resume; run it again. Summary table: scripts/gen_quality_md.py RUNS.
+#
+# Usage: scripts/run_gen_quality.sh [runs-dir]      (default runs/gen_quality)
+# Env: POSEFER (build/posefer)  FACES (runs/unseen_paper_s2/faces; made with make-faces --seed 2
+#      when missing)  SEEDS ("1")  ONLY (candidate names, default all)  THREADS (1)
+#      EPOCHS (20: the recipe's; a smaller value only for a smoke run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+POSEFER=${POSEFER:-build/posefer}
+RUNS=${1:-runs/gen_quality}
+FACES=${FACES:-runs/unseen_paper_s2/faces}
+SEEDS=${SEEDS:-1}
+THREADS=${THREADS:-1}
+EPOCHS=${EPOCHS:-20}
+# The demo's recipe (scripts/run_unseen_rendered.sh, "rendered_clean" in RESULTS) and one change each.
+declare -A CANDIDATES=(
+  [base]=""
+  [epochs40]="--epochs 40"
+  [gw05]="--gen-width 0.5"
+  [fb01]="--cls-feedback 0.1"
+  [adv01]="--adv-att 0.1"
+)
+ORDER=(base epochs40 gw05 fb01 adv01)
+ONLY=${ONLY:-${ORDER[*]}}
+for name in $ONLY; do  # before anything is written
+  [[ -v "CANDIDATES[$name]" ]] || { echo "run_gen_quality.sh: unknown candidate '$name' (${ORDER[*]})" >&2; exit 2; }
+done
+mkdir -p "$RUNS"
+if [[ ! -f "$FACES/manifest.csv" ]]; then
+  "$POSEFER" make-faces --identities 100 --poses multipie --expressions basic7 --size 64 --seed 2 \
+    --threads "$THREADS" --out "$FACES" 2>>"$RUNS/stderr.log"
+fi
+# The recipe's settings (flag -> value; a candidate's change replaces the value: posefer refuses
+# a flag given twice), in this order on the command line.
+RECIPE_FLAGS=(--data --fold --split-seed --val-fraction --cls-train-poses --image-size --k --gen-width
+              --disc-width --cls-width --cls-lr --adv-att --batch --epochs --threads)
+declare -A RECIPE=([--data]="manifest:$FACES/manifest.csv" [--fold]=0/5 [--split-seed]=1 [--val-fraction]=0.2
+  [--cls-train-poses]=p+0_t+0 [--image-size]=64 [--k]=1 [--gen-width]=0.25 [--disc-width]=0.5
+  [--cls-width]=0.125 [--cls-lr]=2e-4 [--adv-att]=1e-2 [--batch]=8 [--epochs]="$EPOCHS" [--threads]="$THREADS")
+settings_of() {  # settings_of NAME: the recipe with the candidate's change, as words on stdout
+  local -A s=()
+  local k flags=("${RECIPE_FLAGS[@]}")
+  for k in "${RECIPE_FLAGS[@]}"; do s[$k]=${RECIPE[$k]}; done
+  local -a change
+  read -r -a change <<<"${CANDIDATES[$1]}"
+  for ((i = 0; i < ${#change[@]}; i += 2)); do
+    [[ -v "s[${change[i]}]" ]] || flags+=("${change[i]}")
+    s[${change[i]}]=${change[i + 1]}
+  done
+  for k in "${flags[@]}"; do printf '%s\n%s\n' "$k" "${s[$k]}"; done
+}
+for name in $ONLY; do
+  mapfile -t recipe < <(settings_of "$name")
+  recipe+=(--gan --no-progress)
+  for seed in $SEEDS; do
+    dir="$RUNS/${name}_s$seed"
+    if [[ -f "$dir/eval_val/eval.json" ]]; then echo "== $dir: done"; continue; fi
+    echo "== $dir: ${CANDIDATES[$name]:-(the recipe)}"
+    mkdir -p "$dir"
+    if [[ -f "$dir/checkpoint.pt" ]]; then
+      "$POSEFER" train --resume "$dir" --no-eval --threads "$THREADS" --no-progress 2>>"$dir/stderr.log"
+    else
+      cmd=("$POSEFER" train "${recipe[@]}" --seed "$seed" --no-eval --out "$dir")
+      printf '%q ' "${cmd[@]}" | sed 's/ $/\n/' >"$dir/command.txt"
+      "${cmd[@]}" 2>>"$dir/stderr.log"
+    fi
+    "$POSEFER" evaluate --checkpoint "$dir" --part val --synthesis --threads "$THREADS" --no-progress \
+      --out "$dir/eval_val" 2>>"$dir/stderr.log" >/dev/null
+  done
+done
+echo "gen_quality: finished $(date +%H:%M)"
