@@ -25,7 +25,8 @@
 # the faithful settings, only smaller networks. K defaults to the preset's 5.
 #
 # EXTRA="--flag value ..." changes settings on top of the recipe (e.g. the paper's eq. 7 as
-# printed: EXTRA="--adv-att 1 --adv-id 1 --cls-feedback 1"); it is part of command.txt.
+# printed: EXTRA="--adv-att 1 --adv-id 1 --cls-feedback 1"); it is part of command.txt. A flag
+# the recipe already gives cannot be given again (posefer refuses a repeated flag).
 #
 # Usage: scripts/run_unseen_rendered.sh [runs-dir]      (default runs/unseen_rendered)
 # Env: POSEFER (build/posefer)  SEEDS (3)  THREADS (1)  K (1)  EPOCHS (20)  IDENTITIES (100)
