@@ -25,12 +25,17 @@ EPOCHS=${EPOCHS:-20}
 # The demo's recipe (scripts/run_unseen_rendered.sh, "rendered_clean" in RESULTS) and one change each.
 declare -A CANDIDATES=(
   [base]=""
-  [epochs40]="--epochs 40"
+  [epochs40]="--epochs $((2 * EPOCHS))"  # twice the recipe's epochs: 40
   [gw05]="--gen-width 0.5"
   [fb01]="--cls-feedback 0.1"
   [adv01]="--adv-att 0.1"
 )
 ORDER=(base epochs40 gw05 fb01 adv01)
+# A candidate that only trains longer continues the same seed's finished `base` run from its last
+# epoch instead of training again from epoch 1: the recipe has no schedule that depends on the
+# total number of epochs (constant learning rates, --cls-schedule step, no decay), so this is the
+# same computation (a scratch epochs40_s1 reproduced base_s1's epochs.csv row for row).
+declare -A CONTINUES=([epochs40]=base)
 ONLY=${ONLY:-${ORDER[*]}}
 for name in $ONLY; do  # before anything is written
   [[ -v "CANDIDATES[$name]" ]] || { echo "run_gen_quality.sh: unknown candidate '$name' (${ORDER[*]})" >&2; exit 2; }
@@ -67,8 +72,18 @@ for name in $ONLY; do
     if [[ -f "$dir/eval_val/eval.json" ]]; then echo "== $dir: done"; continue; fi
     echo "== $dir: ${CANDIDATES[$name]:-(the recipe)}"
     mkdir -p "$dir"
+    from="$RUNS/${CONTINUES[$name]:-}_s$seed"
+    more=()  # a continuing candidate's own flags, given again on every resume
+    if [[ -v "CONTINUES[$name]" ]]; then read -r -a more <<<"${CANDIDATES[$name]}"; fi
+    if [[ ! -f "$dir/checkpoint.pt" && ${#more[@]} -gt 0 && -f "$from/eval_val/eval.json" ]]; then
+      for f in checkpoint.pt config.json epochs.csv log.csv skipped.csv split.json stderr.log; do
+        [[ -f "$from/$f" ]] && cp "$from/$f" "$dir/"
+      done
+      { cat "$from/command.txt"; echo "# continued from $from's last epoch:"
+        printf '%q ' "$POSEFER" train --resume "$dir" "${more[@]}" --no-eval | sed 's/ $/\n/'; } >"$dir/command.txt"
+    fi
     if [[ -f "$dir/checkpoint.pt" ]]; then
-      "$POSEFER" train --resume "$dir" --no-eval --threads "$THREADS" --no-progress 2>>"$dir/stderr.log"
+      "$POSEFER" train --resume "$dir" "${more[@]}" --no-eval --threads "$THREADS" --no-progress 2>>"$dir/stderr.log"
     else
       cmd=("$POSEFER" train "${recipe[@]}" --seed "$seed" --no-eval --out "$dir")
       printf '%q ' "${cmd[@]}" | sed 's/ $/\n/' >"$dir/command.txt"

@@ -85,8 +85,9 @@ struct LossConfig {
   double label_smoothing = 0.0;
   // How C_exp's loss weighs its generated faces against the real batch: "batch" = the mean CE of
   // the k*B generated faces added to the real batch's mean CE with weight 1 whatever k is (k only
-  // adds variety) | "count" = every face weighs the same, real or generated (k : 1 for k*B
-  // generated faces), as in the paper's union of the N real and kN generated images (§4.3.1).
+  // adds variety) | "count" = every face weighs the same, real or generated: k generated faces
+  // per real face C_exp sees (k*B, or k per kept face under --cls-train-poses:
+  // generated_rows_per_copy, trainer.h), as in the paper's union of N real and kN generated (§4.3.1).
   std::string gen_share = "batch";
   // Batch norm of C_exp with generated faces: "shared" = real and generated faces in one batch
   // (C_exp's running statistics at test time are then mostly those of generated faces) | "real" =
