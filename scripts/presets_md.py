@@ -7,6 +7,8 @@ Usage: scripts/presets_md.py [runs-dir] [results-md] [headline-json]
 The section sits between the markers below; the rest of RESULTS.md is left as it is.
 Accuracies over K folds are pooled (every test image counted once: correct / images) and also
 given as mean ± sd over the folds. Nothing here chooses a setting: test figures are only reported.
+Env: K_ROOTS (more runs folders for the k > 0 rows), GENKI_BEFORE (GENKI's earlier face preparation's
+runs folder: a paired table). --self-test checks it on fixture runs in a temporary folder.
 """
 import csv
 import glob
@@ -211,6 +213,32 @@ def k_rows(roots, head):
     return lines
 
 
+def before_rows(before, genki_seeds):
+    """GENKI-4K's test figures against an earlier face preparation's runs of the same folds and
+    seeds (GENKI_BEFORE: the centre-crop runs, kept after the preset chose aligned faces on
+    validation photos). Reported only: the choice was made before either test figure was read."""
+    old = folds(before, "genki")
+    seeds = [s for s in genki_seeds if s in old and len(old[s]) == len(genki_seeds[s])]
+    if not seeds:
+        return []
+    now = {s: pooled([r["eval"]["expression"] for r in genki_seeds[s]]) for s in seeds}
+    was = {s: pooled([r["eval"]["expression"] for r in old[s]]) for s in seeds}
+    rows = [[f"seed {s}", pct(was[s]), pct(now[s]), f"{100 * (now[s] - was[s]):+.1f}"] for s in seeds]
+    if len(seeds) > 1:
+        gains = [now[s] - was[s] for s in seeds]
+        rows.append(["mean ± sd", mean_sd(list(was.values())), mean_sd(list(now.values())),
+                     f"{100 * statistics.mean(gains):+.1f} ± {100 * statistics.stdev(gains):.1f}"])
+    g_old = pooled_groups([r["eval"]["expression"] for s in seeds for r in old[s]])
+    g_now = pooled_groups([r["eval"]["expression"] for s in seeds for r in genki_seeds[s]])
+    rows += [[n, pct(a), pct(b), f"{100 * (b - a):+.1f}"] for (n, a, _), (_, b, _) in zip(g_old, g_now)]
+    return ["", f"GENKI-4K test photos, the preset's aligned faces against the centre crop it used before "
+            f"(`{os.path.basename(os.path.normpath(before))}`; same folds and seeds; all "
+            f"{len(genki_seeds[seeds[0]])} folds pooled, "
+            "yaw bins pooled over the seeds; the choice was made on validation photos first, "
+            "docs/results/presets/genki_align.md):\n",
+            table(["", "centre crop %", "aligned %", "gain, points"], rows)]
+
+
 def load_eval(path):
     text = read(path)
     return None if text is None else json.loads(text)["expression"]
@@ -282,7 +310,7 @@ def ensemble_rows(root, head, seeds_by_preset):
     return lines
 
 
-def main(root, md_path, headline_path, k_roots=()):
+def main(root, md_path, headline_path, k_roots=(), before=None):
     out = [BEGIN, "## Presets: `posefer train --preset fer2013|genki|cmu` on real faces\n"]
     out.append("C_exp on a pretrained face backbone (FER2013 and CMU: face-api's expression model's feature "
                "extractor, `--cls-arch faceapi`; GENKI: human's identity-pretrained faceres, `--cls-arch faceres`, "
@@ -377,6 +405,8 @@ def main(root, md_path, headline_path, k_roots=()):
         out.append(table(["yaw bin", "photos", "posefer %"] + (["posefer ensemble %"] if ge else []) + ["face-api %"],
                          [[n, c // len(genki_seeds), pct(a)] + ([pct(ge[i][1])] if ge else []) +
                           [pct(pg[i][1]) if pg else "-"] for i, (n, a, c) in enumerate(g)]))
+    if genki and before:
+        out += before_rows(before, genki_seeds)
     if cmu:
         g = pooled_groups([r["eval"]["expression"] for runs in cmu_seeds.values() for r in runs])
         out.append("\nCMU expression accuracy per pose (pooled over the folds and seeds):\n")
@@ -411,7 +441,7 @@ def main(root, md_path, headline_path, k_roots=()):
     logs = os.path.join(os.path.dirname(headline_path), "presets")
     # Runs of the extra k roots go under presets/<that folder's name>/.
     runs = [(d, os.path.join(logs, os.path.basename(d))) for d in sorted(glob.glob(os.path.join(root, "*_s*")))]
-    for extra in k_roots:
+    for extra in list(k_roots) + ([before] if before else []):
         runs += [(d, os.path.join(logs, os.path.basename(os.path.normpath(extra)), os.path.basename(d)))
                  for d in sorted(glob.glob(os.path.join(extra, "*_s*")))]
     for d, dst in runs:
@@ -443,8 +473,56 @@ def main(root, md_path, headline_path, k_roots=()):
     print(f"wrote {md_path} (presets section), {headline_path} and the runs' logs under {logs}")
 
 
+def self_test():
+    """Fixture runs in a temporary folder: GENKI's 2 folds x 2 seeds, aligned and centre crop."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        def run(root, name, acc, groups, align):
+            d = os.path.join(tmp, root, name)
+            os.makedirs(d)
+            counts = [10, 80, 10]
+            ev = {"expression": {"accuracy": acc, "count": 100, "group_names": ["yaw-", "yaw0", "yaw+"],
+                                 "group_accuracy": groups, "group_count": counts}}
+            with open(os.path.join(d, "eval.json"), "w") as f:
+                json.dump(ev, f)
+            with open(os.path.join(d, "config.json"), "w") as f:
+                json.dump({"data": {"align": "auto" if align else ""}}, f)
+            with open(os.path.join(d, "epochs.csv"), "w") as f:
+                f.write("epoch,seconds,val_acc\n1,60,0.9\n2,60,0.95\n")
+            with open(os.path.join(d, "command.txt"), "w") as f:
+                f.write(f"posefer train --preset genki --out {d}\n")
+        for seed, (new, old) in {1: (0.95, 0.90), 2: (0.93, 0.92)}.items():
+            for k in range(2):
+                run("now", f"genki_f{k}_s{seed}", new, [new, new, new], True)
+                run("was", f"genki_f{k}_s{seed}", old, [old - 0.1, old, old], False)
+        md, head = os.path.join(tmp, "R.md"), os.path.join(tmp, "out", "h.json")
+        with open(md, "w") as f:
+            f.write("# Results\n\n## Other\nkept\n")
+        main(os.path.join(tmp, "now"), md, head, (), os.path.join(tmp, "was"))
+        text = read(md)
+        assert "aligned faces" in text and "5 folds" not in text, text
+        assert "| seed 1 | 90.0 | 95.0 | +5.0 |" in text, text
+        assert "| seed 2 | 92.0 | 93.0 | +1.0 |" in text, text
+        assert "| mean ± sd | 91.0 ± 1.4 | 94.0 ± 1.4 | +3.0 ± 2.8 |" in text, text
+        assert "| yaw- | 81.0 | 94.0 | +13.0 |" in text, text
+        assert "## Other\nkept" in text, text
+        assert json.loads(read(head))["genki4k_5fold_all"] == 94.0
+        # Both folders' records are kept beside the results, the earlier one under its own name.
+        assert os.path.isfile(os.path.join(tmp, "out", "presets", "genki_f1_s2", "eval.json"))
+        assert os.path.isfile(os.path.join(tmp, "out", "presets", "was", "genki_f1_s2", "eval.json"))
+        # Without GENKI_BEFORE there is no comparison table.
+        main(os.path.join(tmp, "now"), md, head)
+        assert "centre crop %" not in read(md)
+    print("presets_md self-test passed")
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
+    if a == ["--self-test"]:
+        self_test()
+        sys.exit(0)
     # K_ROOTS: more runs folders for the k > 0 rows (space-separated), e.g. an earlier image size's.
+    # GENKI_BEFORE: the runs folder of GENKI's earlier face preparation, compared in a table.
     main(a[0] if a else "runs/presets", a[1] if len(a) > 1 else "docs/RESULTS.md",
-         a[2] if len(a) > 2 else "docs/results/headline.json", os.environ.get("K_ROOTS", "").split())
+         a[2] if len(a) > 2 else "docs/results/headline.json", os.environ.get("K_ROOTS", "").split(),
+         os.environ.get("GENKI_BEFORE") or None)
