@@ -272,7 +272,10 @@ ls r_full/*.tmp.* >/dev/null 2>&1 && fail "disk full during a checkpoint save" "
 # ---------------------------------------------------------------- make-faces / classify interrupted
 "$POSEFER" make-faces --identities 60 --size 64 --supersample 3 --threads 1 --out mf >/dev/null 2>mf.err &
 pid=$!
-sleep 2
+# SIGINT only once the first image is written: a background job of a script starts with SIGINT
+# ignored, so a signal that lands before posefer installs its handler (a slow start on a loaded
+# machine) would be dropped and the run would go on to the end.
+for _ in $(seq 600); do find mf -name '*.png' 2>/dev/null | grep -q . && break; sleep 0.1; done
 kill -INT $pid
 wait $pid
 rc=$?
