@@ -107,6 +107,10 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
                   "How G_dec doubles its side: deconv (the paper's 5x5 stride-2 transposed convs) | resize "
                   "(nearest x2 + 3x3 conv, no checkerboard)")
       ->check(CLI::IsMember({"deconv", "resize"}));
+  cmd->add_option("--g-codes", c.model.g_codes,
+                  "G_dec's label codes: tiled (the authors' code: signed one-hot, tiled to weigh like f(x)) | "
+                  "onehot (the paper as printed: 0/1, once)")
+      ->check(CLI::IsMember({"tiled", "onehot"}));
   cmd->add_option("--init", c.model.init, "Weight init: normal (N(0,0.02)) | he")->check(CLI::IsMember({"normal", "he"}));
   cmd->add_option("--alpha", c.loss.alpha, "Weight of the L1 content loss")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--beta", c.loss.beta, "Weight of total variation")->check(CLI::Range(0.0, 1e6));

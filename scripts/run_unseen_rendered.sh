@@ -31,6 +31,7 @@
 # Usage: scripts/run_unseen_rendered.sh [runs-dir]      (default runs/unseen_rendered)
 # Env: POSEFER (build/posefer)  SEEDS (3)  THREADS (1)  K (1)  EPOCHS (20)  IDENTITIES (100)
 #      PARALLEL (0)  FACES_SEED (1)  PRESET ("" = the demo's recipe, or paper)  EXTRA ("")
+#      GEN_WIDTH (0.25: the demo recipe's G width; docs/results/gen_quality/ may choose another)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSEFER=${POSEFER:-build/posefer}
@@ -40,7 +41,7 @@ THREADS=${THREADS:-1}
 PRESET=${PRESET:-}
 case "$PRESET" in
   "") K=${K:-1}
-      recipe=(--gen-width 0.25 --disc-width 0.5 --cls-width 0.125 --cls-lr 2e-4 --adv-att 1e-2 --batch 8) ;;
+      recipe=(--gen-width "${GEN_WIDTH:-0.25}" --disc-width 0.5 --cls-width 0.125 --cls-lr 2e-4 --adv-att 1e-2 --batch 8) ;;
   paper) K=${K:-5}
       recipe=(--preset paper --gen-width 0.25 --disc-width 0.5 --cls-width 0.125 --batch 8) ;;
   *) echo "PRESET=$PRESET: not a preset this script runs (\"\" or paper)" >&2; exit 2 ;;

@@ -51,6 +51,7 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   c.precision = "bf16";
   c.pretrained = "/models";
   c.model.upsample = "resize";
+  c.model.g_codes = "onehot";
   nlohmann::json j = c;
   const auto back = j.get<TrainConfig>();
   EXPECT_EQ(nlohmann::json(back), j);
@@ -88,6 +89,7 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(back.pretrained, "/models");
   EXPECT_EQ(back.model.upsample, "resize");
   EXPECT_EQ(j["model"]["upsample"], "resize");
+  EXPECT_EQ(back.model.g_codes, "onehot");
   EXPECT_EQ(j["augment"]["rotate"], 12);
 }
 

@@ -72,6 +72,10 @@ TEST(Labels, SignedOneHotAndTiling) {
   EXPECT_TRUE(torch::equal(tiled.narrow(1, 3, 3), expected));
   EXPECT_THROW_MSG(signed_one_hot(torch::tensor({3}, torch::kInt64), 3), ShapeError, "[0, 3)");
   EXPECT_THROW_MSG(tile_code(code, 0), ShapeError, "tile count");
+  // The paper's codes as printed: 0/1, with the same label checks.
+  EXPECT_TRUE(torch::equal(unsigned_one_hot(torch::tensor({1, 0}, torch::kInt64), 3),
+                           torch::tensor({0.f, 1.f, 0.f, 1.f, 0.f, 0.f}).view({2, 3})));
+  EXPECT_THROW_MSG(unsigned_one_hot(torch::tensor({-1}, torch::kInt64), 3), ShapeError, "[0, 3)");
 }
 
 TEST(Labels, ExpressionNamesMapAcrossDataSets) {

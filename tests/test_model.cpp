@@ -454,6 +454,33 @@ TEST(Model, ResizeUpsamplingDecoderHasTheDocumentedLayersAndShapes) {
   EXPECT_THROW_MSG(Decoder{cfg}, ConfigError, "upsample must be deconv or resize, got 'bicubic'");
 }
 
+TEST(Model, DecoderCodesTiledOrOneHot) {
+  // g_codes "tiled" (default, the authors' code): [f, +-1 expression x floor(d/E), +-1 pose x
+  // floor(d/2)]; "onehot" (the paper as printed): [f, 0/1 expression, 0/1 pose], once.
+  torch::manual_seed(13);
+  ModelConfig cfg = small_config(64, 3);  // d 50, E 4, P 4
+  Decoder tiled(cfg);
+  EXPECT_EQ(tiled->input_dim(), 50 + 4 * 12 + 4 * 25);
+  cfg.g_codes = "onehot";
+  Decoder onehot(cfg);
+  EXPECT_EQ(onehot->input_dim(), 50 + 4 + 4);
+  EXPECT_EQ(onehot->fc->weight.size(1), 58);
+  // Known values: the decoder is its layers applied to [f, e, p] with 0/1 codes.
+  torch::NoGradGuard no_grad;
+  auto f = torch::rand({2, 50}) * 2 - 1;
+  auto e = labels({3, 0}), p = labels({1, 2});
+  auto z = torch::cat({f, torch::tensor({0.f, 0.f, 0.f, 1.f, 1.f, 0.f, 0.f, 0.f}).view({2, 4}),
+                       torch::tensor({0.f, 1.f, 0.f, 0.f, 0.f, 0.f, 1.f, 0.f}).view({2, 4})}, 1);
+  auto expected = onehot->deconvs->forward(torch::relu(onehot->fc->forward(z)).view({2, -1, 2, 2}));
+  auto y = onehot->forward(f, e, p);
+  EXPECT_EQ(y.sizes(), (Sizes{2, 3, 64, 64}));
+  EXPECT_LT((y - expected).abs().max().item<double>(), 1e-6);
+  // A tiled checkpoint does not fit a one-hot G (checkpoint compatibility).
+  EXPECT_NE(cfg, small_config(64, 3));
+  cfg.g_codes = "binary";
+  EXPECT_THROW_MSG(Decoder{cfg}, ConfigError, "g_codes must be tiled or onehot, got 'binary'");
+}
+
 TEST(Model, HeInitScalesWithFanIn) {
   torch::manual_seed(5);
   ModelConfig cfg = small_config(64, 3);

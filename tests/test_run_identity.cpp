@@ -49,6 +49,11 @@ TEST(RunIdentity, MissingConfigFieldsAreNamedWithTheDefaultsTheyWouldTake) {
   schema3["model"].erase("upsample");
   EXPECT_EQ(missing_config_fields(schema3), std::vector<std::string>{"model.upsample"});
   EXPECT_EQ(describe_defaults({"model.upsample"}), "model.upsample = \"deconv\"");
+  // Schema 4 runs lack G_dec's code layout: the default is the tiled one they were trained with.
+  nlohmann::json schema4 = TrainConfig{};
+  schema4["model"].erase("g_codes");
+  EXPECT_EQ(missing_config_fields(schema4), std::vector<std::string>{"model.g_codes"});
+  EXPECT_EQ(describe_defaults({"model.g_codes"}), "model.g_codes = \"tiled\"");
 }
 
 TEST(RunIdentity, ResumingAnOlderConfigIsRefusedUnlessMigrated) {

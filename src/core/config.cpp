@@ -14,7 +14,8 @@ bool ModelConfig::operator==(const ModelConfig& o) const {
          num_expressions == o.num_expressions && num_poses == o.num_poses && id_dim == o.id_dim &&
          gen_width == o.gen_width && disc_width == o.disc_width && cls_width == o.cls_width &&
          pose_head == o.pose_head && cls_batch_norm == o.cls_batch_norm && init == o.init &&
-         cls_arch == o.cls_arch && backbone_side == o.backbone_side && upsample == o.upsample;
+         cls_arch == o.cls_arch && backbone_side == o.backbone_side && upsample == o.upsample &&
+         g_codes == o.g_codes;
 }
 
 void ModelConfig::validate() const {
@@ -37,6 +38,8 @@ void ModelConfig::validate() const {
                        "backbone_side must be 0 (the backbone's default) or in [32, 512], got ", backbone_side);
   POSEFER_CHECK_CONFIG(upsample == "deconv" || upsample == "resize",
                        "upsample must be deconv or resize, got '", upsample, "'");
+  POSEFER_CHECK_CONFIG(g_codes == "tiled" || g_codes == "onehot",
+                       "g_codes must be tiled or onehot, got '", g_codes, "'");
   POSEFER_CHECK_CONFIG(init == "normal" || init == "he", "init must be 'normal' or 'he', got '",
                        init, "'");
 }
@@ -199,7 +202,7 @@ void read_field(const nlohmann::json& v, const char* name, T& out) {
 
 #define POSEFER_MODEL_FIELDS(X) X(image_size) X(channels) X(num_expressions) X(num_poses) \
   X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init) \
-  X(fast_deconv) X(cls_dropout) X(cls_arch) X(backbone_side) X(upsample)
+  X(fast_deconv) X(cls_dropout) X(cls_arch) X(backbone_side) X(upsample) X(g_codes)
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
   X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(cross_pairs) X(adv_cross) X(label_smoothing) X(gen_share) X(cls_bn) X(feedback_pose)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor) \

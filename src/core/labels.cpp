@@ -22,6 +22,10 @@ torch::Tensor signed_one_hot(const torch::Tensor& labels, int64_t n) {
   return code;
 }
 
+torch::Tensor unsigned_one_hot(const torch::Tensor& labels, int64_t n) {
+  return (signed_one_hot(labels, n) + 1.f) * 0.5f;
+}
+
 torch::Tensor tile_code(const torch::Tensor& code, int64_t times) {
   POSEFER_CHECK_SHAPE(code.dim() == 2, "code must be 2-D [B, n], got ", code.dim(), "-D");
   POSEFER_CHECK_SHAPE(times >= 1, "tile count must be >= 1, got ", times);

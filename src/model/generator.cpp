@@ -49,8 +49,9 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor& x) {
 
 DecoderImpl::DecoderImpl(const ModelConfig& cfg) : config(cfg) {
   cfg.validate();
-  expression_tiles = std::max(1, cfg.id_dim / cfg.num_expressions);
-  pose_tiles = std::max(1, cfg.id_dim / 2);
+  const bool tiled = cfg.g_codes == "tiled";
+  expression_tiles = tiled ? std::max(1, cfg.id_dim / cfg.num_expressions) : 1;
+  pose_tiles = tiled ? std::max(1, cfg.id_dim / 2) : 1;
   base_side = cfg.image_size / 32;
   base_channels = scaled_channels(1024, cfg.gen_width);
   fc = nn::Linear(input_dim(), base_channels * base_side * base_side);
@@ -92,8 +93,11 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& f, const torch::Tensor& 
                           pose.dim() == 1 && pose.size(0) == f.size(0),
                       "G_dec: expression/pose labels must be [", f.size(0), "], got ",
                       expression.sizes(), " and ", pose.sizes());
-  auto e = tile_code(signed_one_hot(expression, config.num_expressions), expression_tiles);
-  auto p = tile_code(signed_one_hot(pose, config.num_poses), pose_tiles);
+  auto code = [&](const torch::Tensor& labels, int64_t n, int64_t tiles) {
+    return config.g_codes == "tiled" ? tile_code(signed_one_hot(labels, n), tiles) : unsigned_one_hot(labels, n);
+  };
+  auto e = code(expression, config.num_expressions, expression_tiles);
+  auto p = code(pose, config.num_poses, pose_tiles);
   auto z = torch::cat({f, e.to(f.dtype()), p.to(f.dtype())}, 1);
   auto h = torch::relu(fc->forward(z)).view({-1, base_channels, base_side, base_side});
   return deconvs->forward(h);

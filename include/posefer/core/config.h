@@ -38,6 +38,12 @@ struct ModelConfig {
   // number of taps, so no checkerboard from the layout; Odena et al. 2016). Part of checkpoint
   // compatibility.
   std::string upsample = "deconv";
+  // G_dec's label codes: "tiled" (the authors' code: signed one-hot, +1 at the label and -1
+  // elsewhere, the expression code repeated floor(d/E) times and the pose code floor(d/2) times,
+  // so the labels weigh about as much as f(x) in G_dec's input) | "onehot" (the paper as printed:
+  // 0/1 one-hot vectors, once). D_att's label maps are signed one-hot either way. Part of
+  // checkpoint compatibility (G_dec's first layer changes size).
+  std::string g_codes = "tiled";
   // Dropout probability after C_exp's two hidden FC layers (VGG: 0.5; 0 = off, e.g. to compare
   // runs step by step). Not part of checkpoint compatibility (no weights depend on it).
   double cls_dropout = 0.5;

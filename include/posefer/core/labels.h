@@ -13,6 +13,10 @@ namespace posefer {
 // Throws ShapeError for a non-1-D tensor or labels out of range.
 torch::Tensor signed_one_hot(const torch::Tensor& labels, int64_t n);
 
+// labels: int64 [B] in [0, n) -> float [B, n] with 1 at the label, 0 elsewhere (the paper's
+// codes as printed). Throws ShapeError as signed_one_hot does.
+torch::Tensor unsigned_one_hot(const torch::Tensor& labels, int64_t n);
+
 // code [B, n] -> [B, n * times]: the whole code repeated `times` times (times >= 1).
 torch::Tensor tile_code(const torch::Tensor& code, int64_t times);
 

@@ -3,7 +3,8 @@
 // G_enc: x float [B, C, N, N] in [-1, 1] -> identity code f(x) float [B, d] in (-1, 1) (tanh).
 //   5 conv 5x5 stride 2 ('same') + ReLU, channels 64,128,256,512,1024 x gen_width, then FC -> d.
 // G_dec: (f [B, d], expression int64 [B], pose int64 [B]) -> image float [B, C, N, N] in (-1, 1).
-//   input = [f, signed one-hot expression tiled floor(d/E) times, pose tiled floor(d/2) times],
+//   input = [f, signed one-hot expression tiled floor(d/E) times, pose tiled floor(d/2) times]
+//   (g_codes "tiled"), or [f, 0/1 one-hot expression, 0/1 one-hot pose] (g_codes "onehot"),
 //   FC -> 1024w x (N/32)^2 + ReLU, 5 transposed conv 5x5 stride 2 (512,256,128,64,32 x w) + ReLU
 //   (upsample "resize": nearest x2 + conv 3x3 stride 1 instead, same channels),
 //   transposed conv 5x5 stride 1 to 16w + ReLU, transposed conv 5x5 stride 1 to C + tanh.
