@@ -134,6 +134,9 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--decay-every", c.optim.decay_every, "Staircase lr decay period in epochs (0 = off)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--decay-factor", c.optim.decay_factor, "lr factor per decay step")->check(CLI::Range(0.01, 1.0));
   cmd->add_option("--checkpoint-every", c.checkpoint_every, "Epochs between checkpoints")->check(CLI::Range(1, 100000));
+  cmd->add_option("--checkpoint-minutes", c.checkpoint_minutes,
+                  "Also checkpoint inside an epoch after this many minutes since the last write (0 = epoch ends only)")
+      ->check(CLI::Range(0.0, 1e5));
   cmd->add_option("--seed", c.seed, "Seed of weights, shuffling, codes and dropout");
   cmd->add_option("--threads", c.threads, "Intra-op threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--device", c.device, "cpu | cuda | auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
@@ -260,7 +263,7 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
                                                       "--nnodes", "--node-rank", "--master-addr", "--node-addr",
                                                       "--rendezvous-host", "--gloo-host",
                                                       "--world-size", "--rendezvous-port", "--no-eval",
-                                                      "--judge-epochs", "--migrate"};
+                                                      "--judge-epochs", "--migrate", "--checkpoint-minutes"};
       for (const CLI::Option* opt : cmd->get_options()) {
         if (opt->count() == 0 || opt->get_lnames().empty()) continue;
         const auto& names = opt->get_lnames();
@@ -270,7 +273,8 @@ Action add_train(CLI::App& app, std::vector<std::string> args) {
         if (!allowed) {
           throw ConfigError("--resume " + *resume_dir + " continues the run with its stored settings; --" +
                             names.front() +
-                            " would change it (with --resume only --epochs, --cls-cycle, --threads, --nproc and --no-progress apply)");
+                            " would change it (with --resume only --epochs, --cls-cycle, --threads, --nproc, --checkpoint-minutes and "
+                            "--no-progress apply)");
         }
       }
       if (cmd->count("--epochs") > 0) j.resume_epochs = j.config.epochs;

@@ -235,6 +235,55 @@ TEST_F(TrainerTest, InterruptedRunResumesToTheSameModel) {
   }
 }
 
+TEST_F(TrainerTest, TimedCheckpointSurvivesAHardKillInsideAnEpoch) {
+  // checkpoint_minutes: a run killed without the chance to save (here: an exception out of the
+  // step loop) resumes from its last timed checkpoint, mid-epoch, to the same model as a run
+  // never interrupted. Without it (0) nothing of the first epoch is on disk.
+  const ImageSet data = test::make_image_set(20, 13);  // 5 steps per epoch
+  for (const double minutes : {0.0, 1e-9}) {           // 1e-9: due after every step
+    SCOPED_TRACE("checkpoint_minutes " + std::to_string(minutes));
+    const auto dir = test::fresh_dir("killed");
+    TrainConfig cfg = test::tiny_train_config();
+    cfg.epochs = 2;
+    cfg.checkpoint_every = 100;  // no epoch-end checkpoint before the last epoch
+    cfg.checkpoint_minutes = minutes;
+    {
+      Trainer d(cfg, dir.string(), kExpr, kPose);
+      int polls = 0;
+      TrainHooks hooks;
+      hooks.should_stop = [&]() -> bool {
+        if (++polls == 3) throw std::runtime_error("killed");
+        return false;
+      };
+      EXPECT_THROW(d.fit(data, nullptr, hooks), std::runtime_error);
+    }
+    const std::string ckpt = (dir / "checkpoint.pt").string();
+    if (minutes == 0) {
+      EXPECT_FALSE(fs::exists(ckpt));
+      continue;
+    }
+    ASSERT_TRUE(fs::exists(ckpt));
+    EXPECT_EQ(read_checkpoint_epochs_begun(ckpt), 1);
+    Trainer e(cfg, dir.string(), kExpr, kPose);
+    e.resume(ckpt);
+    EXPECT_EQ(e.state().epoch, 0);
+    EXPECT_EQ(e.state().step_in_epoch, 3);
+    const TrainResult re = e.fit(data);
+    EXPECT_EQ(re.epochs_done, 2);
+    EXPECT_EQ(re.steps_done, 10);
+    TrainConfig plain = cfg;
+    plain.checkpoint_minutes = 0;  // the timed writes change nothing in the run
+    const auto dir_f = test::fresh_dir("straight");
+    Trainer f(plain, dir_f.string(), kExpr, kPose);
+    f.fit(data);
+    expect_same_parameters(e, f);
+    EXPECT_EQ(read_lines(dir / "log.csv"), read_lines(dir_f / "log.csv"));
+  }
+  TrainConfig bad = test::tiny_train_config();
+  bad.checkpoint_minutes = -1;
+  EXPECT_THROW_MSG(bad.validate(), ConfigError, "checkpoint_minutes must be in [0, 100000], got -1");
+}
+
 TEST_F(TrainerTest, InterruptionAtTheEndOfAnEpochCompletesThatEpoch) {
   const auto dir = test::fresh_dir("run");
   const ImageSet data = test::make_image_set(8, 17);  // 2 steps per epoch

@@ -147,6 +147,8 @@ void TrainConfig::validate() const {
   POSEFER_CHECK_CONFIG(train_gan || gen_k == 0,
                        "generated faces (k = ", gen_k, ") need the GAN: drop --no-gan or use --k 0");
   POSEFER_CHECK_CONFIG(checkpoint_every >= 1, "checkpoint_every must be >= 1, got ", checkpoint_every);
+  POSEFER_CHECK_CONFIG(checkpoint_minutes >= 0 && checkpoint_minutes <= 1e5,
+                       "checkpoint_minutes must be in [0, 100000], got ", checkpoint_minutes);
   POSEFER_CHECK_CONFIG(precision == "fp32" || precision == "bf16", "precision must be fp32 or bf16, got '",
                        precision, "'");
   // The pose names are checked when training starts (pose_mirror); here only the form.
@@ -212,7 +214,7 @@ void read_field(const nlohmann::json& v, const char* name, T& out) {
   X(render_size) X(rafd_gaze) X(data_cache) X(crop) X(crop_fraction) X(max_train) X(max_test) \
   X(align) X(align_cache) X(pose_from_landmarks) X(head_pose_model) X(extra_train) X(val_fraction)
 #define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
-  X(gen_warmup) X(extra_g_steps) X(select_on_val) X(augment) X(tta_flip) X(tta_crop) X(pretrained) X(train_gan) X(cls_train_poses) X(flip) X(sync_bn) X(skip_critic_grads) X(precision) X(checkpoint_every) X(seed) X(threads) X(device) X(progress)
+  X(gen_warmup) X(extra_g_steps) X(select_on_val) X(augment) X(tta_flip) X(tta_crop) X(pretrained) X(train_gan) X(cls_train_poses) X(flip) X(sync_bn) X(skip_critic_grads) X(precision) X(checkpoint_every) X(checkpoint_minutes) X(seed) X(threads) X(device) X(progress)
 
 void to_json(nlohmann::json& j, const ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_OUT) }
 void from_json(const nlohmann::json& j, ModelConfig& c) { POSEFER_MODEL_FIELDS(POSEFER_JSON_FIELD_IN) }

@@ -182,6 +182,7 @@ TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks) {
     }
     stored.threads = job.config.threads;
     stored.progress = job.config.progress;
+    stored.checkpoint_minutes = job.config.checkpoint_minutes;  // a runtime knob, as threads
     job.config = stored;
   } else {
     POSEFER_CHECK_CONFIG(!fs::exists(ckpt), job.run_dir,

@@ -235,6 +235,10 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
   ProgressBar bar("train", total_steps, popt);
   TrainResult result;
   const auto run_start = std::chrono::steady_clock::now();
+  auto last_save = run_start;  // of checkpoint.pt, for checkpoint_minutes
+  const auto minutes_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::ratio<60>>(std::chrono::steady_clock::now() - t).count();
+  };
   int64_t steps_this_run = 0;
   double images_this_run = 0;
 
@@ -333,6 +337,13 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
       suffix << "e" << epoch + 1 << "/" << config_.epochs << " L1 " << s.l1 << " D " << s.d_att
              << " Di " << s.d_i << " C " << s.c_real << " acc " << s.c_acc;
       bar.update(epoch * steps_per_epoch + state_.step_in_epoch, suffix.str(), images_this_run);
+      // A timed mid-epoch checkpoint (the epoch's end saves below). Every rank takes part in the
+      // vote, so they stay in step; only the main rank has a checkpoint path.
+      if (config_.checkpoint_minutes > 0 && state_.step_in_epoch < steps_per_epoch &&
+          any_rank(minutes_since(last_save) >= config_.checkpoint_minutes)) {
+        if (!ckpt.empty()) save(ckpt);
+        last_save = std::chrono::steady_clock::now();
+      }
       if (any_rank(hooks.should_stop && hooks.should_stop())) {
         stop = true;
         break;
@@ -366,6 +377,7 @@ TrainResult Trainer::fit(const ImageSet& train, const ImageSet* val, const Train
     }
     if (!ckpt.empty() && (state_.epoch % config_.checkpoint_every == 0 || state_.epoch == config_.epochs)) {
       save(ckpt);
+      last_save = std::chrono::steady_clock::now();
     }
     if (stop) {
       result.interrupted = state_.epoch < config_.epochs;  // else the run is complete anyway

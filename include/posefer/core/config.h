@@ -226,6 +226,10 @@ struct TrainConfig {
   // in bfloat16, weights and losses in float32; model/precision.h). Evaluation stays float32.
   std::string precision = "fp32";
   int checkpoint_every = 5;      // epochs between checkpoints (the last epoch always saves)
+  // Also write checkpoint.pt inside an epoch once this many minutes have passed since the last
+  // write (0 = only at epoch ends): a run killed hard (power, OOM killer, a machine taken back)
+  // loses at most this much work, not a whole epoch. Not part of a run's results.
+  double checkpoint_minutes = 10;
   uint64_t seed = 1;             // seeds weights, shuffling, codes and dropout
   int threads = 0;               // intra-op threads (0 = number of cores)
   std::string device = "auto";   // cpu | cuda | auto

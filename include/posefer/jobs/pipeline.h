@@ -46,8 +46,8 @@ struct TrainJobResult {
 
 // Throws InputError / ConfigError with context; interruption (hooks) is not an error.
 // With job.resume the run's stored config is used; only resume_epochs, resume_cls_cycle, threads,
-// progress and checkpoint_every come from job (the CLI refuses flags that would change the model or
-// data). A new length or cycle must leave the learning rates of the epochs already trained as they
+// progress and checkpoint_minutes come from job (the CLI refuses flags that would change the model
+// or data). A new length or cycle must leave the learning rates of the epochs already trained as they
 // were (a cosine run extended past its end needs a cycle: a warm restart), else ConfigError.
 TrainJobResult run_train_job(TrainJob job, const TrainHooks& hooks = {});
 

@@ -159,7 +159,10 @@ class Trainer {
   // Continues from `checkpoint` (same model config required). Restores RNGs and position.
   void resume(const std::string& checkpoint);
 
-  // Trains until config.epochs epochs are done or hooks.should_stop() returns true.
+  // Trains until config.epochs epochs are done or hooks.should_stop() returns true. checkpoint.pt
+  // is written every checkpoint_every epochs, at the last epoch, on a stop, and inside an epoch
+  // once checkpoint_minutes have passed since the last write (resuming from it continues the
+  // same run: tests/test_trainer.cpp).
   TrainResult fit(const ImageSet& train, const ImageSet* val = nullptr, const TrainHooks& hooks = {});
 
   // One full joint step on a float batch x [B, C, N, N] in [-1, 1] with labels [B] (x is
