@@ -1,5 +1,6 @@
 // Label codes fed to G_dec and D_att: signed one-hot vectors (+1 at the label, -1 elsewhere,
-// as in the authors' code, not 0/1), optionally tiled to give a code weight comparable to f(x).
+// as in the authors' code), optionally tiled to give a code weight comparable to f(x); or, for
+// G_dec with g_codes "onehot", 0/1 vectors as the paper prints them.
 #pragma once
 
 #include <torch/torch.h>
