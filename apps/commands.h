@@ -35,6 +35,7 @@ Action add_augment(CLI::App& app);
 Action add_experiment(CLI::App& app, std::vector<std::string> args);
 Action add_classify(CLI::App& app);
 Action add_serve(CLI::App& app);
+Action add_status(CLI::App& app);
 
 // Flags of `train` that do not map onto a config field directly.
 struct RunFlags {

@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   auto experiment = posefer::cli::add_experiment(app, std::vector<std::string>(argv + 1, argv + argc));
   auto classify = posefer::cli::add_classify(app);
   auto serve = posefer::cli::add_serve(app);
+  auto status = posefer::cli::add_status(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -134,6 +135,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("experiment")) return experiment();
     if (app.got_subcommand("classify")) return classify();
     if (app.got_subcommand("serve")) return serve();
+    if (app.got_subcommand("status")) return status();
   } catch (const std::exception& e) {
     std::cerr << "posefer: error: " << posefer::first_line_of(e.what()) << "\n";
     return 1;

@@ -278,6 +278,13 @@ expect_contains("${out}" "Accuracy")
 if(NOT EXISTS "${WORK}/run/eval/eval.json")
   message(FATAL_ERROR "evaluate did not write eval/eval.json")
 endif()
+# status: the finished, evaluated run, found by name or by searching its parent; JSON; a bad path.
+run_expect(TRUE out ${POSEFER} status ${WORK}/run)
+expect_contains("${out}" "/run | finished, evaluated | 2/2 |")
+run_expect(TRUE out ${POSEFER} status ${WORK} --json)
+expect_contains("${out}" "\"state\": \"finished\"")
+run_expect(FALSE out ${POSEFER} status ${WORK}/no_such_run)
+expect_contains("${out}" "no_such_run: no such folder")
 # Test-time crops for a run trained without them: scored beside the run's own evaluation.
 run_expect(TRUE out ${POSEFER} evaluate --checkpoint ${WORK}/run --tta-crop 0.1 --no-disentangle --no-progress --threads 1)
 file(READ "${WORK}/run/eval_crop0.1/eval.json" crop_eval)
