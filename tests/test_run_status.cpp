@@ -77,8 +77,9 @@ TEST(RunStatus, APaceFromTheLastFiveEpochsAndAPartialLogLine) {
   const auto dir = test::fresh_dir("r");
   write(dir / "config.json", R"({"epochs": 8})");
   // 7 epochs: the first two slow (a busy machine), the last five 10, 12, 11, 30, 9 s: median 11.
-  write(dir / "epochs.csv", std::string(kEpochsHeader) + "1,5,500,,,\n2,5,400,,,\n3,5,10,,,\n4,5,12,,,\n"
-                                                         "5,5,11,,,\n6,5,30,,,\n7,5,9,,,\n");
+  // val_acc -1: epochs without a validation part.
+  write(dir / "epochs.csv", std::string(kEpochsHeader) + "1,5,500,,,-1\n2,5,400,,,-1\n3,5,10,,,\n4,5,12,,,\n"
+                                                         "5,5,11,,,\n6,5,30,,,\n7,5,9,,,-1\n");
   // A row still being written (no newline yet) is not read: the last complete row says step 37.
   write(dir / "log.csv", "step,epoch,c_real\n" + std::string(5000, '#') + "\n36,8,0.1\n37,8,0.1\n38,8,0.");
   const auto s = read_run_status(dir.string(), now);
@@ -89,6 +90,7 @@ TEST(RunStatus, APaceFromTheLastFiveEpochsAndAPartialLogLine) {
   EXPECT_FALSE(s.last_val.has_value());
   EXPECT_EQ(s.state, RunState::Stopped);
   EXPECT_DOUBLE_EQ(s.checkpoint_age, -1);  // no checkpoint.pt
+  EXPECT_EQ(s.note, "no checkpoint.pt: `train --resume` cannot continue it");
 }
 
 TEST(RunStatus, ARunWhoseLockIsHeldIsTrainingWithThatPid) {

@@ -109,7 +109,7 @@ void read_epochs(const std::string& dir, RunStatus& s, long& steps_done) {
       s.steps_per_epoch = static_cast<int>(*v);
     }
     if (auto v = num(c_seconds)) seconds.push_back(*v);
-    if (auto v = num(c_val)) {
+    if (auto v = num(c_val); v && *v >= 0) {  // -1: the epoch was not validated
       s.last_val = *v;
       if (!s.best_val || *v > *s.best_val) {
         s.best_val = *v;
@@ -176,6 +176,7 @@ RunStatus read_run_status(const std::string& dir, std::time_t now) {
     s.state = RunState::Finished;
   } else if (s.epochs_done > 0 || s.checkpoint_age >= 0) {
     s.state = RunState::Stopped;
+    if (s.checkpoint_age < 0) add_note(s, "no checkpoint.pt: `train --resume` cannot continue it");
   } else {
     s.state = RunState::NotStarted;
   }

@@ -31,14 +31,14 @@ struct RunStatus {
   int steps_into_epoch = 0;                // steps logged past the last finished epoch
   int steps_per_epoch = 0;                 // the last finished epoch's "steps" (0: none yet)
   double epoch_seconds = 0;                // median "seconds" of the last 5 epochs (0: none yet)
-  std::optional<double> best_val;          // best validation accuracy in [0, 1], if validated
+  std::optional<double> best_val;          // best validation accuracy in [0, 1], if validated (val_acc -1: not)
   int best_epoch = 0;                      // the epoch of best_val (1-based)
   std::optional<double> last_val;          // the last epoch's validation accuracy
   double seconds_left = -1;                // time the epochs left need at the recent pace (-1: unknown or none left)
   double checkpoint_age = -1;              // seconds since checkpoint.pt was written (-1: none)
   double last_step_age = -1;               // seconds since log.csv was written (-1: none)
   bool evaluated = false;                  // eval/eval.json or eval.json exists (test part scored)
-  std::string note;                        // what could not be read, else empty
+  std::string note;                        // what could not be read, or a stopped run without checkpoint.pt
 };
 
 // The status of the run in `dir` at time `now` (seconds since the epoch). Never throws for a
