@@ -104,10 +104,9 @@ void read_epochs(const std::string& dir, RunStatus& s, long& steps_done) {
       return v;
     };
     ++s.epochs_done;
-    if (auto v = num(c_steps)) {
-      steps_done += static_cast<long>(*v);
-      s.steps_per_epoch = static_cast<int>(*v);
-    }
+    // An epoch resumed from a mid-epoch checkpoint lists only the steps run after the resume: a
+    // whole epoch is the largest count.
+    if (auto v = num(c_steps)) s.steps_per_epoch = std::max(s.steps_per_epoch, static_cast<int>(*v));
     if (auto v = num(c_seconds)) seconds.push_back(*v);
     if (auto v = num(c_val); v && *v >= 0) {  // -1: the epoch was not validated
       s.last_val = *v;
@@ -119,6 +118,7 @@ void read_epochs(const std::string& dir, RunStatus& s, long& steps_done) {
       s.last_val.reset();
     }
   }
+  steps_done = static_cast<long>(s.epochs_done) * s.steps_per_epoch;
   if (!seconds.empty()) {
     const size_t from = seconds.size() > 5 ? seconds.size() - 5 : 0;
     s.epoch_seconds = median(std::vector<double>(seconds.begin() + static_cast<long>(from), seconds.end()));

@@ -29,7 +29,7 @@ struct RunStatus {
   int epochs_done = 0;                     // rows of epochs.csv
   int epochs_total = 0;                    // config.json's "epochs" (0: unknown)
   int steps_into_epoch = 0;                // steps logged past the last finished epoch
-  int steps_per_epoch = 0;                 // the last finished epoch's "steps" (0: none yet)
+  int steps_per_epoch = 0;                 // the largest "steps" of a finished epoch (0: none yet)
   double epoch_seconds = 0;                // median "seconds" of the last 5 epochs (0: none yet)
   std::optional<double> best_val;          // best validation accuracy in [0, 1], if validated (val_acc -1: not)
   int best_epoch = 0;                      // the epoch of best_val (1-based)
