@@ -50,16 +50,19 @@ case "$RECIPE_NAME" in
       [adv01]="--adv-att 0.1"
       # The rule's step 3 (second round): the adopted epochs40 with the next best change, gw05.
       [gw05e40]="--gen-width 0.5 --epochs $((2 * EPOCHS))"
+      # The third round (session 21): gw05e40 trained on to 60 epochs.
+      [gw05e60]="--gen-width 0.5 --epochs $((3 * EPOCHS))"
     )
-    ORDER=(base epochs40 gw05 fb01 adv01 gw05e40)
+    ORDER=(base epochs40 gw05 fb01 adv01 gw05e40 gw05e60)
     # A candidate that only trains longer than another (epochs40: base; gw05e40: gw05) continues
     # that one's finished run of the same seed from its last epoch instead of training again from
     # epoch 1 (from scratch where that run is missing): the recipe has no schedule that depends
     # on the total number of epochs (constant learning rates, --cls-schedule step, no decay), so
     # this is the same computation (a scratch epochs40_s1 reproduced base_s1's epochs.csv row for row).
     # RESUME_FLAGS: what the continued run is given on top of the run it continues.
-    CONTINUES=([epochs40]=base [gw05e40]=gw05)
-    RESUME_FLAGS=([epochs40]="--epochs $((2 * EPOCHS))" [gw05e40]="--epochs $((2 * EPOCHS))") ;;
+    CONTINUES=([epochs40]=base [gw05e40]=gw05 [gw05e60]=gw05e40)
+    RESUME_FLAGS=([epochs40]="--epochs $((2 * EPOCHS))" [gw05e40]="--epochs $((2 * EPOCHS))"
+                  [gw05e60]="--epochs $((3 * EPOCHS))") ;;
   paper)
     # `--preset paper` at the demo's CPU sizes; its own learning rates and loss weights stay.
     PRESET=(--preset paper)
