@@ -120,6 +120,7 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
   cmd->add_option("--cls-feedback-warmup", c.loss.cls_feedback_warmup, "Epochs before classifier feedback reaches G")->check(CLI::NonNegativeNumber);
   cmd->add_option("--adv-cross", c.loss.adv_cross, "Weight of G's adversarial loss on G(x_a, e_b, p_b) judged by D_att at (e_b, p_b) (0 = off, the paper)")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--cross-l1", c.loss.cross_l1, "Weight of L1(G(x_a, e_b, p_b), x_b) for another photo b of the same person (0 = paper's objective)")->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--id-cycle", c.loss.id_cycle, "Weight of the identity-code cycle L1(G_enc(G(x, e', p')), f(x)) at random labels, G_enc held (0 = off, the paper)")->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--cross-pairs", c.loss.cross_pairs, "Cross-reconstruction partners: any = every photo of the person at other labels, one-factor = only those differing in expression alone or in pose alone (half each)")->check(CLI::IsMember({"any", "one-factor"}));
   cmd->add_option("--flip", c.flip, "Mirror half the training photos left-right (partners too), swapping mirrored poses: auto (left <-> right by name) or pairs a:b,c:d (empty = off)")
       ->check([](const std::string& v) {

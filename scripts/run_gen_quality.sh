@@ -52,8 +52,10 @@ case "$RECIPE_NAME" in
       [gw05e40]="--gen-width 0.5 --epochs $((2 * EPOCHS))"
       # The third round (session 21): gw05e40 trained on to 60 epochs.
       [gw05e60]="--gen-width 0.5 --epochs $((3 * EPOCHS))"
+      # The fourth round (session 22): gw05e40 with the identity-code cycle (trainer.h), from scratch.
+      [gw05idc]="--gen-width 0.5 --epochs $((2 * EPOCHS)) --id-cycle 1"
     )
-    ORDER=(base epochs40 gw05 fb01 adv01 gw05e40 gw05e60)
+    ORDER=(base epochs40 gw05 fb01 adv01 gw05e40 gw05e60 gw05idc)
     # A candidate that only trains longer than another (epochs40: base; gw05e40: gw05) continues
     # that one's finished run of the same seed from its last epoch instead of training again from
     # epoch 1 (from scratch where that run is missing): the recipe has no schedule that depends

@@ -10,12 +10,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "posefer/core/check.h"
+#include "posefer/core/csv.h"
 #include "posefer/model/losses.h"
 #include "test_support.h"
 #include "train_test_util.h"
@@ -469,6 +471,102 @@ TEST_F(TrainerTest, CrossTermIsTheL1ToThePartnerAndCanBeSwitchedOff) {
   Trainer plain(cfg, "", kExpr, kPose);
   plain.train_step(x, e, p, 0);
   expect_same_parameters(off, plain);
+}
+
+// id_cycle: the L1 between G_enc(G(x, e'', p'')) and f(x) at the step's random labels, with
+// G_enc's weights held in that pass; weight 0 computes nothing and draws no labels.
+TEST_F(TrainerTest, IdentityCycleTermIsTheCodeL1AndHoldsTheEncoder) {
+  TrainConfig cfg = test::tiny_train_config();
+  cfg.loss.cls_feedback = 0;  // the only random labels the G step draws are the cycle's
+  cfg.extra_g_steps = 0;
+  const auto x = test::blob_faces(4, 32, 5);
+  const auto e = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+  const auto p = torch::tensor({0, 1, 1, 0}, torch::kInt64);
+  // Off: the term is 0 and the step is the one without it (the default config).
+  Trainer plain(cfg, "", kExpr, kPose);
+  EXPECT_EQ(plain.train_step(x, e, p, 0).id_cycle, 0.0);
+  // On: bounds of the value from the nets before the step (the labels are drawn inside), and the
+  // encoder's gradient from the term alone is zero while the decoder's is not.
+  cfg.loss.id_cycle = 1.0;
+  Trainer on(cfg, "", kExpr, kPose);
+  double lo = 1e9, hi = 0;
+  {
+    torch::NoGradGuard no_grad;
+    auto& g = *on.model().gen;
+    const auto f = g.encoder->forward(x);
+    for (int64_t a = 0; a < 3; ++a) {
+      for (int64_t b = 0; b < 2; ++b) {
+        const auto ea = torch::full({4}, a, torch::kInt64), pb = torch::full({4}, b, torch::kInt64);
+        const auto d = (g.encoder->forward(g.decoder->forward(f, ea, pb)) - f).abs().mean(1);
+        lo = std::min(lo, d.min().item<double>());
+        hi = std::max(hi, d.max().item<double>());
+      }
+    }
+  }
+  const StepLosses s = on.train_step(x, e, p, 0);
+  EXPECT_GE(s.id_cycle, lo - 1e-6);
+  EXPECT_LE(s.id_cycle, hi + 1e-6);
+  EXPECT_GT(s.id_cycle, 1e-4);
+  for (const auto& q : on.model().gen->parameters()) EXPECT_TRUE(q.requires_grad()) << "encoder left frozen";
+  // The step's G update differs from the one without the term.
+  double diff = 0;
+  const auto pa = plain.model().gen->named_parameters(), pb = on.model().gen->named_parameters();
+  for (const auto& item : pa) diff = std::max(diff, (item.value() - pb[item.key()]).abs().max().item<double>());
+  EXPECT_GT(diff, 0.0);
+}
+
+// A run resumed by a posefer that logs one more loss (an older run's logs lack the id_cycle
+// column) keeps every old value under its name: the logs are rewritten by column name first.
+TEST_F(TrainerTest, ResumedLogsWithAnOlderHeaderAreRewrittenByColumnName) {
+  const auto dir = test::fresh_dir("older_logs");
+  const ImageSet data = test::make_image_set(12, 11);  // 3 steps per epoch
+  TrainConfig cfg = test::tiny_train_config();
+  cfg.epochs = 1;
+  {
+    Trainer a(cfg, dir.string(), kExpr, kPose);
+    a.fit(data);
+  }
+  // Drop the id_cycle column, as an older posefer wrote the files.
+  std::map<std::string, std::vector<std::string>> before;
+  for (const char* name : {"log.csv", "epochs.csv"}) {
+    auto lines = read_lines(dir / name);
+    const auto header = csv::parse(lines[0], name).at(0).fields;
+    const auto col = std::find(header.begin(), header.end(), "id_cycle") - header.begin();
+    ASSERT_LT(col, static_cast<long>(header.size())) << name;
+    std::string text;
+    for (auto& line : lines) {
+      auto f = csv::parse(line, name).at(0).fields;
+      f.erase(f.begin() + col);
+      line = csv::join_row(f);
+      text += line + "\n";
+    }
+    before[name] = lines;
+    std::ofstream(dir / name) << text;
+  }
+  cfg.epochs = 2;
+  Trainer b(cfg, dir.string(), kExpr, kPose);
+  b.resume((dir / "checkpoint.pt").string());
+  b.fit(data);
+  for (const char* name : {"log.csv", "epochs.csv"}) {
+    const auto rows = csv::read_file((dir / name).string());
+    const auto& header = rows[0].fields;
+    const auto col = std::find(header.begin(), header.end(), "id_cycle") - header.begin();
+    ASSERT_LT(col, static_cast<long>(header.size())) << name;
+    const auto old_header = csv::parse(before[name][0], name).at(0).fields;
+    const size_t old_rows = before[name].size() - 1;
+    ASSERT_GT(rows.size(), 1 + old_rows) << name << ": the resumed epoch logged nothing";
+    for (size_t r = 1; r < rows.size(); ++r) {
+      ASSERT_EQ(rows[r].fields.size(), header.size()) << name << " row " << r;
+      if (r > old_rows) continue;
+      // Every old value under its old column's name; the missing loss reads 0.
+      const auto old = csv::parse(before[name][r], name).at(0).fields;
+      for (size_t c = 0; c < old_header.size(); ++c) {
+        const auto at = std::find(header.begin(), header.end(), old_header[c]) - header.begin();
+        EXPECT_EQ(rows[r].fields[at], old[c]) << name << " row " << r << " " << old_header[c];
+      }
+      EXPECT_EQ(rows[r].fields[col], "0") << name << " row " << r;
+    }
+  }
 }
 
 // With adv_cross > 0, D_att's step also has G(x_a, e_b, p_b) as fakes at (e_b, p_b); at 0 its

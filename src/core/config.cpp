@@ -48,7 +48,8 @@ void LossConfig::validate() const {
   for (const auto& [name, v] : {std::pair<const char*, double>{"alpha", alpha}, {"beta", beta},
                                 {"adv_att", adv_att}, {"adv_id", adv_id},
                                 {"cls_feedback", cls_feedback}, {"pose_cls", pose_cls},
-                                {"cross_l1", cross_l1}, {"adv_cross", adv_cross}}) {
+                                {"cross_l1", cross_l1}, {"adv_cross", adv_cross},
+                                {"id_cycle", id_cycle}}) {
     POSEFER_CHECK_CONFIG(v >= 0 && v < 1e6, "loss weight ", name, " must be in [0, 1e6), got ", v);
   }
   POSEFER_CHECK_CONFIG(cls_feedback_warmup >= 0, "cls_feedback_warmup must be >= 0, got ",
@@ -206,7 +207,7 @@ void read_field(const nlohmann::json& v, const char* name, T& out) {
   X(id_dim) X(gen_width) X(disc_width) X(cls_width) X(pose_head) X(cls_batch_norm) X(init) \
   X(fast_deconv) X(cls_dropout) X(cls_arch) X(backbone_side) X(upsample) X(g_codes)
 #define POSEFER_LOSS_FIELDS(X) X(alpha) X(beta) X(adv_att) X(adv_id) X(cls_feedback) \
-  X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(cross_pairs) X(adv_cross) X(label_smoothing) X(gen_share) X(cls_bn) X(feedback_pose)
+  X(cls_feedback_warmup) X(pose_cls) X(cross_l1) X(cross_pairs) X(adv_cross) X(id_cycle) X(label_smoothing) X(gen_share) X(cls_bn) X(feedback_pose)
 #define POSEFER_OPTIM_FIELDS(X) X(lr) X(beta1) X(beta2) X(cls_lr) X(decay_every) X(decay_factor) \
   X(cls_schedule) X(cls_warmup) X(cls_cycle) X(cls_weight_decay) X(cls_backbone_lr)
 #define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(cmu_eyes) \

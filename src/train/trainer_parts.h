@@ -34,6 +34,9 @@ std::string fmt(double v);  // 6 significant digits
 // run does not log steps twice. Rewrites the file atomically.
 void truncate_log(const std::string& path, int64_t max_key);
 // Appends one row (and the header first when the file is new); throws Error naming the file.
+// A file whose header differs (a run resumed by a posefer that logs more or other columns) is
+// first rewritten under `header`, columns matched by name, "0" where the old rows have none, so
+// every row keeps its values under the right names.
 void append_line(const std::string& path, const std::string& header, const std::string& line);
 
 }  // namespace posefer::trainer_detail

@@ -30,12 +30,12 @@ namespace posefer {
 using namespace trainer_detail;
 
 std::vector<std::string> StepLosses::names() {
-  return {"l1", "tv", "g_adv_att", "g_adv_id", "g_cls", "cross_l1", "g_total",
+  return {"l1", "tv", "g_adv_att", "g_adv_id", "g_cls", "cross_l1", "id_cycle", "g_total",
           "d_att", "d_i", "c_real", "c_gen", "c_acc"};
 }
 
 std::vector<double> StepLosses::values() const {
-  return {l1, tv, g_adv_att, g_adv_id, g_cls, cross_l1, g_total, d_att, d_i, c_real, c_gen, c_acc};
+  return {l1, tv, g_adv_att, g_adv_id, g_cls, cross_l1, id_cycle, g_total, d_att, d_i, c_real, c_gen, c_acc};
 }
 
 namespace {
@@ -79,7 +79,7 @@ StepLosses StepLosses::from_values(const std::vector<double>& v) {
   POSEFER_CHECK_SHAPE(v.size() == names().size(), "StepLosses: expected ", names().size(), " values, got ",
                       v.size());
   StepLosses s;
-  double* fields[] = {&s.l1, &s.tv, &s.g_adv_att, &s.g_adv_id, &s.g_cls, &s.cross_l1, &s.g_total,
+  double* fields[] = {&s.l1, &s.tv, &s.g_adv_att, &s.g_adv_id, &s.g_cls, &s.cross_l1, &s.id_cycle, &s.g_total,
                       &s.d_att, &s.d_i, &s.c_real, &s.c_gen, &s.c_acc};
   for (size_t i = 0; i < v.size(); ++i) *fields[i] = v[i];
   return s;
@@ -166,6 +166,22 @@ StepLosses Trainer::generator_step(const torch::Tensor& x, const torch::Tensor& 
       total = total + L.adv_cross * share *
                           adversarial_bce(m.d_att->forward(other, cross->expression, cross->pose), true);
     }
+  }
+  if (L.id_cycle > 0) {
+    // G(x, e', p') at random labels, encoded again by G_enc with its weights held (so only the
+    // decoder answers for a mismatch; an encoder that learnt to map G's faces onto f would
+    // satisfy the term without keeping the person), against f(x) as a fixed target.
+    auto e3 = draw_labels(config_.model.num_expressions);
+    auto p3 = draw_labels(config_.model.num_poses);
+    auto turned = m.gen->decoder->forward(f, e3, p3);
+    torch::Tensor f_again;
+    {
+      const FrozenParameters held({m.gen->encoder.get()}, true);
+      f_again = m.gen->encoder->forward(turned);
+    }
+    auto c = (f_again - f.detach()).abs().mean();
+    total = total + L.id_cycle * c;
+    s.id_cycle = c.item<double>();
   }
   if (feedback) {
     auto e2 = draw_labels(config_.model.num_expressions);

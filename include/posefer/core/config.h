@@ -87,6 +87,10 @@ struct LossConfig {
   // x's own labels, so nothing adversarial checks that a swapped code shows its expression.
   // 0 = off (the paper's objective). Not in the paper; see trainer.h.
   double adv_cross = 0.0;
+  // Weight of the identity-code cycle L1(G_enc(G(x, e'', p'')), f(x)) at random labels (0 = off,
+  // the paper's objective): G's faces at new labels must encode to the input's identity code.
+  // Not in the paper; see trainer.h.
+  double id_cycle = 0.0;
   // Label smoothing of C_exp's cross-entropy on real and generated faces (0 = plain CE).
   double label_smoothing = 0.0;
   // How C_exp's loss weighs its generated faces against the real batch: "batch" = the mean CE of

@@ -8,6 +8,8 @@
 //      [+ cross_l1 L1(G(x_a, e_b, p_b), x_b) for rows a with a partner b, see CrossTargets].
 //      [+ adv_cross BCE(D_att(G(x_a, e_b, p_b), e_b, p_b), real); D_att's step 1 then also has
 //      those faces as fakes at (e_b, p_b)].
+//      [+ id_cycle L1(G_enc(G(x, e'', p'')), f(x)) at random labels e''/p'', G_enc's weights held
+//      and f(x) a fixed target: the face G turns keeps x's identity code; not in the paper].
 //   3. extra_g_steps more G steps on the same batch (CAAE-style), without classifier feedback.
 //   With train_gan = false steps 1-3 are skipped (classifier-only baseline).
 //   4. C step: CE(C(x), e) [+ pose_cls CE on pose] on the real batch, plus, after gen_warmup
@@ -63,7 +65,7 @@ namespace posefer {
 
 // Losses of one step (means over the batch), by name, in a fixed order for logs.
 struct StepLosses {
-  double l1 = 0, tv = 0, g_adv_att = 0, g_adv_id = 0, g_cls = 0, cross_l1 = 0, g_total = 0;
+  double l1 = 0, tv = 0, g_adv_att = 0, g_adv_id = 0, g_cls = 0, cross_l1 = 0, id_cycle = 0, g_total = 0;
   double d_att = 0, d_i = 0, c_real = 0, c_gen = 0, c_acc = 0;
   static std::vector<std::string> names();
   std::vector<double> values() const;
