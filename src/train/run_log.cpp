@@ -68,18 +68,13 @@ void migrate_columns(const std::string& path, const std::string& header) {
 }  // namespace
 
 void append_line(const std::string& path, const std::string& header, const std::string& line) {
-  bool fresh = !fs::exists(path);
+  const bool fresh = !fs::exists(path) || fs::file_size(path) == 0;
   if (!fresh) {
     std::ifstream in(path);
     std::string first;
     std::getline(in, first);
     if (!first.empty() && first.back() == '\r') first.pop_back();
-    if (first.empty()) {
-      fresh = true;
-      write_file_atomic(path, "");
-    } else if (first != header) {
-      migrate_columns(path, header);
-    }
+    if (first != header) migrate_columns(path, header);
   }
   std::ofstream out(path, std::ios::app);
   POSEFER_CHECK(out.good(), path, ": cannot open for appending");
