@@ -60,7 +60,10 @@ torch::Tensor FaceFeatureExtractorImpl::forward(const torch::Tensor& x) {
   POSEFER_CHECK_SHAPE(x.dim() == 4 && x.size(1) == 3 && x.size(2) == kFaceNetInputSize &&
                           x.size(3) == kFaceNetInputSize,
                       "FaceFeatureExtractor input must be [B, 3, 112, 112], got ", x.sizes());
-  auto out = dense3->forward(dense2->forward(dense1->forward(dense0->forward(x))));
+  // Channels-last activations, as in FaceResNet: the separable convolutions' depthwise kernels
+  // are vectorised over channels in this layout (bench/README.md); values agree to float rounding.
+  const auto in = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  auto out = dense3->forward(dense2->forward(dense1->forward(dense0->forward(in))));
   return out.mean({2, 3});  // avgPool 7x7 stride 2 'valid' on 7x7
 }
 

@@ -46,7 +46,10 @@ FaceResNetImpl::FaceResNetImpl(const FaceResNetOptions& opts) : options(opts) {
 torch::Tensor FaceResNetImpl::forward(const torch::Tensor& x) {
   POSEFER_CHECK_SHAPE(x.dim() == 4 && x.size(1) == 3 && x.size(2) >= 32 && x.size(3) >= 32,
                       "FaceResNet: expected RGB images [B, 3, H >= 32, W >= 32], got ", x.sizes());
-  auto h = clamp6(conv1->forward(tf_same_pad(x, 3, 2)));
+  // Channels-last activations: LibTorch's CPU kernels for the 13 depthwise convolutions (and
+  // their backward) are vectorised over channels in this layout, ~1.3x faster training steps
+  // (bench/README.md); the weights stay as they are and the values agree to float rounding.
+  auto h = clamp6(conv1->forward(tf_same_pad(x.contiguous(torch::MemoryFormat::ChannelsLast), 3, 2)));
   for (size_t i = 0; i < depthwise.size(); ++i) {
     h = clamp6(same_conv3(depthwise[i], h, strides[i]));
     h = clamp6(pointwise[i]->forward(h));
