@@ -47,8 +47,9 @@ torch::Tensor FaceResNetImpl::forward(const torch::Tensor& x) {
   POSEFER_CHECK_SHAPE(x.dim() == 4 && x.size(1) == 3 && x.size(2) >= 32 && x.size(3) >= 32,
                       "FaceResNet: expected RGB images [B, 3, H >= 32, W >= 32], got ", x.sizes());
   // Channels-last activations: LibTorch's CPU kernels for the 13 depthwise convolutions (and
-  // their backward) are vectorised over channels in this layout, ~1.3x faster training steps
-  // (bench/README.md); the weights stay as they are and the values agree to float rounding.
+  // their backward) are vectorised over channels in this layout (1.07x on a training step here,
+  // 1.47x for face-api's backbone: bench/README.md); the weights stay as they are and the values
+  // agree to float rounding.
   auto h = clamp6(conv1->forward(tf_same_pad(x.contiguous(torch::MemoryFormat::ChannelsLast), 3, 2)));
   for (size_t i = 0; i < depthwise.size(); ++i) {
     h = clamp6(same_conv3(depthwise[i], h, strides[i]));
