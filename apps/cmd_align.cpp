@@ -32,6 +32,8 @@ Action add_align(CLI::App& app) {
       ->check(CLI::Range(32, 4096));
   cmd->add_option("--score", job->detector.detector.score_threshold, "Detector score threshold")
       ->check(CLI::Range(0.0, 0.999));
+  cmd->add_flag("--padded-fallback", job->padded_fallback,
+                "Where no face is found, detect again on the photo padded with black (tight face crops; as classify does), before --haar-fallback");
   cmd->add_flag("--haar-fallback", job->haar_fallback,
                 "Where no face is found, try OpenCV's Haar cascades (frontal + profile, opencv-data)");
   cmd->add_option("--haar-dir", job->haar.cascade_dir, "Folder of the Haar cascade XMLs");

@@ -26,6 +26,8 @@ void add_run_options(CLI::App* cmd, TrainJob& job, RunFlags& flags) {
                   "Aligned faces: a folder written by posefer align, auto (align once into --align-cache), or empty = off");
   c.data.align_cache = default_align_cache_dir();
   cmd->add_option("--align-cache", c.data.align_cache, "Where --align auto keeps aligned data sets");
+  cmd->add_flag("--align-padded,!--no-align-padded", c.data.align_padded,
+                "--align auto: where the detector finds no face, detect again on the photo padded with black (as classify does) before the Haar cascades");
   cmd->add_option("--pose-from-landmarks", c.data.pose_from_landmarks,
                   "Poses = landmark yaw in P bins over [-45, 45] (needs --align, --head-pose-model; 0 = off)")
       ->check(CLI::Range(0, 9));

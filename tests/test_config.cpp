@@ -42,6 +42,7 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   c.optim.cls_weight_decay = 1e-4;
   c.optim.cls_backbone_lr = 0.05;
   c.data.val_fraction = 0.2;
+  c.data.align_padded = true;
   c.augment.flip = true;
   c.augment.rotate = 12;
   c.augment.erase = 0.3;
@@ -79,6 +80,7 @@ TEST(Config, JsonRoundTripKeepsEveryField) {
   EXPECT_DOUBLE_EQ(back.optim.cls_weight_decay, 1e-4);
   EXPECT_DOUBLE_EQ(back.optim.cls_backbone_lr, 0.05);
   EXPECT_DOUBLE_EQ(back.data.val_fraction, 0.2);
+  EXPECT_TRUE(back.data.align_padded);
   EXPECT_TRUE(back.augment.flip);
   EXPECT_DOUBLE_EQ(back.augment.rotate, 12);
   EXPECT_DOUBLE_EQ(back.augment.erase, 0.3);
@@ -198,6 +200,12 @@ TEST(Config, OutOfRangeValuesNameTheField) {
   EXPECT_THROW_MSG(c.validate(), ConfigError, "crop 'center' does not apply to aligned faces (--align dir)");
   c.data.align = "auto";  // there it is the crop of a photo without a face
   EXPECT_NO_THROW(c.validate());
+  c.data.align_padded = true;  // the padded photo before the cascades: --align auto only
+  EXPECT_NO_THROW(c.validate());
+  c.data.align = "dir";
+  c.data.crop = "auto";
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "--align-padded applies to --align auto only");
+  EXPECT_THROW_MSG(c.validate(), ConfigError, "posefer align --padded-fallback), got --align 'dir'");
   c = TrainConfig{};
   c.loss.beta = -1;
   EXPECT_THROW_MSG(c.validate(), ConfigError, "loss weight beta");

@@ -173,6 +173,17 @@ TEST(DataPipelineAlign, AutoCacheKeyFollowsDataAndSettings) {
   EXPECT_DOUBLE_EQ(auto_align_job(genki, 64, a).center_fallback, 0.7);
   genki.align = "auto";
   EXPECT_NO_THROW(genki.validate());
+  // --align-padded: the padded photo before the cascades, in its own cache folder; the key of a
+  // run without it is what it was (older caches stay valid); face crops (FER2013) never use it.
+  EXPECT_FALSE(auto_align_job(genki, 64, a).padded_fallback);
+  const std::string plain = auto_align_dir(genki, 64);
+  genki.align_padded = true;
+  EXPECT_TRUE(auto_align_job(genki, 64, a).padded_fallback);
+  EXPECT_TRUE(auto_align_job(genki, 64, a).haar_fallback);
+  EXPECT_NE(auto_align_dir(genki, 64), plain);
+  DataConfig fer_padded = data;
+  fer_padded.align_padded = true;
+  EXPECT_FALSE(auto_align_job(fer_padded, 64, a).padded_fallback);
 }
 
 TEST(DataPipelineAlign, AutoAlignsOnceAndReusesTheCache) {

@@ -9,6 +9,7 @@
 #include "posefer/core/check.h"
 #include "posefer/face/dataset_align.h"
 #include "posefer/face/head_pose.h"
+#include "posefer/face/padded_detect.h"
 #include "posefer/io/image_io.h"
 #include "test_support.h"
 
@@ -128,7 +129,7 @@ TEST(FaceDatasetAlign, CenterFallbackKeepsEveryReadablePhotoAsItsCentreCrop) {
   const auto crop = read_image((dir / "out" / "blank.png").string(), 3);
   EXPECT_TRUE(torch::equal(crop, prepare_face_image(ramp, 3, 64, CropMode::kCenter, 0.5)));
   EXPECT_NE(r.to_markdown().find("| via centre crop |"), std::string::npos);
-  EXPECT_NE(r.to_markdown().find("| side | 2 | 1 | 0 | 0 | 1 | 0 | 0 | 1 |"), std::string::npos) << r.to_markdown();
+  EXPECT_NE(r.to_markdown().find("| side | 2 | 1 | 0 | 0 | 1 | 0 | 0 | 0 | 1 |"), std::string::npos) << r.to_markdown();
   // landmarks.csv: the row names the crop and its box (the centred 60 x 60 square at x 50),
   // with no landmarks, so landmark readers pass over it.
   std::ifstream csv(dir / "out" / "landmarks.csv");
@@ -142,6 +143,78 @@ TEST(FaceDatasetAlign, CenterFallbackKeepsEveryReadablePhotoAsItsCentreCrop) {
   EXPECT_EQ(lms.count("blank.png"), 0u);
   job.center_fallback = 0.05;
   EXPECT_THROW_MSG(run_dataset_align_job(job), ConfigError, "--center-fallback must be 0 (off) or in (0.1, 1], got 0.05");
+}
+
+TEST(FaceDatasetAlign, PaddedFallbackFindsTightFaceCropsAsClassifyDoes) {
+  // Tight crops of a real face (the face fills the frame; face-api's detector misses many, as
+  // it misses most GENKI-4K photos): with padded_fallback every crop is aligned, those the
+  // detector misses via the padded photo, before the Haar cascades and the centre crop are
+  // asked, with the landmarks detect_padded gives (the faces `posefer classify` would find).
+  const auto dir = test::fresh_dir("padded");
+  const std::string spec = write_align_fixture(dir, {0});
+  SKIP_WITHOUT_FIXTURE(spec);
+  const fs::path photo_path = fs::path(POSEFER_SHARED_DIR) / "reference" / "faceapi" / "inputs" / "sample2.png";
+  const auto photo = read_image(photo_path.string(), 3);
+  FaceDetectorConfig dcfg;
+  dcfg.expressions = false;
+  FaceDetector detector(dcfg);
+  const auto found = detector.detect(photo);
+  ASSERT_EQ(found.size(), 1u);
+  const FaceBox b = found[0].box;
+  std::ofstream csv(dir / "tight.csv");
+  csv << "path,subject,expression,pose\n";
+  int n = 0;
+  for (double scale : {0.8, 0.95, 1.1}) {
+    for (double dx : {-0.05, 0.05}) {
+      const double side = scale * std::max(b.width, b.height);
+      const int64_t x0 = std::llround(b.x + b.width / 2 - side / 2 + dx * side);
+      const int64_t y0 = std::llround(b.y + b.height / 2 - side / 2);
+      const auto crop = photo.slice(1, std::max<int64_t>(0, y0), y0 + std::llround(side))
+                            .slice(2, std::max<int64_t>(0, x0), x0 + std::llround(side));
+      const std::string name = "crop" + std::to_string(n++) + ".png";
+      write_png((dir / name).string(), crop.contiguous());
+      csv << name << ",p" << n << ",happy,front\n";
+    }
+  }
+  csv.close();
+  DatasetAlignJob job = align_job("manifest:" + (dir / "tight.csv").string(), dir);
+  job.center_fallback = 0.6;  // as --align auto for GENKI: without the padded step, the centre crop
+  const auto plain = run_dataset_align_job(job);
+  EXPECT_EQ(plain.total.aligned, n);
+  EXPECT_EQ(plain.total.via_padded, 0);
+  ASSERT_GT(plain.total.via_center, 0) << "the detector found every tight crop: the fixture tests nothing";
+
+  job.out_dir = (dir / "out_padded").string();
+  job.padded_fallback = true;
+  job.haar_fallback = true;  // asked after the padded photo: it never gets a photo here
+  const auto r = run_dataset_align_job(job);
+  EXPECT_EQ(r.total.aligned, n);
+  EXPECT_EQ(r.total.via_padded, plain.total.via_center);
+  EXPECT_EQ(r.total.via_haar, 0);
+  EXPECT_EQ(r.total.via_center, 0);
+  EXPECT_NE(r.to_markdown().find("| via padded photo |"), std::string::npos);
+  const auto summary = nlohmann::json::parse(std::ifstream(dir / "out_padded" / "summary.json"));
+  EXPECT_EQ(summary.at("padded_fallback"), true);
+  EXPECT_EQ(summary.at("total").at("aligned_via_padded"), r.total.via_padded);
+  // Each padded row's landmarks are detect_padded's, in the crop's own pixels.
+  const auto lms = read_align_landmarks((dir / "out_padded" / "landmarks.csv").string(), AlignCsvKey::kPath);
+  int checked = 0;
+  std::ifstream rows(dir / "out_padded" / "landmarks.csv");
+  for (std::string line; std::getline(rows, line);) {
+    if (line.find(",aligned,padded,") == std::string::npos) continue;
+    const std::string name = line.substr(0, line.find(','));  // the input path, as the manifest resolved it
+    const auto crop = read_image((dir / name).string(), 3);
+    const auto faces = detect_padded(detector, crop);
+    ASSERT_EQ(faces.size(), 1u) << name;
+    ASSERT_EQ(lms.count(name), 1u) << name;
+    const Landmarks68& got = lms.at(name);
+    EXPECT_NEAR(got[30].x, faces[0].landmarks[30].x, 1e-3) << name;  // nose tip
+    EXPECT_NEAR(got[30].y, faces[0].landmarks[30].y, 1e-3) << name;
+    EXPECT_GT(got[30].x, 0.3 * crop.size(2)) << name;  // on the face, inside the crop
+    EXPECT_LT(got[30].x, 0.7 * crop.size(2)) << name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, r.total.via_padded);
 }
 
 TEST(FaceDatasetAlign, InterruptedAlignResumesWhereItStoppedAndNamesEverySkip) {

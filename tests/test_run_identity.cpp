@@ -54,6 +54,11 @@ TEST(RunIdentity, MissingConfigFieldsAreNamedWithTheDefaultsTheyWouldTake) {
   schema4["model"].erase("g_codes");
   EXPECT_EQ(missing_config_fields(schema4), std::vector<std::string>{"model.g_codes"});
   EXPECT_EQ(describe_defaults({"model.g_codes"}), "model.g_codes = \"tiled\"");
+  // Schema 6 runs lack data.align_padded: off, the alignment chain they were trained with.
+  nlohmann::json schema6 = TrainConfig{};
+  schema6["data"].erase("align_padded");
+  EXPECT_EQ(missing_config_fields(schema6), std::vector<std::string>{"data.align_padded"});
+  EXPECT_EQ(describe_defaults({"data.align_padded"}), "data.align_padded = false");
 }
 
 TEST(RunIdentity, ResumingAnOlderConfigIsRefusedUnlessMigrated) {

@@ -119,6 +119,9 @@ void DataConfig::validate() const {
                        "the centre crop of photos without a face)");
   POSEFER_CHECK_CONFIG(pose_from_landmarks >= 0 && pose_from_landmarks <= 9,
                        "pose_from_landmarks must be in [0, 9], got ", pose_from_landmarks);
+  POSEFER_CHECK_CONFIG(!align_padded || align == "auto",
+                       "--align-padded applies to --align auto only (a `posefer align` folder has its own: "
+                       "posefer align --padded-fallback), got --align '", align, "'");
   POSEFER_CHECK_CONFIG(pose_from_landmarks == 0 || !align.empty(),
                        "pose bins from landmarks (--pose-from-landmarks ", pose_from_landmarks,
                        ") need aligned faces and their landmarks: add --align DIR|auto");
@@ -213,7 +216,7 @@ void read_field(const nlohmann::json& v, const char* name, T& out) {
 #define POSEFER_DATA_FIELDS(X) X(spec) X(fold) X(split_seed) X(yaw_bins) X(cmu_scale) X(cmu_eyes) \
   X(multipie_cameras) X(multipie_illumination) X(bu3dfe_intensity) X(bu3dfe_neutral) \
   X(render_size) X(rafd_gaze) X(data_cache) X(crop) X(crop_fraction) X(max_train) X(max_test) \
-  X(align) X(align_cache) X(pose_from_landmarks) X(head_pose_model) X(extra_train) X(val_fraction)
+  X(align) X(align_cache) X(align_padded) X(pose_from_landmarks) X(head_pose_model) X(extra_train) X(val_fraction)
 #define POSEFER_TRAIN_FIELDS(X) X(data) X(model) X(loss) X(optim) X(epochs) X(batch_size) X(gen_k) \
   X(gen_warmup) X(extra_g_steps) X(select_on_val) X(augment) X(tta_flip) X(tta_crop) X(pretrained) X(train_gan) X(cls_train_poses) X(flip) X(sync_bn) X(skip_critic_grads) X(precision) X(checkpoint_every) X(checkpoint_minutes) X(seed) X(threads) X(device) X(progress)
 

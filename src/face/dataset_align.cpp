@@ -15,6 +15,7 @@
 #include "posefer/data/dataset_util.h"
 #include "posefer/io/center_square.h"
 #include "posefer/io/image_io.h"
+#include "posefer/face/padded_detect.h"
 #include "posefer/core/progress.h"
 
 namespace posefer {
@@ -48,17 +49,17 @@ MultiFacePolicy parse_multi_face_policy(const std::string& name) {
 
 nlohmann::ordered_json AlignCounts::to_json() const {
   return {{"images", images},   {"aligned", aligned}, {"several_faces", several},
-          {"no_face", no_face}, {"failed", failed},   {"aligned_via_haar", via_haar},
+          {"no_face", no_face}, {"failed", failed},   {"aligned_via_padded", via_padded}, {"aligned_via_haar", via_haar},
           {"aligned_via_whole_image", via_whole}, {"aligned_via_center_crop", via_center}};
 }
 
 std::string DatasetAlignResult::to_markdown() const {
   std::ostringstream os;
-  os << "| pose | images | aligned (1 face) | several faces | no face | failed | via Haar | via whole image | via centre crop |\n"
-     << "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  os << "| pose | images | aligned (1 face) | several faces | no face | failed | via padded photo | via Haar | via whole image | via centre crop |\n"
+     << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   auto row = [&](const std::string& name, const AlignCounts& c) {
     os << "| " << name << " | " << c.images << " | " << c.aligned << " | " << c.several << " | "
-       << c.no_face << " | " << c.failed << " | " << c.via_haar << " | " << c.via_whole << " | " << c.via_center << " |\n";
+       << c.no_face << " | " << c.failed << " | " << c.via_padded << " | " << c.via_haar << " | " << c.via_whole << " | " << c.via_center << " |\n";
   };
   for (const auto& [name, c] : by_pose) row(name, c);
   row("**all**", total);
@@ -114,6 +115,7 @@ void tally(const AlignEntry& e, const std::string& pose, DatasetAlignResult& res
     count(&AlignCounts::no_face);
   } else {
     count(e.outcome == "aligned" ? &AlignCounts::aligned : &AlignCounts::several);
+    if (e.via == "padded") count(&AlignCounts::via_padded);
     if (e.via == "haar") count(&AlignCounts::via_haar);
     if (e.via == "whole_image") count(&AlignCounts::via_whole);
     if (e.via == "center") count(&AlignCounts::via_center);
@@ -188,6 +190,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
                              {"whole_image", job.whole_image}};
   // Only when set, so an interrupted job of an older posefer still resumes.
   if (job.center_fallback > 0) settings["center_fallback"] = job.center_fallback;
+  if (job.padded_fallback) settings["padded_fallback"] = true;
   const fs::path journal_path = out_dir / "align.journal.jsonl";
   std::map<int64_t, AlignEntry> entries = read_journal(journal_path, settings, ds);
 
@@ -248,6 +251,10 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
         via = "whole_image";
       } else {
         faces = detector->detect(image);
+      }
+      if (faces.empty() && job.padded_fallback && !job.whole_image) {
+        faces = detect_padded(*detector, image);
+        via = "padded";
       }
       if (faces.empty() && haar) {
         const auto boxes = haar->detect(image);
@@ -356,6 +363,7 @@ DatasetAlignResult run_dataset_align_job(const DatasetAlignJob& job) {
                                  {"margin", job.align.margin},
                                  {"input_size", dcfg.detector.input_size},
                                  {"whole_image", job.whole_image},
+                                 {"padded_fallback", job.padded_fallback},
                                  {"haar_fallback", job.haar_fallback},
                                  {"center_fallback", job.center_fallback},
                                  {"score_threshold", dcfg.detector.score_threshold},

@@ -15,6 +15,7 @@
 #include "posefer/face/dataset_align.h"
 #include "posefer/face/faceapi_weights.h"
 #include "posefer/face/haar_face_detector.h"
+#include "posefer/face/padded_detect.h"
 #include "posefer/io/image_io.h"
 #include "posefer/jobs/pipeline.h"
 
@@ -146,7 +147,7 @@ FoundFaces FaceFinder::find(const torch::Tensor& image) {
     faces = detector_->detect(image);
     auto fallback = [&](const std::string& step) {
       if (faces.empty() && std::count(plan_.fallback.begin(), plan_.fallback.end(), step) > 0) {
-        faces = step == "padded" ? detect_padded(image) : detector_->describe(image, {whole}, {0.0});  // crop, whole
+        faces = step == "padded" ? detect_padded(*detector_, image) : detector_->describe(image, {whole}, {0.0});  // crop, whole
         source = step;
       }
     };
@@ -167,39 +168,6 @@ FoundFaces FaceFinder::find(const torch::Tensor& image) {
     out.inputs.push_back(prepare_face_image(to_uint8(a.image), plan_.channels, plan_.size));
   }
   return out;
-}
-
-// The detector on `image` padded with black on every side by each of kFallbackPaddings of its
-// longer side in turn until it finds a face, faces mapped back to the image's pixels (tight
-// face crops: the face then fills only part of what the detector sees, as in the photos it was
-// trained on; on FER2013's 48 x 48 crops the detector alone found 3% of the faces, this 87%).
-std::vector<Face> FaceFinder::detect_padded(const torch::Tensor& image) {
-  std::vector<Face> faces;
-  int64_t pad = 0;
-  const double threshold = detector_->config().detector.score_threshold;
-  for (double t : {threshold, std::min(threshold, kFallbackLowScore)}) {
-    for (double fraction : kFallbackPaddings) {
-      pad = std::llround(fraction * static_cast<double>(std::max(image.size(1), image.size(2))));
-      faces = detector_->detect(torch::constant_pad_nd(image, {pad, pad, pad, pad}, 0), t);
-      if (!faces.empty()) break;
-    }
-    if (!faces.empty()) {
-      if (t < threshold) faces.resize(1);  // the weak pass: the best box only (sorted by score)
-      break;
-    }
-  }
-  const double d = static_cast<double>(pad);
-  for (Face& f : faces) {
-    f.box.x -= d;
-    f.box.y -= d;
-    f.aligned_rect.x -= d;
-    f.aligned_rect.y -= d;
-    for (Point2d& q : f.landmarks) {
-      q.x -= d;
-      q.y -= d;
-    }
-  }
-  return faces;
 }
 
 FaceProbabilities classify_faces(LoadedModel& lm, const std::vector<torch::Tensor>& inputs, int batch) {

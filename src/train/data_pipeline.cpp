@@ -33,6 +33,7 @@ std::string auto_align_key(const DataConfig& data, const DatasetAlignJob& job) {
      << "|whole=" << job.whole_image << "|whole_fallback=" << job.whole_image_fallback
      << "|cmu_scale=" << job.dataset.cmu_scale << "|yaw_bins=" << job.dataset.yaw_bins;
   if (job.center_fallback > 0) os << "|center=" << job.center_fallback;  // only when set: older keys stay
+  if (job.padded_fallback) os << "|padded=1";
   // Reader options of the later kinds (older kinds keep their keys, so their caches stay valid).
   const DatasetOptions& o = job.dataset;
   if (spec.kind == "multipie" || spec.kind == "multipie-list") {
@@ -106,6 +107,7 @@ DatasetAlignJob auto_align_job(const DataConfig& data, int image_size, const std
   job.multi = MultiFacePolicy::kLargest;
   job.whole_image = fer;  // 48 x 48 face crops: the whole image is the face
   job.haar_fallback = !job.whole_image;
+  job.padded_fallback = data.align_padded && !job.whole_image;
   // Where unaligned photos are cropped at the centre (GENKI, or crop "center"), a photo with no
   // face found keeps that crop instead of being left out, so every photo is trained on and scored.
   if (data.crop == "center" || (spec.kind == "genki" && data.crop == "auto")) {
@@ -134,9 +136,9 @@ std::string ensure_auto_aligned(const DataConfig& data, int image_size, bool pro
   }
   spdlog::info("aligned faces: aligning {} once into {}", data.spec, dir);
   const DatasetAlignResult r = run_dataset_align_job(job);
-  spdlog::info("aligned faces: {} of {} images aligned ({} via Haar, {} via the whole image), "
+  spdlog::info("aligned faces: {} of {} images aligned ({} on the padded photo, {} via Haar, {} via the whole image), "
                "{} without a face, {} failed",
-               r.total.aligned + r.total.several, r.total.images, r.total.via_haar,
+               r.total.aligned + r.total.several, r.total.images, r.total.via_padded, r.total.via_haar,
                r.total.via_whole, r.total.no_face, r.total.failed);
   nlohmann::ordered_json done{{"key", key}, {"total", r.total.to_json()}};
   // Written last, atomically: a crash before this line leaves no marker and aligns again.

@@ -155,6 +155,9 @@ struct DataConfig {
   // align_cache (keyed on the data set and the alignment settings) and use that.
   std::string align;
   std::string align_cache;        // where "auto" keeps aligned sets (the CLI sets it; required for auto)
+  // align "auto": where TinyFaceDetector finds no face, detect again on the photo padded with
+  // black (padded_detect.h; what `classify` does first) before the Haar cascades.
+  bool align_padded = false;
   int pose_from_landmarks = 0;    // P > 0: poses = landmark-estimated yaw in P bins over [-45, 45] (needs align)
   std::string head_pose_model;    // pose_from_landmarks: model JSON written by `posefer headpose --out`
   // "manifest:<csv>" of extra images added to the training part only, e.g. the faces

@@ -42,6 +42,9 @@ struct DatasetAlignJob {
   AlignConfig align;                             // crop size, channels, margin
   FaceDetectorConfig detector;                   // models and detector thresholds (expressions unused)
   MultiFacePolicy multi = MultiFacePolicy::kLargest;  // several faces in one image
+  // No face found: detect again on the photo padded with black (padded_detect.h: tight face
+  // crops, faces that fill the frame), as `posefer classify` does first. Before the Haar cascades.
+  bool padded_fallback = false;
   bool haar_fallback = false;                    // no face found: try OpenCV's Haar cascades (largest box)
   HaarFaceDetectorConfig haar;                   // cascades for the fallback
   bool whole_image_fallback = false;             // still none: the whole image is the face box
@@ -65,6 +68,7 @@ struct AlignCounts {
   int64_t several = 0;        // several faces (aligned per policy unless skip)
   int64_t no_face = 0;        // no face found
   int64_t failed = 0;         // unreadable / bad image
+  int64_t via_padded = 0;     // of aligned: found by the detector on the padded photo
   int64_t via_haar = 0;       // of aligned: face box from the Haar fallback
   int64_t via_whole = 0;      // of aligned: the whole image taken as the face box
   int64_t via_center = 0;     // of aligned: the centred square written as the crop (no landmarks)

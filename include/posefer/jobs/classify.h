@@ -18,10 +18,11 @@
 //   job's fallback steps are tried in order: "padded" = detect again on the photo padded with
 //   black on every side by each of kFallbackPaddings of its longer side in turn, first at the
 //   detector's score threshold, then at kFallbackLowScore keeping only the best box (a crop
-//   holds one face); boxes and landmarks mapped back; Haar cascades where the run's alignment
-//   used them; "crop" = the whole image as the face box when the photo is near-square (longer
-//   side at most kCropMaxAspect times the shorter, as face-crop data sets are: FER2013's 48 x 48,
-//   aligned crops), landmarks from the 68-point net inside it; "whole" = the same for any photo.
+//   holds one face; both in padded_detect.h, which `--align-padded` training uses too); boxes
+//   and landmarks mapped back; Haar cascades where the run's alignment used them; "crop" = the
+//   whole image as the face box when the photo is near-square (longer side at most
+//   kCropMaxAspect times the shorter, as face-crop data sets are: FER2013's 48 x 48, aligned
+//   crops), landmarks from the 68-point net inside it; "whole" = the same for any photo.
 //   The default, "padded,crop", answers >= 99% of a folder of tight face crops (docs/runs.md) and
 //   leaves a wide photo without a detectable face as no_face; "crop" and "whole" can call a photo
 //   without a face a face, and the CSV's source column says so.
@@ -61,13 +62,6 @@ enum class FaceMode {
 // "auto" | "detect" | "whole" -> mode; throws ConfigError naming --face otherwise.
 FaceMode parse_face_mode(const std::string& name);
 
-// The "padded" fallback's paddings on each side, as fractions of the photo's longer side, tried
-// in order until the detector finds a face.
-inline constexpr double kFallbackPaddings[] = {0.25, 0.5, 1.0, 2.0};
-// The "padded" fallback's second pass: detector score threshold (face-api's default is 0.5).
-// Chosen on 372 FER2013 Training images (never test ones): 0.5 finds a face in 85%, 0.3 in 91%,
-// 0.2 in 94%, 0.1 in 98%.
-inline constexpr double kFallbackLowScore = 0.1;
 // The "crop" fallback: photos whose longer side is at most this times the shorter are face crops.
 inline constexpr double kCropMaxAspect = 1.25;
 

@@ -74,7 +74,6 @@ class FaceFinder {
   const FacePlan& plan() const { return plan_; }
 
  private:
-  std::vector<Face> detect_padded(const torch::Tensor& image);
   FacePlan plan_;
   std::unique_ptr<FaceDetector> detector_;
   std::unique_ptr<HaarFaceDetector> haar_;

@@ -21,7 +21,7 @@ struct PreparedData;
 
 // Version of TrainConfig's JSON form, stored in every checkpoint ("config_schema"). Bump it when
 // a field is added or changes meaning. Checkpoints without the key are schema 1.
-constexpr int kConfigSchema = 6;  // 5: model.g_codes, checkpoint_minutes; 6: loss.id_cycle
+constexpr int kConfigSchema = 7;  // 5: model.g_codes, checkpoint_minutes; 6: loss.id_cycle; 7: data.align_padded
 
 // Dotted paths ("loss.cross_l1") of the fields that a default TrainConfig has and the stored
 // config JSON lacks, in field order. Empty for a config written by this version.
